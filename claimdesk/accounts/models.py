@@ -1,0 +1,151 @@
+"""Who uses claimdesk: shops and their staff, buyers, operators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SELLER = "seller", _("Shop staff")
+    BUYER = "buyer", _("Buyer")
+    OPERATOR = "operator", _("Customer center operator")
+
+
+class Shop(models.Model):
+    """A seller on the marketplace (the tenant of the seller portal)."""
+
+    code = models.CharField(_("shop code"), max_length=32, unique=True)
+    name = models.CharField(_("shop name"), max_length=200)
+    email = models.EmailField(_("contact mail"), blank=True)
+    language = models.CharField(_("language"), max_length=10, default="ja")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class User(AbstractUser):
+    """A person who signs in: shop staff, a buyer or an operator."""
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.BUYER)
+    shop = models.ForeignKey(
+        Shop,
+        verbose_name=_("shop"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    kana_name = models.CharField(_("name in kana"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="ja")
+    time_zone = models.CharField(_("time zone"), max_length=40, default="Asia/Tokyo")
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(role="seller", shop__isnull=False) | ~models.Q(role="seller")),
+                name="seller_staff_has_shop",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_seller(self) -> bool:
+        return self.role == Role.SELLER
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role == Role.BUYER
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
+
+
+class AddressKind(models.TextChoices):
+    RETURN = "return", _("Return / exchange address")
+    SHIPPING = "shipping", _("Shipping origin")
+
+
+class ShopAddress(models.Model):
+    """An entry of a shop's address book; one may be the default return address."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(max_length=16, choices=AddressKind.choices, default=AddressKind.RETURN)
+    name = models.CharField(_("name"), max_length=100)
+    zip_code = models.CharField(_("postcode"), max_length=16)
+    address_front = models.CharField(_("address"), max_length=200)
+    address_back = models.CharField(_("address (building, room)"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    is_default_return = models.BooleanField(_("default return/exchange address"), default=False)
+
+    class Meta:
+        verbose_name = _("shop address")
+        verbose_name_plural = _("shop addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop"],
+                condition=models.Q(is_default_return=True),
+                name="one_default_return_address_per_shop",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.zip_code} {self.address_front}"
+
+
+class ShopPenalty(models.Model):
+    """Delay points given to a shop by the platform timers."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="penalties")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(max_length=32, default="shipping_delay")
+    points = models.PositiveIntegerField()
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="one_penalty_per_order_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}: {self.points} ({self.kind})"
+
+
+class ShopRestriction(models.Model):
+    """A sales restriction on a shop, imposed by a timer or an operator."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="restrictions")
+    reason = models.CharField(max_length=255)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    imposed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}: {self.reason} until {self.ends_at:%Y-%m-%d}"
+
+    def is_active(self, at: dt.datetime | None = None) -> bool:
+        """Return whether the restriction holds at `at` (now by default)."""
+        now = at or timezone.now()
+        return self.lifted_at is None and self.starts_at <= now < self.ends_at

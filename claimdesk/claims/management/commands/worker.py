@@ -1,0 +1,42 @@
+"""Run the background worker: the platform timers, then every ready task, forever."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from claimdesk.claims.timers import sweep_if_due
+from claimdesk.core.conf import setting
+from claimdesk.core.worker import drain_tasks, worker_id
+from claimdesk.payments.services import refunds_recover
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the task worker and the periodic platform sweep."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="Sweep once, drain the queue and exit."
+        )
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="Seconds to wait when the queue is empty."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        me = worker_id()
+        # A worker that died left its refunds pending: hand them back now. Running
+        # one twice is harmless (the gateway replays the same attempt key).
+        recovered = refunds_recover(stale_seconds=0)
+        if recovered:
+            logger.info("recovered %s pending refunds", recovered)
+        while True:
+            sweep_if_due(holder=me, force=bool(options["once"]))
+            drain_tasks()
+            if options["once"]:
+                return
+            time.sleep(min(options["interval"], setting("SWEEP_INTERVAL_SECONDS")))

@@ -1,0 +1,126 @@
+"""Claims: cancel, return, exchange, non-receipt and unpaid-cancel cases on one order."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .reasons import Fault
+
+
+class ClaimType(models.TextChoices):
+    CANCEL = "cancel", _("Cancel")
+    RETURN = "return", _("Return")
+    EXCHANGE = "exchange", _("Exchange")
+    NON_RECEIPT = "non_receipt", _("Not received")
+    UNPAID_CANCEL = "unpaid_cancel", _("Unpaid cancel")
+
+
+class ClaimStatus(models.IntegerChoices):
+    """Qoo10's claim status codes, and ours (90+) beside them."""
+
+    CANCEL_REQUESTED = 1, _("Cancel requested")
+    CANCELLING = 2, _("Cancelling")
+    CANCEL_COMPLETED = 3, _("Cancel completed")
+    RETURN_REQUESTED = 4, _("Return requested")
+    RETURNING = 5, _("Returning")
+    RETURN_COMPLETED = 6, _("Return completed")
+    EXCHANGE_REQUESTED = 11, _("Exchange requested")
+    EXCHANGE_APPROVED = 12, _("Exchange approved")
+    REDELIVERING = 13, _("Re-delivering")
+    NON_RECEIPT_REFUNDED = 14, _("Not received, fully refunded")
+    NON_RECEIPT_PARTIALLY_REFUNDED = 15, _("Not received, partly refunded")
+    UNPAID_CANCELLED = 16, _("Unpaid order cancelled")
+    NON_RECEIPT_REPORTED = 91, _("Not received, reported")
+    EXCHANGE_COMPLETED = 92, _("Exchange / re-delivery completed")
+    WITHDRAWN = 93, _("Withdrawn")
+    REJECTED_SHIPPED = 94, _("Rejected: shipped")
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        ClaimStatus.CANCEL_COMPLETED,
+        ClaimStatus.RETURN_COMPLETED,
+        ClaimStatus.NON_RECEIPT_REFUNDED,
+        ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED,
+        ClaimStatus.UNPAID_CANCELLED,
+        ClaimStatus.EXCHANGE_COMPLETED,
+        ClaimStatus.WITHDRAWN,
+        ClaimStatus.REJECTED_SHIPPED,
+    }
+)
+
+
+class PickupMethod(models.TextChoices):
+    SELLER_COLLECTS = "seller_collects", _("Seller collects")
+    BUYER_SENDS = "buyer_sends", _("Buyer sends back")
+    NOT_NEEDED = "not_needed", _("No return needed")
+
+
+class NonReceiptDuty(models.TextChoices):
+    SC = "SC", _("Nothing arrived")
+    SL = "SL", _("Part of the quantity missing")
+
+
+class NonReceiptSolution(models.TextChoices):
+    ND = "ND", _("Re-deliver")
+    NC = "NC", _("Refund")
+
+
+class Claim(models.Model):
+    """A case on one order; at most one per order is open at a time."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="claims")
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.PROTECT, related_name="claims")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims"
+    )
+    type = models.CharField(_("claim type"), max_length=16, choices=ClaimType.choices)
+    status = models.PositiveSmallIntegerField(_("status"), choices=ClaimStatus.choices)
+    is_open = models.BooleanField(default=True)
+    reason_code = models.CharField(_("reason"), max_length=32)
+    fault = models.CharField(_("responsible party"), max_length=16, choices=Fault.choices)
+    requested_by = models.CharField(max_length=16)
+    buyer_memo = models.TextField(_("buyer's reason"), blank=True)
+    seller_memo = models.TextField(_("seller memo"), blank=True)
+    operator_memo = models.TextField(_("operator memo"), blank=True)
+    pickup_method = models.CharField(
+        _("return collection"), max_length=20, choices=PickupMethod.choices, blank=True
+    )
+    pickup_carrier = models.CharField(_("return carrier"), max_length=100, blank=True)
+    return_address = models.JSONField(default=dict, blank=True)
+    non_receipt_duty = models.CharField(max_length=2, choices=NonReceiptDuty.choices, blank=True)
+    non_receipt_solution = models.CharField(
+        max_length=2, choices=NonReceiptSolution.choices, blank=True
+    )
+    missing_quantity = models.PositiveIntegerField(null=True, blank=True)
+    redelivery_date = models.DateField(null=True, blank=True)
+    redelivery_carrier = models.CharField(max_length=100, blank=True)
+    redelivery_tracking_no = models.CharField(max_length=100, blank=True)
+    grant_payment_fee = models.BooleanField(default=False)
+    return_shipping_deduction_minor = models.BigIntegerField(default=0)
+    cancelled_without_notice = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(_("request date"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completion date"), null=True, blank=True)
+    flagged_overdue_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    previous_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(is_open=True), name="one_open_claim_per_order"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "status", "-requested_at"], name="claim_shop_status"),
+            models.Index(fields=["shop", "-requested_at"], name="claim_shop_requested"),
+            models.Index(fields=["buyer", "-requested_at"], name="claim_buyer_requested"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.order_id} ({self.status})"

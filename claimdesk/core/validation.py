@@ -1,0 +1,68 @@
+"""Input checks shared by the services: text length, dates, codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext_lazy as _
+
+from .conf import setting
+from .errors import InvalidInput
+
+
+def clean_memo(text: str | None, *, required: bool = False, field: str = "memo") -> str:
+    """Return `text` stripped; refuse it if empty when required or longer than the limit."""
+    value = (text or "").strip()
+    limit = setting("MEMO_MAX_CHARS")
+    if required and not value:
+        raise InvalidInput(
+            f"{field}_required", _("Enter a message for the buyer."), {"field": field}
+        )
+    if len(value) > limit:
+        raise InvalidInput(
+            "text_too_long",
+            _("The text is %(length)s characters long; at most %(limit)s are allowed. Shorten it.")
+            % {"length": len(value), "limit": limit},
+            {"field": field, "length": len(value), "limit": limit},
+        )
+    return value
+
+
+def clean_short(
+    text: str | None, *, field: str, max_length: int = 100, required: bool = True
+) -> str:
+    """Return a short required text field (carrier, tracking number) stripped."""
+    value = (text or "").strip()
+    if required and not value:
+        raise InvalidInput(
+            f"{field}_required",
+            _("This field is required: %(field)s.") % {"field": field},
+            {"field": field},
+        )
+    if len(value) > max_length:
+        raise InvalidInput(
+            "text_too_long",
+            _("%(field)s is too long (at most %(limit)s characters).")
+            % {"field": field, "limit": max_length},
+            {"field": field},
+        )
+    return value
+
+
+def parse_date(value: dt.date | str | None, *, field: str) -> dt.date:
+    """Accept a date or `YYYY-MM-DD`/`YYYYMMDD` text; refuse anything else."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = (value or "").strip()
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        "date_invalid",
+        _("%(value)s is not a date. Use the form YYYY-MM-DD.") % {"value": text or "—"},
+        {"field": field},
+    )

@@ -1,0 +1,11 @@
+"""Background work of the messaging app."""
+
+from django.tasks import task
+
+from . import services
+
+
+@task(queue_name="mail")
+def send_notification(notification_id: int) -> None:
+    """Send one queued mail."""
+    services.notification_send(notification_id=notification_id)

@@ -1,0 +1,90 @@
+"""Payment gateway adapters, and the built-in simulated card processor."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from claimdesk.core.conf import setting
+from claimdesk.core.money import Money
+
+from .models import GatewayMode, SimulatedGatewayRefund, SimulatedGatewaySwitch
+
+
+class GatewayTimeout(Exception):
+    """The gateway did not answer in time: the refund may or may not have happened."""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    approved: bool
+    reference: str
+    code: str = ""
+    message: str = ""
+
+
+class PaymentGateway(Protocol):
+    def refund(self, *, key: str, amount: Money, payment_reference: str) -> GatewayResult:
+        """Refund `amount` of the payment; the same `key` must never refund twice."""
+
+
+def get_gateway() -> PaymentGateway:
+    """Return the configured gateway adapter."""
+    cls = import_string(setting("PAYMENT_GATEWAY"))
+    return cls()
+
+
+def set_simulated_mode(mode: str, remaining: int = 0) -> None:
+    """Switch the simulated processor (demo, tests, benchmarks)."""
+    SimulatedGatewaySwitch.objects.update_or_create(
+        pk=1, defaults={"mode": mode, "remaining": remaining}
+    )
+
+
+class SimulatedCardGateway:
+    """A card processor that remembers every key it has seen, like a real one.
+
+    Its switch makes it decline, time out without processing, or process and
+    answer too late (the caller sees a timeout; asking again with the same key
+    returns the stored answer).
+    """
+
+    def refund(self, *, key: str, amount: Money, payment_reference: str) -> GatewayResult:
+        with transaction.atomic():
+            existing = SimulatedGatewayRefund.objects.filter(key=key).first()
+            if existing is not None:
+                return _result(existing)
+            switch = SimulatedGatewaySwitch.objects.select_for_update().filter(pk=1).first()
+            mode = switch.mode if switch else GatewayMode.OK
+            if switch is not None and switch.remaining:
+                switch.remaining -= 1
+                if switch.remaining == 0:
+                    switch.mode = GatewayMode.OK
+                switch.save(update_fields=["mode", "remaining"])
+            if mode == GatewayMode.TIMEOUT:
+                timed_out = True
+                record = None
+            else:
+                timed_out = mode == GatewayMode.LATE
+                record = SimulatedGatewayRefund.objects.create(
+                    key=key,
+                    amount_minor=amount.minor,
+                    currency=amount.currency,
+                    approved=mode != GatewayMode.FAIL,
+                    reference=f"sim_{uuid.uuid4().hex[:16]}",
+                )
+        if timed_out or record is None:
+            raise GatewayTimeout(key)
+        return _result(record)
+
+
+def _result(record: SimulatedGatewayRefund) -> GatewayResult:
+    if record.approved:
+        return GatewayResult(True, record.reference)
+    return GatewayResult(
+        False, record.reference, "card_declined", "The card issuer declined the refund."
+    )

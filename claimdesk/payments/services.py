@@ -1,0 +1,387 @@
+"""Payments, refunds and their ledger postings.
+
+A refund is two phases. `refund_create` records it as pending inside the
+transaction that decided it (and settles balance refunds at once);
+`refund_process` runs in a task after commit, calls the gateway outside any
+transaction and records the answer in a new one. The gateway sees one key per
+attempt, so a repeated call after a crash replays the first answer instead of
+refunding twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claimdesk.accounts.roles import require_role
+from claimdesk.core.conf import setting
+from claimdesk.core.errors import DomainError
+from claimdesk.core.money import Money
+from claimdesk.core.tasks import defer, defer_at
+from claimdesk.orders.history import record_event, records_refusal
+from claimdesk.orders.models import Cart, Order, PaymentMethod
+
+from .gateways import GatewayTimeout, get_gateway
+from .ledger import Line, buyer_balance, ledger_post
+from .models import Account, PaymentFeeRule, Refund, RefundDestination, RefundStatus
+from .policies import RefundBreakdown, refund_destination, split_item_refund
+
+if TYPE_CHECKING:
+    from claimdesk.accounts.models import User
+    from claimdesk.claims.models import Claim
+
+logger = logging.getLogger(__name__)
+
+
+def payment_fee_for(*, method: str, amount: Money) -> Money:
+    """Return the payment fee of `method` for `amount` from the fee table."""
+    rule = (
+        PaymentFeeRule.objects.filter(
+            method=method, currency=amount.currency, min_amount_minor__lte=amount.minor
+        )
+        .order_by("-min_amount_minor")
+        .first()
+    )
+    return Money(rule.fee_minor if rule else 0, amount.currency)
+
+
+def _source_line(cart: Cart, amount: Money) -> Line:
+    if cart.payment_method == PaymentMethod.BALANCE:
+        return Line(Account.BUYER_BALANCE, amount, party_id=cart.buyer_id)
+    return Line(Account.GATEWAY_CLEARING, amount)
+
+
+def payment_post(*, cart: Cart) -> None:
+    """Post the ledger transaction of a cart's payment (call once, when it is paid)."""
+    orders = list(cart.orders.all())
+    currency = cart.currency
+    lines: list[Line] = []
+    paid = cart.shipping_fee + cart.payment_fee
+    for order in orders:
+        commission = order.money(order.commission_minor)
+        platform_discount = order.money(order.cart_platform_discount_minor)
+        seller_part = order.total + platform_discount - commission
+        lines += [
+            Line(Account.SELLER_PAYABLE, -seller_part, party_id=order.shop_id, order_id=order.pk),
+            Line(Account.PLATFORM_COMMISSION, -commission, order_id=order.pk),
+            Line(Account.PLATFORM_REVENUE, platform_discount, order_id=order.pk),
+        ]
+        paid = paid + order.total
+    lines += [
+        Line(Account.SELLER_PAYABLE, -cart.shipping_fee, party_id=cart.shop_id),
+        Line(Account.PLATFORM_REVENUE, -cart.payment_fee),
+        _source_line(cart, paid),
+    ]
+    if (
+        cart.payment_method == PaymentMethod.BALANCE
+        and buyer_balance(cart.buyer_id, currency) < paid
+    ):
+        raise DomainError(
+            "balance_insufficient",
+            _(
+                "The platform balance is not enough for this payment. Choose another payment method."
+            ),
+        )
+    ledger_post(kind="payment", lines=lines, cart_id=cart.pk, memo=f"cart {cart.cart_no}")
+
+
+def balance_top_up(*, buyer: User, amount: Money, memo: str = "") -> None:
+    """Credit a buyer's platform balance with money received (points, wallet charge)."""
+    ledger_post(
+        kind="top_up",
+        lines=[
+            Line(Account.GATEWAY_CLEARING, amount),
+            Line(Account.BUYER_BALANCE, -amount, party_id=buyer.pk),
+        ],
+        memo=memo,
+    )
+
+
+def refunded_item_minor(order: Order) -> int:
+    """Return the item amount already refunded or on its way back for `order`."""
+    return Refund.objects.filter(order=order).aggregate(s=Sum("item_minor"))["s"] or 0
+
+
+def refund_create(*, actor: User | None, claim: Claim, breakdown: RefundBreakdown) -> Refund:
+    """Record the refund of `claim` as pending; settle a balance refund at once.
+
+    Call inside the transaction that holds the order lock and changes the claim.
+    """
+    order = claim.order
+    if breakdown.item.minor < 0 or breakdown.total.minor < 0:
+        raise DomainError(
+            "refund_negative",
+            _("The deduction is larger than the refund. Enter a smaller return shipping amount."),
+        )
+    if refunded_item_minor(order) + breakdown.item.minor > order.total_minor:
+        raise DomainError(
+            "refund_exceeds_paid",
+            _("This would refund more than the buyer paid for the order. Nothing was refunded."),
+            {"paid": order.total_minor},
+        )
+    if Refund.objects.filter(claim=claim).exists():
+        raise DomainError(
+            "refund_exists",
+            _("This claim has already been refunded. Check the refund status instead."),
+        )
+    destination = refund_destination(order.cart.payment_method)
+    refund = Refund.objects.create(
+        claim=claim,
+        order=order,
+        buyer_id=order.buyer_id,
+        currency=order.currency,
+        amount_minor=breakdown.total.minor,
+        item_minor=breakdown.item.minor,
+        shipping_minor=breakdown.shipping.minor,
+        payment_fee_minor=breakdown.payment_fee.minor,
+        deduction_minor=breakdown.deduction.minor,
+        payment_fee_borne_by_seller=breakdown.payment_fee_borne_by_seller,
+        destination=destination,
+        idempotency_key=f"claim-{claim.pk}",
+    )
+    record_event(
+        order,
+        actor=actor,
+        claim=claim,
+        kind="refund.created",
+        data={
+            "refund": refund.pk,
+            "amount": refund.amount_minor,
+            "currency": refund.currency,
+            "destination": destination,
+            "item": refund.item_minor,
+            "shipping": refund.shipping_minor,
+            "payment_fee": refund.payment_fee_minor,
+            "deduction": refund.deduction_minor,
+        },
+    )
+    if destination == RefundDestination.BALANCE or refund.amount_minor == 0:
+        _refund_succeed(refund, reference="balance")
+    else:
+        from .tasks import process_refund
+
+        defer(process_refund, refund.pk)
+    return refund
+
+
+def _refund_lines(refund: Refund) -> list[Line]:
+    order = refund.order
+    currency = refund.currency
+    item = Money(refund.item_minor, currency)
+    seller_part, commission_part, discount_part = split_item_refund(
+        refund_item=item,
+        order_total=order.total,
+        commission=order.money(order.commission_minor),
+        platform_discount=order.money(order.cart_platform_discount_minor),
+    )
+    seller_debit = (
+        seller_part
+        - Money(refund.deduction_minor, currency)
+        + Money(refund.shipping_minor, currency)
+        + Money(refund.payment_fee_minor, currency)
+    )
+    if refund.destination == RefundDestination.CARD:
+        target = Line(Account.GATEWAY_CLEARING, -refund.amount)
+    else:
+        target = Line(Account.BUYER_BALANCE, -refund.amount, party_id=refund.buyer_id)
+    return [
+        Line(Account.SELLER_PAYABLE, seller_debit, party_id=order.shop_id),
+        Line(Account.PLATFORM_COMMISSION, commission_part),
+        Line(Account.PLATFORM_REVENUE, -discount_part),
+        target,
+    ]
+
+
+def _refund_succeed(refund: Refund, *, reference: str) -> None:
+    now = timezone.now()
+    refund.status = RefundStatus.SUCCEEDED
+    refund.gateway_reference = reference
+    refund.succeeded_at = now
+    refund.updated_at = now
+    refund.failure_code = ""
+    refund.failure_message = ""
+    refund.next_retry_at = None
+    refund.save()
+    ledger_post(
+        kind="refund", lines=_refund_lines(refund), order_id=refund.order_id, refund_id=refund.pk
+    )
+    record_event(
+        refund.order,
+        actor=None,
+        claim=refund.claim,
+        kind="refund.succeeded",
+        data={"refund": refund.pk, "amount": refund.amount_minor, "reference": reference},
+    )
+    from claimdesk.claims.services import claim_on_refund_succeeded
+
+    claim_on_refund_succeeded(claim=refund.claim)
+    from claimdesk.messaging.services import notify
+
+    notify(
+        recipient=refund.order.buyer,
+        kind="refund_succeeded",
+        order=refund.order,
+        claim=refund.claim,
+        context={"amount": refund.amount.format(), "destination": refund.destination},
+    )
+
+
+def _refund_fail(refund: Refund, *, code: str, message: str) -> None:
+    now = timezone.now()
+    refund.status = RefundStatus.FAILED
+    refund.failure_code = code
+    refund.failure_message = message[:255]
+    refund.updated_at = now
+    auto = refund.auto_retries < setting("REFUND_MAX_AUTO_RETRIES")
+    refund.next_retry_at = (
+        now + dt.timedelta(seconds=setting("REFUND_RETRY_BASE_SECONDS") * 2**refund.auto_retries)
+        if auto
+        else None
+    )
+    refund.save()
+    record_event(
+        refund.order,
+        actor=None,
+        claim=refund.claim,
+        kind="refund.failed",
+        reason=code,
+        data={"refund": refund.pk, "attempt": refund.attempt, "message": message},
+    )
+    from claimdesk.messaging.services import notify
+
+    notify(
+        recipient=refund.order.buyer,
+        kind="refund_failed",
+        order=refund.order,
+        claim=refund.claim,
+        context={"amount": refund.amount.format()},
+    )
+
+
+def refund_process(*, refund_id: int) -> Refund | None:
+    """Send one pending refund to the gateway and record its answer.
+
+    Never call inside a transaction: the gateway is called with no lock held.
+    """
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+        if refund is None or refund.status != RefundStatus.PENDING:
+            return refund
+        attempt = refund.attempt
+        key = refund.attempt_key
+        amount = refund.amount
+        payment_reference = refund.order.cart.payment_reference
+    try:
+        result = get_gateway().refund(key=key, amount=amount, payment_reference=payment_reference)
+    except GatewayTimeout:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.status == RefundStatus.PENDING and refund.attempt == attempt:
+                refund.updated_at = timezone.now()
+                refund.save(update_fields=["updated_at"])
+                record_event(
+                    refund.order,
+                    actor=None,
+                    claim=refund.claim,
+                    kind="refund.timeout",
+                    data={"refund": refund.pk, "attempt": attempt},
+                )
+                from .tasks import process_refund
+
+                delay = dt.timedelta(seconds=setting("REFUND_RETRY_BASE_SECONDS"))
+                defer_at(process_refund, timezone.now() + delay, refund.pk)
+        return refund
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update().select_related("order", "claim").get(pk=refund_id)
+        )
+        if refund.status != RefundStatus.PENDING or refund.attempt != attempt:
+            return refund
+        if result.approved:
+            _refund_succeed(refund, reference=result.reference)
+        else:
+            _refund_fail(refund, code=result.code or "declined", message=result.message)
+    return refund
+
+
+def _refund_order(**kwargs: object) -> Order | None:
+    refund = kwargs.get("refund")
+    return refund.order if isinstance(refund, Refund) else None
+
+
+@records_refusal("refund.retry", _refund_order)
+def refund_retry(*, actor: User | None, refund: Refund, automatic: bool = False) -> Refund:
+    """Send a failed refund to the gateway again, as a new attempt."""
+    require_role(actor, "operator", "system")
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status != RefundStatus.FAILED:
+            raise DomainError(
+                "refund_not_failed",
+                _("Only a failed refund can be retried. This one is %(status)s.")
+                % {"status": locked.get_status_display()},
+                {"status": locked.status},
+            )
+        locked.status = RefundStatus.PENDING
+        locked.attempt += 1
+        if automatic:
+            locked.auto_retries += 1
+        locked.next_retry_at = None
+        locked.updated_at = timezone.now()
+        locked.save()
+        record_event(
+            locked.order,
+            actor=actor,
+            claim=locked.claim,
+            kind="refund.retried",
+            data={"refund": locked.pk, "attempt": locked.attempt, "automatic": automatic},
+        )
+        from .tasks import process_refund
+
+        defer(process_refund, locked.pk)
+    return locked
+
+
+def refunds_retry_due(*, now: dt.datetime | None = None) -> int:
+    """Retry failed refunds whose back-off has passed; return how many."""
+    now = now or timezone.now()
+    due = list(
+        Refund.objects.filter(status=RefundStatus.FAILED, next_retry_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in due:
+        try:
+            refund_retry(actor=None, refund=Refund.objects.get(pk=pk), automatic=True)
+        except DomainError:
+            logger.info("refund %s changed before its retry", pk)
+    return len(due)
+
+
+def refunds_recover(*, now: dt.datetime | None = None, stale_seconds: int | None = None) -> int:
+    """Hand pending card refunds that no worker finished back to the queue.
+
+    A worker that died after the pending record was committed (or after it
+    called the gateway) leaves the refund pending; running it again is safe
+    because the gateway replays the answer of the same attempt key.
+    """
+    now = now or timezone.now()
+    stale = setting("REFUND_STALE_PENDING_SECONDS") if stale_seconds is None else stale_seconds
+    cutoff = now - dt.timedelta(seconds=stale)
+    from .tasks import process_refund
+
+    count = 0
+    for refund in Refund.objects.filter(
+        status=RefundStatus.PENDING, destination=RefundDestination.CARD, updated_at__lte=cutoff
+    ):
+        with transaction.atomic():
+            Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(updated_at=now)
+            defer(process_refund, refund.pk)
+        count += 1
+    return count

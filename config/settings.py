@@ -1,0 +1,176 @@
+"""Settings for claimdesk, read from the environment.
+
+`DATABASE_URL` selects the database (SQLite under var/ by default). Every
+claimdesk-specific knob lives in the `CLAIMDESK` dict so that tests can
+override one threshold with `override_settings`.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CLAIMDESK_VAR_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
+DEBUG = _env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = [
+    h
+    for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "django_htmx",
+    "claimdesk.core",
+    "claimdesk.accounts",
+    "claimdesk.orders",
+    "claimdesk.payments",
+    "claimdesk.claims",
+    "claimdesk.messaging",
+    "claimdesk.portals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'claimdesk.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # BEGIN IMMEDIATE serialises writers up front, so two concurrent services
+    # never both read an old state and then fail half-way through a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese")), ("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "mail", "refunds"],
+    }
+}
+
+# Mail: a file folder under var/mail by default (demo); SMTP when MAIL_SMTP_HOST is set.
+if os.environ.get("MAIL_SMTP_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["MAIL_SMTP_HOST"],
+                "port": int(os.environ.get("MAIL_SMTP_PORT", "25")),
+                "username": os.environ.get("MAIL_SMTP_USER", ""),
+                "password": os.environ.get("MAIL_SMTP_PASSWORD", ""),
+                "use_tls": _env_bool("MAIL_SMTP_STARTTLS", False),
+                "timeout": 30,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "claimdesk <no-reply@claimdesk.example>")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+CLAIMDESK = {
+    # Money
+    "DEFAULT_CURRENCY": "JPY",
+    "COMMISSION_RATE_BP": 1000,  # platform commission in basis points of the settle base
+    "RETURN_SHIPPING_DEDUCTION_CAP_MINOR": 1500,
+    # Payment gateway adapter (dotted path to a class implementing PaymentGateway).
+    "PAYMENT_GATEWAY": "claimdesk.payments.gateways.SimulatedCardGateway",
+    "REFUND_MAX_AUTO_RETRIES": 3,
+    "REFUND_RETRY_BASE_SECONDS": 60,
+    "REFUND_STALE_PENDING_SECONDS": 300,
+    # Timers (SPEC section 9)
+    "PAYMENT_DEADLINE_DAYS": 3,
+    "DELAY_REMINDER_BUSINESS_DAY": 3,
+    "DELAY_POINTS_BUSINESS_DAY": 4,
+    "DELAY_POINTS": 2,
+    "RESTRICTION_BUSINESS_DAY": 5,
+    "RESTRICTION_SHIP_RATE_PERCENT": 95,
+    "RESTRICTION_DAYS": 30,
+    "AUTO_COMPLETE_DAYS_AFTER_DELIVERY": 14,
+    "RETURN_WINDOW_DAYS": 7,
+    "CLAIM_RESPONSE_BUSINESS_DAYS": 3,
+    "CLAIM_ESCALATE_BUSINESS_DAYS": 5,
+    "LATE_BUYER_CANCEL_HOURS": 6,
+    "SWEEP_INTERVAL_SECONDS": 60,
+    "MEMO_MAX_CHARS": 1000,
+}
