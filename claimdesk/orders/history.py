@@ -68,11 +68,14 @@ def records_refusal(
             try:
                 return func(*args, **kwargs)
             except DomainError as error:
+                if getattr(error, "history_recorded", False):
+                    raise  # a service this one delegated to already wrote it
                 try:
                     order = order_of(**kwargs)
                 except DomainError:
                     order = None
                 if order is not None and error.kind != "not_found":
+                    error.history_recorded = True  # type: ignore[attr-defined]
                     actor = kwargs.get("actor")
                     with transaction.atomic():
                         record_event(
