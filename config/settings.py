@@ -6,6 +6,7 @@ override one threshold with `override_settings`.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -59,7 +60,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "claimdesk.portals.common.UserPreferencesMiddleware",
+    "claimdesk.portals.common.DomainErrorMiddleware",
 ]
+
+LOGIN_URL = "seller:login"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -92,6 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+    # A file, not the shared-cache in-memory database, so that test threads
+    # wait for each other's write locks the way real processes do.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"claimdesk-test-{os.getpid()}.sqlite3")
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,6 +176,7 @@ CLAIMDESK = {
     "RESTRICTION_BUSINESS_DAY": 5,
     "RESTRICTION_SHIP_RATE_PERCENT": 95,
     "RESTRICTION_DAYS": 30,
+    "SHIP_RATE_PERIOD_DAYS": 30,  # window of the ship rate the restriction rule reads
     "AUTO_COMPLETE_DAYS_AFTER_DELIVERY": 14,
     "RETURN_WINDOW_DAYS": 7,
     "CLAIM_RESPONSE_BUSINESS_DAYS": 3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -72,3 +73,27 @@ def other_buyer(db: None):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def operator(db: None):  # type: ignore[no-untyped-def]
     return OperatorFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Hash test passwords cheaply: a real hasher costs half a second per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fee_table(request: pytest.FixtureRequest) -> None:
+    """Put back the seeded payment-fee table that a transactional test's flush removed."""
+    if request.node.get_closest_marker("django_db") is None and "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from importlib import import_module
+
+    from claimdesk.payments.models import PaymentFeeRule
+
+    bands = import_module("claimdesk.payments.migrations.0002_fee_table").BANDS
+    if PaymentFeeRule.objects.count() < len(bands):
+        for method, minimum, fee in bands:
+            PaymentFeeRule.objects.get_or_create(
+                method=method, currency="JPY", min_amount_minor=minimum, defaults={"fee_minor": fee}
+            )

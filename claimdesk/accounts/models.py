@@ -138,6 +138,13 @@ class ShopRestriction(models.Model):
     ends_at = models.DateTimeField()
     lifted_at = models.DateTimeField(null=True, blank=True)
     imposed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    # The late order that made the timer impose it (none when an operator did).
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lifted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-starts_at"]

@@ -26,7 +26,7 @@ from claimdesk.orders.history import record_event, records_refusal
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import lock_order
 from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
-from claimdesk.payments.services import refund_create
+from claimdesk.payments.services import refund_create, refunded_item_minor
 
 from . import policies
 from .models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, NonReceiptSolution, PickupMethod
@@ -72,6 +72,18 @@ def _refuse_open_claim(order: Order) -> None:
             % {"order_no": order.order_no, "status": claim.get_status_display()},
             {"claim": claim.pk, "status": claim.status},
         )
+
+
+def _refuse_closed_or_claimed(order: Order) -> None:
+    """Refuse a new claim on a cancelled or returned order, or one with an open claim."""
+    if policies.order_closed(order):
+        raise _order_status_error(
+            order,
+            _("Order %(order_no)s is already cancelled or returned.")
+            % {"order_no": order.order_no},
+            "order_closed",
+        )
+    _refuse_open_claim(order)
 
 
 def _reason(kind: str, code: str, picker: str) -> Reason:
@@ -188,8 +200,10 @@ def _refund_for(
         if include_shipping is None
         else (last and include_shipping)
     )
+    # a full refund gives back what is left after earlier partial refunds
+    remaining = order.total - order.money(refunded_item_minor(order))
     breakdown = refund_breakdown(
-        item=item if item is not None else order.total,
+        item=item if item is not None else remaining,
         shipping_fee=cart.shipping_fee,
         include_shipping=shipping,
         payment_fee=cart.payment_fee,
@@ -245,11 +259,12 @@ def _claim_context(claim: Claim, **extra: Any) -> dict[str, Any]:
 @records_refusal("claim.cancel_instantly", _order_of)
 def claim_cancel_instantly(*, actor: User, order: Order, reason: str, memo: str = "") -> Claim:
     """Let the buyer cancel an unpaid, new or delayed order at once, money back at once."""
-    require_role(actor, "buyer")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer")
     memo = clean_memo(memo, field="memo")
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         today = timezone.localdate()
         if not policies.buyer_may_cancel_instantly(order, today):
             if policies.buyer_must_request_cancel(order, today):
@@ -293,11 +308,12 @@ def claim_cancel_instantly(*, actor: User, order: Order, reason: str, memo: str 
 @records_refusal("claim.request_cancel", _order_of)
 def claim_request_cancel(*, actor: User, order: Order, reason: str, memo: str = "") -> Claim:
     """Let the buyer ask the seller to cancel a confirmed order (claim 1; mails the seller)."""
-    require_role(actor, "buyer")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer")
     memo = clean_memo(memo, field="memo")
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         today = timezone.localdate()
         if not policies.buyer_must_request_cancel(order, today):
             if policies.buyer_may_cancel_instantly(order, today):
@@ -390,8 +406,8 @@ def claim_seller_cancel(
     that request. Without a prior cancel note to the buyer the seller must
     confirm, and the cancel counts as "cancelled without notice".
     """
-    require_role(actor, "seller")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "seller")
     memo = clean_memo(seller_memo, field="seller_memo")
     if reason == "CUSTOMER_REQUEST":
         request = Claim.objects.filter(order=order, is_open=True, status=S.CANCEL_REQUESTED).first()
@@ -409,6 +425,7 @@ def claim_seller_cancel(
     why = _reason(ReasonKind.CANCEL, reason, Picker.SELLER)
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         if not policies.seller_may_cancel(order):
             if policies.after_shipment(order):
                 raise _order_status_error(
@@ -522,6 +539,7 @@ def claim_withdraw(*, actor: User, claim: Claim, memo: str = "") -> Claim:
 @records_refusal("claim.operator_withdraw", _order_of)
 def claim_operator_withdraw(*, actor: User, claim: Claim, reason: str) -> Claim:
     """Withdraw a complaint (投诉撤回) on a seller's inquiry; both parties are told."""
+    require_party(actor, shop_id=claim.shop_id, buyer_id=claim.buyer_id)
     text = clean_memo(reason, required=True, field="reason")
     with transaction.atomic():
         claim = _lock_claim(claim)
@@ -548,6 +566,7 @@ def claim_operator_withdraw(*, actor: User, claim: Claim, reason: str) -> Claim:
 @records_refusal("claim.operator_cancel", _order_of)
 def claim_operator_cancel(*, actor: User, order: Order, reason: str, memo: str) -> Claim:
     """Cancel and refund in full on the buyer's behalf (订单取消·退款(全额))."""
+    require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
     require_role(actor, "operator")
     text = clean_memo(memo, required=True, field="memo")
     why = _reason(ReasonKind.CANCEL, reason, Picker.OPERATOR)
@@ -642,12 +661,13 @@ def claim_request_return(
     *, actor: User, order: Order, reason: str, memo: str = "", exchange: bool = False
 ) -> Claim:
     """Let the buyer request a return (4) or an exchange (11) within the return window."""
-    require_role(actor, "buyer")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer")
     memo = clean_memo(memo, field="memo")
     why = _reason(ReasonKind.RETURN, reason, Picker.BUYER)
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         if not policies.after_shipment(order):
             raise _order_status_error(
                 order,
@@ -694,14 +714,15 @@ def claim_seller_start_return(
     accept_now: bool = False,
 ) -> Claim:
     """Start a return for a shipped order for a seller-fault reason (seed section 1, second half)."""
-    require_role(actor, "seller")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "seller")
     memo = clean_memo(seller_memo, field="seller_memo")
     why = _reason(ReasonKind.RETURN, reason, Picker.SELLER)
     if pickup_method not in PickupMethod.values:
         raise InvalidInput("pickup_method_invalid", _("Choose how the goods come back."))
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         if not policies.after_shipment(order):
             raise _order_status_error(
                 order,
@@ -753,8 +774,6 @@ def claim_accept_return(
         raise InvalidInput("pickup_method_invalid", _("Choose how the goods come back."))
     with transaction.atomic():
         claim = _lock_claim(claim)
-        if pickup_method == PickupMethod.SELLER_COLLECTS:
-            claim.return_address = _address_snapshot(_default_return_address(claim.shop))
         transition(
             claim,
             "accept_return",
@@ -763,6 +782,8 @@ def claim_accept_return(
             memo=memo,
             data={"pickup_method": pickup_method, "pickup_carrier": pickup_carrier},
         )
+        if pickup_method == PickupMethod.SELLER_COLLECTS:
+            claim.return_address = _address_snapshot(_default_return_address(claim.shop))
         claim.pickup_method = pickup_method
         claim.pickup_carrier = pickup_carrier[:100]
         if memo:
@@ -861,8 +882,8 @@ def claim_convert_to_exchange(*, actor: User, claim: Claim, seller_memo: str = "
     memo = clean_memo(seller_memo, field="seller_memo")
     with transaction.atomic():
         claim = _lock_claim(claim)
-        address = _default_return_address(claim.shop)
         transition(claim, "convert_to_exchange", S.EXCHANGE_APPROVED, actor=actor, memo=memo)
+        address = _default_return_address(claim.shop)
         claim.type = ClaimType.EXCHANGE
         claim.return_address = _address_snapshot(address)
         if memo:
@@ -885,8 +906,8 @@ def claim_approve_exchange(*, actor: User, claim: Claim, seller_memo: str = "") 
     memo = clean_memo(seller_memo, field="seller_memo")
     with transaction.atomic():
         claim = _lock_claim(claim)
-        address = _default_return_address(claim.shop)
         transition(claim, "approve_exchange", S.EXCHANGE_APPROVED, actor=actor, memo=memo)
+        address = _default_return_address(claim.shop)
         claim.return_address = _address_snapshot(address)
         if memo:
             claim.seller_memo = memo
@@ -959,8 +980,8 @@ def claim_report_non_receipt(
     memo: str = "",
 ) -> Claim:
     """Let the buyer report a shipped order as not received (未收取举报)."""
-    require_role(actor, "buyer")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer")
     memo = clean_memo(memo, field="memo")
     if duty not in NonReceiptDuty.values:
         raise InvalidInput(
@@ -968,6 +989,7 @@ def claim_report_non_receipt(
         )
     with transaction.atomic():
         order = lock_order(order)
+        _refuse_closed_or_claimed(order)
         if not policies.after_shipment(order):
             raise _order_status_error(
                 order,

@@ -131,4 +131,13 @@ MAILS: dict[str, tuple[Promise, Promise]] = {
         _("[claimdesk] Order %(order_no)s is complete"),
         _("The trade for order %(order_no)s (%(item)s) is complete."),
     ),
+    "note_received": (
+        _("[claimdesk] New note about order %(order_no)s: %(title)s"),
+        _(
+            "%(sender)s sent you a note about order %(order_no)s (%(item)s).\n"
+            "Category: %(category_label)s\n\n"
+            "%(title)s\n\n%(body)s\n\n"
+            "Attachments: %(attachments)s. Read the note and answer it in the order's thread."
+        ),
+    ),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -16,6 +18,14 @@ class NoteCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class NoteParty(models.TextChoices):
+    """Who writes or receives a note (the author_role / recipient_role values)."""
+
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Shop")
+    CUSTOMER_CENTER = "customer_center", _("Customer center")
+
+
 class Note(models.Model):
     """A message about an order, in the order's thread."""
 
@@ -26,15 +36,147 @@ class Note(models.Model):
     category = models.CharField(max_length=32, choices=NoteCategory.choices)
     title = models.CharField(max_length=200)
     body = models.TextField()
+    by_mail = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["order", "category"], name="note_order_category")]
+        indexes = [
+            models.Index(fields=["order", "category"], name="note_order_category"),
+            models.Index(fields=["recipient_role", "read_at"], name="note_recipient_unread"),
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+
+def note_attachment_storage() -> Any:
+    """Return the storage of note attachments (resolved lazily from settings)."""
+    from .storage import note_storage
+
+    return note_storage
+
+
+class NoteAttachment(models.Model):
+    """A file sent with a note; served only to the parties of the order."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(storage=note_attachment_storage, max_length=255)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryChannel(models.TextChoices):
+    NOTE = "note", _("note")
+    MAIL = "mail", _("mail")
+    PUSH = "push", _("push")
+
+
+class DeliveryStatus(models.TextChoices):
+    NONE = "none", _("Nothing to send")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    PARTIAL = "partial", _("Partly failed")
+    FAILED = "failed", _("Failed")
+
+
+class NoteDelivery(models.Model):
+    """How one channel delivered one note: counts of sent and failed messages."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
+    total = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    last_error = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["note", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["note", "channel"], name="note_delivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.sent} sent, {self.failed} failed"
+
+    @property
+    def queued(self) -> int:
+        return max(self.total - self.sent - self.failed, 0)
+
+
+class PushPlatform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+    WEB = "web", _("Web")
+
+
+class PushDevice(models.Model):
+    """A phone or browser registered to receive push messages for a user."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices"
+    )
+    token = models.CharField(max_length=255, unique=True)
+    platform = models.CharField(max_length=16, choices=PushPlatform.choices)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.token[:8]}…"
+
+
+class PushAttempt(models.Model):
+    """One push of one note to one device, kept so that failed pushes can be resent."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="push_attempts")
+    device = models.ForeignKey(PushDevice, on_delete=models.CASCADE, related_name="+")
+    ok = models.BooleanField(default=False)
+    error = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["note", "device"], name="push_attempt_once")]
+
+    def __str__(self) -> str:
+        return f"push {self.note_id}→{self.device_id}: {'ok' if self.ok else self.error}"
+
+
+class SavedReply(models.Model):
+    """A shop's reply template (常用的回复): a title and body per language."""
+
+    shop = models.ForeignKey(
+        "accounts.Shop", on_delete=models.CASCADE, related_name="saved_replies"
+    )
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=32, choices=NoteCategory.choices)
+    #: {"ja": {"title": ..., "body": ...}, "zh-hans": ..., "en": ..., "ko": ...}
+    texts = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["shop", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class NotificationStatus(models.TextChoices):
@@ -64,6 +206,9 @@ class Notification(models.Model):
     )
     claim = models.ForeignKey(
         "claims.Claim", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    note = models.ForeignKey(
+        Note, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     context = models.JSONField(default=dict, blank=True)
     subject = models.CharField(max_length=255, blank=True)

@@ -54,4 +54,41 @@ def shipping_box_counts(shop_id: int) -> dict[str, int]:
         new=Count("pk", filter=Q(shipping_status=2) & ~delayed_q(today)),
         confirmed=Count("pk", filter=Q(shipping_status=3) & ~delayed_q(today)),
         delayed=Count("pk", filter=delayed_q(today)),
+        on_delivery=Count("pk", filter=Q(shipping_status=4)),
+        delivered=Count("pk", filter=Q(shipping_status=5)),
     )
+
+
+SHIPPING_BOXES = ("awaiting_payment", "new", "confirmed", "delayed", "on_delivery", "delivered")
+SORTS = {
+    "ordered": "-ordered_at",
+    "ordered_asc": "ordered_at",
+    "paid": "-paid_at",
+    "paid_asc": "paid_at",
+}
+
+
+def shipping_box_filter(box: str) -> Q:
+    """Return the filter of one shipping box of the seller's shipping page."""
+    from django.utils import timezone
+
+    from .models import delayed_q
+
+    today = timezone.localdate()
+    filters = {
+        "awaiting_payment": Q(shipping_status=1),
+        "new": Q(shipping_status=2) & ~delayed_q(today),
+        "confirmed": Q(shipping_status=3) & ~delayed_q(today),
+        "delayed": delayed_q(today),
+        "on_delivery": Q(shipping_status=4),
+        "delivered": Q(shipping_status=5),
+    }
+    return filters.get(box, filters["new"])
+
+
+def shipping_orders(shop_id: int, box: str, sort: str = "ordered") -> Any:
+    """Return the shop's live orders in `box`, sorted, with the cart loaded (one query per page)."""
+    orders = Order.objects.filter(shop_id=shop_id, cancelled_at__isnull=True).filter(
+        shipping_box_filter(box)
+    )
+    return orders.select_related("cart").order_by(SORTS.get(sort, "-ordered_at"), "-id")

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 def lock_order(order: Order) -> Order:
     """Return `order` re-read under a row lock. Call inside a transaction."""
     return (
-        Order.objects.select_for_update().select_related("cart", "shop", "buyer").get(pk=order.pk)
+        Order.objects.select_for_update(of=("self",))
+        .select_related("cart", "shop", "buyer")
+        .get(pk=order.pk)
     )
 
 
@@ -234,8 +236,8 @@ def cart_mark_paid(*, actor: User | None, cart: Cart, paid_at: dt.datetime | Non
 
 
 def _require_seller_of(actor: User | None, order: Order) -> None:
-    require_role(actor, "seller")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "seller")
 
 
 def _require_no_open_claim_except_cancel_request(order: Order, action: str | Promise) -> None:
@@ -366,8 +368,8 @@ def order_mark_delivered(
     *, actor: User | None, order: Order, delivered_at: dt.datetime | None = None
 ) -> Order:
     """Record delivery (4 → 5) from the carrier feed, an operator or the buyer."""
-    require_role(actor, "buyer", "operator", "system")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer", "operator", "system")
     with transaction.atomic():
         order = lock_order(order)
         if order.is_cancelled or order.shipping_status != ShippingStatus.ON_DELIVERY:
@@ -382,8 +384,8 @@ def order_complete_trade(*, actor: User | None, order: Order) -> Order:
     """Complete the trade of a delivered order (buyer, or the timer N days after delivery)."""
     from claimdesk.messaging.services import notify
 
-    require_role(actor, "buyer", "operator", "system")
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "buyer", "operator", "system")
     with transaction.atomic():
         order = lock_order(order)
         if (

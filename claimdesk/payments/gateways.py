@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from claimdesk.core.conf import setting
@@ -70,13 +70,18 @@ class SimulatedCardGateway:
                 record = None
             else:
                 timed_out = mode == GatewayMode.LATE
-                record = SimulatedGatewayRefund.objects.create(
-                    key=key,
-                    amount_minor=amount.minor,
-                    currency=amount.currency,
-                    approved=mode != GatewayMode.FAIL,
-                    reference=f"sim_{uuid.uuid4().hex[:16]}",
-                )
+                try:
+                    with transaction.atomic():
+                        record = SimulatedGatewayRefund.objects.create(
+                            key=key,
+                            amount_minor=amount.minor,
+                            currency=amount.currency,
+                            approved=mode != GatewayMode.FAIL,
+                            reference=f"sim_{uuid.uuid4().hex[:16]}",
+                        )
+                except IntegrityError:
+                    # The same key arrived twice at once: answer as the first call did.
+                    return _result(SimulatedGatewayRefund.objects.get(key=key))
         if timed_out or record is None:
             raise GatewayTimeout(key)
         return _result(record)

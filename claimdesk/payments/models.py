@@ -127,6 +127,11 @@ class LedgerTransaction(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
 
+    def get_kind_label(self) -> str:
+        """Return the kind as the buyer reads it on the balance page."""
+        labels = {"payment": _("Payment"), "refund": _("Refund"), "top_up": _("Balance charge")}
+        return str(labels.get(self.kind, self.kind))
+
 
 class LedgerEntry(models.Model):
     """One side of a ledger transaction; positive is a debit, negative a credit.

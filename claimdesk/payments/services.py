@@ -299,7 +299,9 @@ def refund_process(*, refund_id: int) -> Refund | None:
         return refund
     with transaction.atomic():
         refund = (
-            Refund.objects.select_for_update().select_related("order", "claim").get(pk=refund_id)
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("order", "claim")
+            .get(pk=refund_id)
         )
         if refund.status != RefundStatus.PENDING or refund.attempt != attempt:
             return refund

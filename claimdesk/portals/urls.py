@@ -1,4 +1,4 @@
-"""Portal URLs; the seller, buyer and console pages hang off here."""
+"""Portal URLs: the home page, the language switch, and each portal."""
 
 from django.urls import path
 
@@ -8,4 +8,5 @@ app_name = "portals"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", views.set_language, name="set_language"),
 ]

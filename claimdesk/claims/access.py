@@ -1,0 +1,52 @@
+"""Getting a claim for whoever asks, scoped to them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+from claimdesk.core.errors import NotFound
+from claimdesk.orders.access import (
+    access_order_for_buyer,
+    access_order_for_operator,
+    access_order_for_seller,
+)
+
+from .models import Claim
+
+if TYPE_CHECKING:
+    from claimdesk.accounts.models import User
+
+
+def _latest_claim(order_id: int, *, open_only: bool) -> Claim:
+    claims = Claim.objects.select_related("order", "order__cart", "shop", "buyer").filter(
+        order_id=order_id
+    )
+    if open_only:
+        claims = claims.filter(is_open=True)
+    claim = claims.order_by("-requested_at", "-id").first()
+    if claim is None:
+        raise NotFound(
+            "claim_not_found",
+            _("This order has no open claim. Reload the page to see its current state."),
+        )
+    return claim
+
+
+def access_claim_for_seller(user: User, order_no: object, *, open_only: bool = True) -> Claim:
+    """Return the (open) claim on the shop's order `order_no`, or raise NotFound."""
+    order = access_order_for_seller(user, order_no)
+    return _latest_claim(order.pk, open_only=open_only)
+
+
+def access_claim_for_buyer(user: User, order_no: object, *, open_only: bool = True) -> Claim:
+    """Return the (open) claim on the buyer's own order `order_no`, or raise NotFound."""
+    order = access_order_for_buyer(user, order_no)
+    return _latest_claim(order.pk, open_only=open_only)
+
+
+def access_claim_for_operator(user: User, order_no: object, *, open_only: bool = True) -> Claim:
+    """Return the (open) claim on any order for an operator, or raise NotFound."""
+    order = access_order_for_operator(user, order_no)
+    return _latest_claim(order.pk, open_only=open_only)

@@ -1,0 +1,159 @@
+"""Read-only queries over claims for the lists, boxes and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claimdesk.core.errors import InvalidInput
+
+from .models import Claim, ClaimStatus
+
+S = ClaimStatus
+
+#: The seller home's 索赔/咨询 box: name -> statuses counted.
+HOME_BOXES: dict[str, tuple[int, ...]] = {
+    "cancel_requested": (S.CANCEL_REQUESTED,),
+    "return_requested": (S.RETURN_REQUESTED,),
+    "exchange_requested": (S.EXCHANGE_REQUESTED,),
+    "non_receipt_reported": (S.NON_RECEIPT_REPORTED,),
+    "cancelling": (S.CANCELLING,),
+    "returning": (S.RETURNING,),
+    "exchanging": (S.EXCHANGE_APPROVED, S.REDELIVERING),
+}
+
+HOME_BOX_LABELS = {
+    "cancel_requested": _("Cancel requests"),
+    "return_requested": _("Return requests"),
+    "exchange_requested": _("Exchange requests"),
+    "non_receipt_reported": _("Not received reports"),
+    "cancelling": _("Cancelling"),
+    "returning": _("Returning"),
+    "exchanging": _("Exchanging"),
+}
+
+#: Claim list status boxes (状态类查询), in display order.
+LIST_STATUSES: tuple[int, ...] = (
+    S.CANCEL_REQUESTED,
+    S.CANCELLING,
+    S.CANCEL_COMPLETED,
+    S.RETURN_REQUESTED,
+    S.RETURNING,
+    S.RETURN_COMPLETED,
+    S.EXCHANGE_REQUESTED,
+    S.EXCHANGE_APPROVED,
+    S.REDELIVERING,
+    S.EXCHANGE_COMPLETED,
+    S.NON_RECEIPT_REPORTED,
+    S.NON_RECEIPT_REFUNDED,
+    S.NON_RECEIPT_PARTIALLY_REFUNDED,
+    S.UNPAID_CANCELLED,
+    S.WITHDRAWN,
+    S.REJECTED_SHIPPED,
+)
+
+PERIOD_KINDS = {
+    "order": "order__ordered_at",
+    "request": "requested_at",
+    "complete": "completed_at",
+}
+MAX_PERIOD_DAYS = 90
+
+
+def claim_home_counts(shop_id: int) -> dict[str, int]:
+    """Count the shop's open claims per home box, in one query."""
+    open_claims = Claim.objects.filter(shop_id=shop_id, is_open=True)
+    return open_claims.aggregate(
+        **{
+            name: Count("pk", filter=Q(status__in=statuses))
+            for name, statuses in HOME_BOXES.items()
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    """The claims page's filters: a status, a period of one kind, or a number."""
+
+    status: int | None = None
+    period_kind: str = "request"
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    search_kind: str = "order_no"
+    search: str = ""
+    open_only: bool = False
+
+
+def _period_bounds(kind: str, start: dt.date, end: dt.date) -> Q:
+    field = PERIOD_KINDS[kind]
+    tz = timezone.get_current_timezone()
+    lower = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return Q(**{f"{field}__gte": lower, f"{field}__lt": upper})
+
+
+def clean_period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date, dt.date]:
+    """Default to the last 30 days; refuse an inverted period or one over the limit."""
+    today = timezone.localdate()
+    end = date_to or today
+    start = date_from or (end - dt.timedelta(days=30))
+    if start > end:
+        raise InvalidInput("period_inverted", _("The start date is after the end date. Swap them."))
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise InvalidInput(
+            "period_too_long",
+            _("Choose a period of at most %(days)s days, or search by order number.")
+            % {"days": MAX_PERIOD_DAYS},
+        )
+    return start, end
+
+
+def _search_q(kind: str, value: str) -> Q:
+    digits = value.strip()
+    if not digits.isdigit():
+        raise InvalidInput("search_invalid", _("An order or cart number has digits only."))
+    if kind == "cart_no":
+        return Q(order__cart__cart_no=int(digits))
+    return Q(order__order_no=int(digits))
+
+
+def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:
+    """Return the shop's claims matching `filters`, newest request first, with what a row shows."""
+    claims = Claim.objects.filter(shop_id=shop_id)
+    if filters.search.strip():
+        claims = claims.filter(_search_q(filters.search_kind, filters.search))
+    else:
+        start, end = clean_period(filters.date_from, filters.date_to)
+        if filters.period_kind not in PERIOD_KINDS:
+            raise InvalidInput(
+                "period_kind_invalid", _("Choose order date, request date or completion date.")
+            )
+        claims = claims.filter(_period_bounds(filters.period_kind, start, end))
+    if filters.status is not None:
+        claims = claims.filter(status=filters.status)
+    if filters.open_only:
+        claims = claims.filter(is_open=True)
+    return claims.select_related("order", "order__cart", "buyer").order_by("-requested_at", "-id")
+
+
+def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
+    """Count the shop's claims per status for the period of `filters` (the 状态类查询 boxes)."""
+    base = claims_for_shop(
+        shop_id,
+        ClaimFilter(
+            period_kind=filters.period_kind,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            search_kind=filters.search_kind,
+            search=filters.search,
+        ),
+    )
+    rows = base.order_by().values("status").annotate(n=Count("pk"))
+    counts = {status: 0 for status in LIST_STATUSES}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts

@@ -1,0 +1,1 @@
+"""Demo data: three shops, thirty buyers and a few hundred orders built through the services."""

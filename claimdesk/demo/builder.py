@@ -1,0 +1,1348 @@
+"""Build the demo data set through the services, so that history and ledger are real.
+
+Three shops, thirty buyers and a few hundred orders in every shipping status
+and every claim status, dated over the last two months. Every state is reached
+by calling the same services the portals call; only dates are moved
+afterwards: the services stamp rows with the current time, and `_Clock` maps
+each row's real creation time to the time the story says it happened, keeping
+the order of every order's history so that it still replays.
+
+Everything is seeded (`random.Random` and `Faker("ja_JP")`), so the same
+seed gives the same people, items and stories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from faker import Faker
+
+from claimdesk.accounts.addresses import address_create
+from claimdesk.accounts.models import Role, Shop, User
+from claimdesk.claims import services as claims
+from claimdesk.claims.models import Claim, NonReceiptDuty, PickupMethod
+from claimdesk.core.conf import setting
+from claimdesk.core.money import Money
+from claimdesk.messaging.models import Note, NoteCategory, Notification
+from claimdesk.messaging.services import note_send
+from claimdesk.orders.models import (
+    Cart,
+    Item,
+    ItemOption,
+    Order,
+    OrderEvent,
+    PaymentMethod,
+    ShippingStatus,
+)
+from claimdesk.orders.services import (
+    CartLine,
+    Receiver,
+    cart_mark_paid,
+    cart_place,
+    order_complete_trade,
+    order_confirm,
+    order_mark_delivered,
+    order_register_delay,
+    order_ship,
+)
+from claimdesk.payments.gateways import set_simulated_mode
+from claimdesk.payments.models import GatewayMode, LedgerTransaction, Refund, RefundStatus
+from claimdesk.payments.services import balance_top_up, refund_process, refund_retry
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo logins
+DEMO_SEED = 2026
+CURRENCY = "JPY"
+
+
+# --- the cast ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ShopSpec:
+    code: str
+    name: str
+    language: str
+    shipping_fee: int
+    has_return_address: bool
+    staff: tuple[tuple[str, str, str, str], ...]  # username, display name, kana, language
+    catalog: tuple[tuple[str, str, int, tuple[tuple[str, str, int], ...]], ...]
+
+
+SHOPS: tuple[_ShopSpec, ...] = (
+    _ShopSpec(
+        code="shop1",
+        name="東京ファッション館",
+        language="zh-hans",
+        shipping_fee=500,
+        has_return_address=True,
+        staff=(
+            ("shop1-owner", "李 娜", "リ ナ", "zh-hans"),
+            ("shop1-staff", "佐藤 健", "サトウ ケン", "ja"),
+        ),
+        catalog=(
+            (
+                "TFK-SHIRT-01",
+                "リネン混オーバーサイズシャツ",
+                3980,
+                (
+                    ("Color:Black / Size:M", "カラー:ブラック / サイズ:M", 0),
+                    ("Color:Black / Size:L", "カラー:ブラック / サイズ:L", 0),
+                    ("Color:White / Size:M", "カラー:ホワイト / サイズ:M", 0),
+                    ("Color:Beige / Size:L", "カラー:ベージュ / サイズ:L", 0),
+                ),
+            ),
+            (
+                "TFK-PANTS-02",
+                "ストレッチテーパードパンツ",
+                4490,
+                (
+                    ("Color:Navy / Size:S", "カラー:ネイビー / サイズ:S", 0),
+                    ("Color:Navy / Size:M", "カラー:ネイビー / サイズ:M", 0),
+                    ("Color:Gray / Size:L", "カラー:グレー / サイズ:L", 0),
+                    ("Color:Gray / Size:XL", "カラー:グレー / サイズ:XL", 300),
+                ),
+            ),
+            (
+                "TFK-SCARF-03",
+                "カシミヤタッチ マフラー",
+                2980,
+                (
+                    ("Color:Camel", "カラー:キャメル", 0),
+                    ("Color:Charcoal", "カラー:チャコール", 0),
+                    ("Color:Red", "カラー:レッド", 0),
+                ),
+            ),
+            (
+                "TFK-BAG-04",
+                "レザー風トートバッグ",
+                5980,
+                (
+                    ("Color:Black", "カラー:ブラック", 0),
+                    ("Color:Brown", "カラー:ブラウン", 0),
+                ),
+            ),
+            (
+                "TFK-SNKR-05",
+                "厚底スニーカー",
+                6980,
+                (
+                    ("Color:White / Size:23.5", "カラー:ホワイト / サイズ:23.5cm", 0),
+                    ("Color:White / Size:24.5", "カラー:ホワイト / サイズ:24.5cm", 0),
+                    ("Color:Black / Size:25.5", "カラー:ブラック / サイズ:25.5cm", 0),
+                    ("Color:Black / Size:27.0", "カラー:ブラック / サイズ:27.0cm", 500),
+                ),
+            ),
+            (
+                "TFK-UMB-06",
+                "UVカット 折りたたみ傘",
+                1980,
+                (
+                    ("Color:Black", "カラー:ブラック", 0),
+                    ("Color:Ivory", "カラー:アイボリー", 0),
+                ),
+            ),
+        ),
+    ),
+    _ShopSpec(
+        code="shop2",
+        name="さくら雑貨店",
+        language="ja",
+        shipping_fee=600,
+        has_return_address=True,
+        staff=(("shop2-owner", "", "", "ja"),),  # a Faker name
+        catalog=(
+            (
+                "SKR-MUG-01",
+                "北欧風マグカップ 2個セット",
+                1680,
+                (
+                    ("Color:Blue", "カラー:ブルー", 0),
+                    ("Color:Green", "カラー:グリーン", 0),
+                    ("Color:Mustard", "カラー:マスタード", 0),
+                ),
+            ),
+            (
+                "SKR-MAT-02",
+                "珪藻土バスマット",
+                2480,
+                (
+                    ("Size:S", "サイズ:S (45×35cm)", 0),
+                    ("Size:L", "サイズ:L (60×39cm)", 700),
+                ),
+            ),
+            (
+                "SKR-AROMA-03",
+                "アロマディフューザー",
+                3280,
+                (
+                    ("Color:Wood", "カラー:木目", 0),
+                    ("Color:White", "カラー:ホワイト", 0),
+                ),
+            ),
+            (
+                "SKR-BOTL-04",
+                "ステンレス保温ボトル 500ml",
+                2180,
+                (
+                    ("Color:Black", "カラー:ブラック", 0),
+                    ("Color:Pink", "カラー:ピンク", 0),
+                    ("Color:Silver", "カラー:シルバー", 0),
+                ),
+            ),
+            (
+                "SKR-CUTL-05",
+                "竹製カトラリーセット",
+                1280,
+                (
+                    ("Set:4pcs", "セット:4本", 0),
+                    ("Set:6pcs", "セット:6本", 400),
+                ),
+            ),
+            (
+                "SKR-LAMP-06",
+                "LEDデスクライト",
+                4980,
+                (
+                    ("Color:White", "カラー:ホワイト", 0),
+                    ("Color:Black", "カラー:ブラック", 0),
+                ),
+            ),
+        ),
+    ),
+    _ShopSpec(
+        code="shop3",
+        name="北海道グルメ市場",
+        language="en",
+        shipping_fee=1000,
+        has_return_address=False,  # so that the "needs an address" message can be shown
+        staff=(("shop3-owner", "Emily Carter", "エミリー カーター", "en"),),
+        catalog=(
+            (
+                "HKG-IKURA-01",
+                "北海道産 いくら醤油漬け",
+                4980,
+                (
+                    ("Weight:250g", "内容量:250g", 0),
+                    ("Weight:500g", "内容量:500g", 4500),
+                ),
+            ),
+            (
+                "HKG-JELLY-02",
+                "夕張メロンゼリー",
+                2680,
+                (
+                    ("Pack:6", "入数:6個入", 0),
+                    ("Pack:12", "入数:12個入", 2400),
+                ),
+            ),
+            (
+                "HKG-HAMB-03",
+                "十勝ハーブ牛 ハンバーグ",
+                3980,
+                (
+                    ("Pack:5", "入数:5個", 0),
+                    ("Pack:10", "入数:10個", 3500),
+                ),
+            ),
+            (
+                "HKG-POTA-04",
+                "じゃがいも 男爵 5kg",
+                2380,
+                (
+                    ("Size:M", "サイズ:M", 0),
+                    ("Size:L", "サイズ:L", 300),
+                ),
+            ),
+            (
+                "HKG-CRAB-05",
+                "毛ガニ 姿 ボイル",
+                6980,
+                (
+                    ("Weight:500g", "重量:500g前後", 0),
+                    ("Weight:700g", "重量:700g前後", 2500),
+                ),
+            ),
+            (
+                "HKG-LAMB-06",
+                "ジンギスカン 味付け",
+                2980,
+                (
+                    ("Weight:1kg", "内容量:1kg", 0),
+                    ("Weight:2kg", "内容量:2kg", 2600),
+                ),
+            ),
+        ),
+    ),
+)
+
+BUYER_COUNT = 30
+#: Buyers who read the site in another language than Japanese.
+BUYER_LANGUAGES = {5: "zh-hans", 12: "zh-hans", 19: "en", 26: "en"}
+OPERATOR = "operator"
+
+CARRIERS = ("ヤマト運輸", "佐川急便", "日本郵便 (ゆうパック)")
+BUYER_CANCEL_MEMOS = (
+    "サイズを間違えて注文してしまいました。",
+    "別の色で注文し直したいです。",
+    "間違えて二重に注文しました。",
+    "",
+)
+RETURN_MEMOS = {
+    "DEFECTIVE": "届いた商品に傷がありました。",
+    "WRONG_ITEM": "注文したものと違う色の商品が届きました。",
+    "DELIVERY_DELAY": "到着が遅く、使う予定の日に間に合いませんでした。",
+    "EDIT_ORDER": "サイズが合わなかったので交換/返品をお願いします。",
+    "ORDER_CANCEL": "不要になったため返品したいです。",
+    "OTHER": "イメージと違いました。",
+}
+
+
+# --- the clock -------------------------------------------------------------------
+
+
+class _Clock:
+    """Map the real time at which a row was written to the time the story gives it.
+
+    The builder announces each step with `at(planned)` before calling the
+    service. A row written during a step gets `planned` plus its offset from
+    the step's start, so rows keep their order. Within one story `planned`
+    never goes back, and never lies after the real time of the step.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[dt.datetime, dt.datetime]] = []
+        self._starts: list[dt.datetime] = []
+        self._last: tuple[dt.datetime, dt.datetime] | None = None
+
+    def begin(self) -> None:
+        """Start a new story: its first step need not follow the previous one."""
+        self._last = None
+
+    def at(self, planned: dt.datetime) -> dt.datetime:
+        """Start a step that the story places at `planned`; return the time used."""
+        real = timezone.now()
+        if self._last is not None:
+            last_real, last_planned = self._last
+            planned = max(planned, last_planned + (real - last_real))
+        planned = min(planned, real)
+        self._last = (real, planned)
+        self.steps.append((real, planned))
+        self._starts.append(real)
+        return planned
+
+    @property
+    def first(self) -> dt.datetime | None:
+        return self._starts[0] if self._starts else None
+
+    def map(self, value: dt.datetime | None) -> dt.datetime | None:
+        """Return the story time of a row stamped `value` by a service."""
+        if value is None or not self._starts or value < self._starts[0]:
+            return value
+        real, planned = self.steps[bisect_right(self._starts, value) - 1]
+        return planned + (value - real)
+
+
+# --- summary ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    shop: str
+    language: str
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    orders: int
+    carts: int
+    live_by_shipping_status: dict[int, int]
+    closed: int
+    delayed: int
+    completed: int
+    claims_by_status: dict[int, int]
+    payment_methods: dict[str, int]
+    refunds_by_status: dict[str, int]
+
+
+def demo_loaded() -> bool:
+    """Return whether the demo shops exist."""
+    return Shop.objects.filter(code__in=[s.code for s in SHOPS]).exists()
+
+
+def demo_logins() -> list[DemoLogin]:
+    """Return the demo accounts that exist, shops first, then buyers, then the operator."""
+    names = [username for spec in SHOPS for username, *_ in spec.staff]
+    names += [f"buyer{n:02d}" for n in range(1, BUYER_COUNT + 1)] + [OPERATOR]
+    users = {u.username: u for u in User.objects.filter(username__in=names).select_related("shop")}
+    logins = []
+    for name in names:
+        user = users.get(name)
+        if user is not None:
+            shop = user.shop.code if user.shop is not None else ""
+            logins.append(DemoLogin(name, str(user.role), shop, user.language))
+    return logins
+
+
+def demo_summary() -> DemoSummary:
+    """Count the demo shops' orders and claims."""
+    shops = Shop.objects.filter(code__in=[s.code for s in SHOPS])
+    orders = Order.objects.filter(shop__in=shops)
+    live = orders.filter(cancelled_at__isnull=True, returned_at__isnull=True)
+    return DemoSummary(
+        orders=orders.count(),
+        carts=Cart.objects.filter(shop__in=shops).count(),
+        live_by_shipping_status=_counts(live, "shipping_status"),
+        closed=orders.filter(Q(cancelled_at__isnull=False) | Q(returned_at__isnull=False)).count(),
+        delayed=orders.delayed().count(),
+        completed=orders.filter(completed_at__isnull=False).count(),
+        claims_by_status=_counts(Claim.objects.filter(shop__in=shops), "status"),
+        payment_methods=_counts(Cart.objects.filter(shop__in=shops), "payment_method"),
+        refunds_by_status=_counts(Refund.objects.filter(order__shop__in=shops), "status"),
+    )
+
+
+def _counts(queryset: Any, column: str) -> dict[Any, int]:
+    rows = queryset.order_by().values(column).annotate(n=Count("pk")).order_by(column)
+    return {row[column]: row["n"] for row in rows}
+
+
+def demo_load(*, seed: int = DEMO_SEED) -> DemoSummary | None:
+    """Build the demo data set once; return None (and change nothing) if it exists."""
+    with transaction.atomic():
+        if demo_loaded():
+            return None
+        _Builder(seed).build()
+    return demo_summary()
+
+
+# --- the builder -------------------------------------------------------------------
+
+
+@dataclass
+class _ShopCast:
+    shop: Shop
+    sellers: list[User]
+    items: list[tuple[Item, list[ItemOption]]]
+    has_address: bool
+    shipping_fee: int
+
+
+@dataclass
+class _Run:
+    """One story: a cart of one buyer at one shop, told step by step."""
+
+    shop: _ShopCast
+    seller: User
+    buyer: User
+    method: str
+    t: dt.datetime
+    variant: int
+    orders: list[Order] = field(default_factory=list)
+    confirmed_at: dt.datetime | None = None
+    keep_est_date: bool = False
+
+    @property
+    def order(self) -> Order:
+        return self.orders[0]
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    name: str
+    count: int
+    days: tuple[float, float]
+    methods: str = "any"  # any | card | later (bank transfer, convenience store)
+    needs_address: bool = False
+
+
+RECIPES: tuple[_Recipe, ...] = (
+    # shipping statuses
+    _Recipe("awaiting_payment", 15, (0.05, 2.3), "later"),
+    _Recipe("new", 24, (0.05, 2.0)),
+    _Recipe("confirmed", 18, (0.5, 3.0)),
+    _Recipe("delay_registered", 8, (2.0, 7.0)),
+    _Recipe("delay_date_passed", 8, (4.0, 8.0)),
+    _Recipe("on_delivery", 24, (1.5, 6.0)),
+    _Recipe("delivered", 24, (3.0, 11.0)),
+    _Recipe("completed", 60, (14.0, 60.0)),
+    _Recipe("pair_completed", 5, (14.0, 55.0)),
+    _Recipe("pair_split", 3, (1.0, 20.0)),
+    # claims
+    _Recipe("cancel_requested", 8, (0.5, 3.0)),
+    _Recipe("cancelling", 6, (0.1, 1.0), "card"),
+    _Recipe("refund_failed", 3, (0.5, 4.0), "card"),
+    _Recipe("buyer_cancelled", 8, (1.0, 55.0)),
+    _Recipe("buyer_cancelled_unpaid", 4, (0.5, 40.0), "later"),
+    _Recipe("buyer_cancelled_delayed", 3, (5.0, 30.0)),
+    _Recipe("seller_cancelled_with_notice", 4, (1.0, 50.0)),
+    _Recipe("seller_cancelled_without_notice", 6, (1.0, 50.0)),
+    _Recipe("cancel_approved", 6, (1.0, 50.0)),
+    _Recipe("operator_cancelled", 3, (3.0, 40.0)),
+    _Recipe("return_requested", 8, (4.0, 9.0)),
+    _Recipe("returning", 6, (5.0, 12.0)),
+    _Recipe("return_completed", 14, (8.0, 58.0)),
+    _Recipe("exchange_requested", 6, (4.0, 9.0)),
+    _Recipe("exchange_approved", 5, (5.0, 10.0), needs_address=True),
+    _Recipe("exchange_redelivering", 3, (6.0, 12.0), needs_address=True),
+    _Recipe("non_receipt_redelivering", 2, (4.0, 10.0)),
+    _Recipe("exchange_completed", 3, (12.0, 58.0), needs_address=True),
+    _Recipe("non_receipt_redelivered", 2, (10.0, 50.0)),
+    _Recipe("non_receipt_reported", 5, (3.0, 9.0)),
+    _Recipe("non_receipt_refunded", 5, (6.0, 55.0)),
+    _Recipe("non_receipt_partly_refunded", 4, (6.0, 55.0)),
+    _Recipe("unpaid_cancelled", 8, (4.0, 45.0), "later"),
+    _Recipe("withdrawn", 8, (3.0, 45.0)),
+    _Recipe("rejected_shipped", 5, (3.0, 40.0)),
+)
+
+
+def _hours(value: float) -> dt.timedelta:
+    return dt.timedelta(hours=value)
+
+
+class _Builder:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.fake = Faker("ja_JP")
+        self.fake.seed_instance(seed)
+        self.now = timezone.now()
+        self.today = timezone.localdate(self.now)
+        self.latest = self.now - dt.timedelta(minutes=10)
+        self.clock = _Clock()
+        self.password = make_password(DEMO_PASSWORD)
+        self.shops: list[_ShopCast] = []
+        self.buyers: list[User] = []
+        self.receivers: dict[int, Receiver] = {}
+        self.operator: User
+
+    # -- cast -------------------------------------------------------------------------
+
+    def build(self) -> None:
+        self._people()
+        runs: list[tuple[_Run, Callable[[_Run], None]]] = []
+        for recipe in RECIPES:
+            story = getattr(self, f"_story_{recipe.name}")
+            runs += [(self._plan(recipe, n), story) for n in range(recipe.count)]
+        # Older stories first, so that order numbers grow with the order date.
+        runs.sort(key=lambda row: row[0].t)
+        for run, story in runs:
+            self.clock.begin()
+            story(run)
+            self._settle_est_date(run)
+        self._redate()
+
+    def _plan(self, recipe: _Recipe, n: int) -> _Run:
+        if recipe.needs_address:
+            cast = [s for s in self.shops if s.has_address][n % 2]
+        else:
+            cast = self.shops[n % len(self.shops)]
+        if recipe.methods == "card":
+            method = PaymentMethod.CARD
+        elif recipe.methods == "later":
+            method = self.rng.choice([PaymentMethod.BANK_TRANSFER, PaymentMethod.CONVENIENCE_STORE])
+        else:
+            method = self.rng.choices(
+                [
+                    PaymentMethod.CARD,
+                    PaymentMethod.BANK_TRANSFER,
+                    PaymentMethod.CONVENIENCE_STORE,
+                    PaymentMethod.BALANCE,
+                ],
+                weights=[50, 20, 15, 15],
+            )[0]
+        t0 = self.now - dt.timedelta(days=self.rng.uniform(*recipe.days))
+        return _Run(
+            shop=cast,
+            seller=self.rng.choice(cast.sellers),
+            buyer=self.rng.choice(self.buyers),
+            method=method,
+            t=min(t0, self.latest),
+            variant=n,
+        )
+
+    def _people(self) -> None:
+        for index, spec in enumerate(SHOPS, start=1):
+            shop = Shop.objects.create(
+                code=spec.code,
+                name=spec.name,
+                email=f"{spec.code}@shops.example",
+                language=spec.language,
+            )
+            sellers = []
+            for username, display, kana, language in spec.staff:
+                if not display:
+                    last, first = self.fake.last_name_pair(), self.fake.first_name_pair()
+                    display, kana = f"{last[0]} {first[0]}", f"{last[1]} {first[1]}"
+                sellers.append(
+                    self._user(
+                        username,
+                        Role.SELLER,
+                        email=f"{username}@shops.example",
+                        shop=shop,
+                        display_name=display,
+                        kana_name=kana,
+                        language=language,
+                    )
+                )
+            if spec.has_return_address:
+                address_create(
+                    actor=sellers[0],
+                    name=f"{spec.name} 返品センター",
+                    zip_code=self.fake.zipcode(),
+                    address_front=self._street(),
+                    address_back=self._building(),
+                    phone=self.fake.phone_number(),
+                    is_default_return=True,
+                )
+            items = []
+            for n, (sku, title, price, options) in enumerate(spec.catalog, start=1):
+                item = Item.objects.create(
+                    shop=shop,
+                    item_code=str(800_000_000 + index * 1000 + n),
+                    seller_item_code=sku,
+                    title=title,
+                    price_minor=price,
+                    currency=CURRENCY,
+                )
+                item_options = [
+                    ItemOption.objects.create(
+                        item=item, option_code=code, text=text, price_minor=extra
+                    )
+                    for code, text, extra in options
+                ]
+                items.append((item, item_options))
+            self.shops.append(
+                _ShopCast(
+                    shop=shop,
+                    sellers=sellers,
+                    items=items,
+                    has_address=spec.has_return_address,
+                    shipping_fee=spec.shipping_fee,
+                )
+            )
+        for n in range(1, BUYER_COUNT + 1):
+            last, first = self.fake.last_name_pair(), self.fake.first_name_pair()
+            name, kana = f"{last[0]} {first[0]}", f"{last[1]} {first[1]}"
+            buyer = self._user(
+                f"buyer{n:02d}",
+                Role.BUYER,
+                email=f"buyer{n:02d}@example.com",
+                display_name=name,
+                kana_name=kana,
+                language=BUYER_LANGUAGES.get(n, "ja"),
+            )
+            self.buyers.append(buyer)
+            self.receivers[buyer.pk] = Receiver(
+                name=name,
+                kana=kana,
+                phone=self.fake.phone_number(),
+                zip_code=self.fake.zipcode(),
+                address=self._street(),
+                address2=self._building(),
+            )
+        self.operator = self._user(
+            OPERATOR,
+            Role.OPERATOR,
+            email="operator@example.com",
+            display_name="カスタマーセンター 山本",
+            language="ja",
+            is_staff=True,
+            is_superuser=True,
+        )
+
+    def _user(self, username: str, role: str, **fields: Any) -> User:
+        # One hash for every demo login: hashing is slow on purpose, the password is public.
+        return User.objects.create(username=username, role=role, password=self.password, **fields)
+
+    def _street(self) -> str:
+        f = self.fake
+        return f"{f.prefecture()}{f.city()}{f.town()}{f.chome()}{f.ban()}{f.gou()}"
+
+    def _building(self) -> str:
+        return f"{self.fake.building_name()}{self.rng.randint(1, 12)}0{self.rng.randint(1, 9)}"
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _tick(self, run: _Run, low: float, high: float) -> None:
+        """Let `low`..`high` hours pass in the story and start the next step.
+
+        A step takes at most half of the time left before the present, so a
+        recent story is told faster instead of piling its last steps up at "now".
+        """
+        left = max(self.latest - run.t, dt.timedelta(0))
+        run.t = self.clock.at(run.t + min(_hours(self.rng.uniform(low, high)), left / 2))
+
+    def _place(self, run: _Run, *, lines: int = 1, quantity: int | None = None) -> Order:
+        run.t = self.clock.at(run.t)
+        cart_lines = []
+        for item, options in self.rng.sample(run.shop.items, lines):
+            option = self.rng.choice(options)
+            qty = quantity or self.rng.choices([1, 2, 3], weights=[80, 15, 5])[0]
+            discount = (item.price_minor // 10 // 10 * 10) if self.rng.random() < 0.25 else 0
+            platform = 200 if self.rng.random() < 0.1 else 0
+            cart_lines.append(
+                CartLine(
+                    item=item,
+                    option=option,
+                    quantity=qty,
+                    seller_discount_minor=discount,
+                    cart_platform_discount_minor=platform,
+                )
+            )
+        goods = sum(
+            (line.item.price_minor + (line.option.price_minor if line.option else 0))
+            * line.quantity
+            for line in cart_lines
+        )
+        fee = 0 if goods >= 8000 else run.shop.shipping_fee
+        if run.method == PaymentMethod.BALANCE:
+            top_up = (goods + fee) // 1000 * 1000 + 1000
+            balance_top_up(buyer=run.buyer, amount=Money(top_up, CURRENCY), memo="ポイントチャージ")
+        cart = cart_place(
+            buyer=run.buyer,
+            lines=cart_lines,
+            payment_method=run.method,
+            receiver=self.receivers[run.buyer.pk],
+            shipping_fee=Money(fee, CURRENCY),
+            ordered_at=run.t,
+        )
+        run.orders = list(cart.orders.order_by("pk"))
+        return run.order
+
+    def _pay(self, run: _Run) -> None:
+        cart = run.order.cart
+        if cart.paid_at is None:
+            self._tick(run, 2, 30)
+            cart_mark_paid(actor=None, cart=cart, paid_at=run.t)
+
+    def _confirm(self, run: _Run, order: Order | None = None) -> None:
+        self._tick(run, 1, 20)
+        run.confirmed_at = run.t
+        intended = timezone.localdate(run.t) + dt.timedelta(days=self.rng.randint(1, 3))
+        order_confirm(
+            actor=run.seller,
+            order=order or run.order,
+            est_ship_date=max(intended, self.today + dt.timedelta(days=1)),
+        )
+
+    def _ship(self, run: _Run, order: Order | None = None) -> None:
+        self._tick(run, 4, 40)
+        order_ship(
+            actor=run.seller,
+            order=order or run.order,
+            carrier=self.rng.choice(CARRIERS),
+            tracking_no=str(self.rng.randint(10**11, 10**12 - 1)),
+        )
+
+    def _deliver(self, run: _Run, order: Order | None = None) -> None:
+        self._tick(run, 15, 60)
+        order_mark_delivered(actor=None, order=order or run.order)
+
+    def _complete(self, run: _Run, order: Order | None = None) -> None:
+        self._tick(run, 24, 240)
+        order_complete_trade(actor=run.buyer, order=order or run.order)
+
+    def _advance(self, run: _Run, upto: str) -> Order:
+        """Bring the run's order through paid, confirmed, shipped, delivered, completed."""
+        steps = ["paid", "confirmed", "shipped", "delivered", "completed"]
+        self._place(run)
+        for step in steps[: steps.index(upto) + 1]:
+            if step == "paid":
+                self._pay(run)
+            elif step == "confirmed":
+                self._confirm(run)
+            elif step == "shipped":
+                self._ship(run)
+            elif step == "delivered":
+                self._deliver(run)
+            else:
+                self._complete(run)
+        return run.order
+
+    def _settle(self, run: _Run, *, fail: bool = False, exhaust: bool = False) -> None:
+        """Run the card refunds of this story through the simulated gateway.
+
+        The demo is built in one transaction so that it is all or nothing; the
+        simulated gateway is local, so calling it inside that transaction holds
+        no lock across a network call.
+        """
+        pending = list(
+            Refund.objects.filter(order__in=run.orders, status=RefundStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if not pending:
+            return
+        self._tick(run, 0.05, 0.5)
+        if fail:
+            set_simulated_mode(GatewayMode.FAIL)
+        try:
+            for pk in pending:
+                refund_process(refund_id=pk)
+                if exhaust:
+                    for _ in range(setting("REFUND_MAX_AUTO_RETRIES")):
+                        self._tick(run, 0.2, 2)
+                        refund_retry(actor=None, refund=Refund.objects.get(pk=pk), automatic=True)
+                        refund_process(refund_id=pk)
+        finally:
+            if fail:
+                set_simulated_mode(GatewayMode.OK)
+
+    def _settle_est_date(self, run: _Run) -> None:
+        """Give shipped or closed orders the ship date they were confirmed with."""
+        if run.confirmed_at is None or run.keep_est_date:
+            return
+        intended = timezone.localdate(run.confirmed_at) + dt.timedelta(days=self.rng.randint(1, 3))
+        Order.objects.filter(pk__in=[o.pk for o in run.orders], est_ship_date__isnull=False).filter(
+            Q(shipping_status__gte=ShippingStatus.ON_DELIVERY)
+            | Q(cancelled_at__isnull=False)
+            | Q(returned_at__isnull=False)
+        ).update(est_ship_date=intended)
+
+    def _note(self, run: _Run, category: str, title: str, body: str) -> None:
+        self._tick(run, 0.5, 6)
+        note_send(actor=run.seller, order=run.order, category=category, title=title, body=body)
+
+    def _reason(self, *codes: str) -> str:
+        return self.rng.choice(codes)
+
+    def _pickup(self, run: _Run) -> str:
+        return PickupMethod.SELLER_COLLECTS if run.shop.has_address else PickupMethod.BUYER_SENDS
+
+    def _claim(self, run: _Run) -> Claim:
+        claim = Claim.objects.filter(order=run.order).order_by("-pk").first()
+        if claim is None:  # pragma: no cover - a story that opened no claim is a bug
+            raise LookupError(run.order.order_no)
+        return claim
+
+    # -- stories: shipping statuses -----------------------------------------------------
+
+    def _story_awaiting_payment(self, run: _Run) -> None:
+        self._place(run)
+
+    def _story_new(self, run: _Run) -> None:
+        self._place(run)
+        self._pay(run)
+
+    def _story_confirmed(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+
+    def _story_delay_registered(self, run: _Run) -> None:
+        self._place(run)
+        self._pay(run)
+        if run.variant % 2:
+            self._confirm(run)
+        self._tick(run, 4, 30)
+        delay_type = 1 + run.variant % 4
+        order_register_delay(
+            actor=run.seller,
+            order=run.order,
+            est_ship_date=self.today + dt.timedelta(days=self.rng.randint(2, 6)),
+            delay_type=delay_type,
+            memo="仕入れ先からの入荷が遅れております。" if delay_type == 4 else "",
+        )
+        run.keep_est_date = True
+        if run.variant % 3 == 0:
+            self._note(
+                run,
+                NoteCategory.SHIPPING,
+                "発送遅延のお知らせ",
+                "ご注文の商品の発送が遅れております。大変申し訳ございません。",
+            )
+
+    def _story_delay_date_passed(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+        run.keep_est_date = True
+        Order.objects.filter(pk=run.order.pk).update(
+            est_ship_date=self.today - dt.timedelta(days=self.rng.randint(1, 3))
+        )
+
+    def _story_on_delivery(self, run: _Run) -> None:
+        self._advance(run, "shipped")
+
+    def _story_delivered(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+
+    def _story_completed(self, run: _Run) -> None:
+        self._advance(run, "completed")
+
+    def _story_pair_completed(self, run: _Run) -> None:
+        self._place(run, lines=2)
+        self._pay(run)
+        for order in run.orders:
+            self._confirm(run, order)
+        for order in run.orders:
+            self._ship(run, order)
+        for order in run.orders:
+            self._deliver(run, order)
+        for order in run.orders:
+            self._complete(run, order)
+
+    def _story_pair_split(self, run: _Run) -> None:
+        """One order of a two-order cart is cancelled at once; the other ships."""
+        self._place(run, lines=2)
+        self._pay(run)
+        self._tick(run, 0.5, 8)
+        claims.claim_cancel_instantly(
+            actor=run.buyer, order=run.orders[1], reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
+        )
+        self._settle(run)
+        self._confirm(run)
+        self._ship(run)
+
+    # -- stories: cancellations ----------------------------------------------------------
+
+    def _story_cancel_requested(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+        run.keep_est_date = True
+        self._tick(run, 1, 20)
+        claims.claim_request_cancel(
+            actor=run.buyer,
+            order=run.order,
+            reason="EDIT_ORDER",
+            memo=self.rng.choice(BUYER_CANCEL_MEMOS),
+        )
+
+    def _cancel_somehow(self, run: _Run) -> None:
+        """Cancel a paid order in one of the four ways that end in a refund."""
+        way = run.variant % 4
+        if way == 0:
+            self._tick(run, 0.5, 6)
+            claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+        elif way == 1:
+            self._confirm(run)
+            self._tick(run, 1, 12)
+            claims.claim_seller_cancel(
+                actor=run.seller,
+                order=run.order,
+                reason="OUT_OF_STOCK",
+                seller_memo="申し訳ございません、在庫切れのためキャンセルいたします。",
+                confirm_without_notice=True,
+            )
+        elif way == 2:
+            self._confirm(run)
+            self._tick(run, 1, 12)
+            claims.claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+            self._tick(run, 1, 12)
+            claims.claim_approve_cancel(actor=run.seller, claim=self._claim(run))
+        else:
+            self._tick(run, 2, 20)
+            claims.claim_operator_cancel(
+                actor=self.operator,
+                order=run.order,
+                reason="EDIT_ORDER",
+                memo="販売者からの問い合わせにより、全額キャンセル・返金いたしました。",
+            )
+
+    def _story_cancelling(self, run: _Run) -> None:
+        """A card refund still on its way: the claim stays "cancelling" until the worker runs."""
+        self._place(run)
+        self._cancel_somehow(run)
+
+    def _story_refund_failed(self, run: _Run) -> None:
+        """The card issuer declined the refund; two of them need an operator's retry."""
+        self._place(run)
+        self._cancel_somehow(run)
+        self._settle(run, fail=True, exhaust=run.variant < 2)
+
+    def _story_buyer_cancelled(self, run: _Run) -> None:
+        self._place(run)
+        self._pay(run)
+        self._tick(run, 0.2, 10)
+        claims.claim_cancel_instantly(
+            actor=run.buyer,
+            order=run.order,
+            reason="EDIT_ORDER",
+            memo=self.rng.choice(BUYER_CANCEL_MEMOS),
+        )
+        self._settle(run)
+
+    def _story_buyer_cancelled_unpaid(self, run: _Run) -> None:
+        self._place(run)
+        self._tick(run, 0.5, 20)
+        claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+
+    def _story_buyer_cancelled_delayed(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+        run.keep_est_date = True
+        registered = bool(run.variant % 2)
+        if registered:
+            self._tick(run, 20, 40)
+            order_register_delay(
+                actor=run.seller,
+                order=run.order,
+                est_ship_date=self.today + dt.timedelta(days=3),
+                delay_type=2,
+            )
+        else:  # the ship date passed without shipment
+            Order.objects.filter(pk=run.order.pk).update(
+                est_ship_date=self.today - dt.timedelta(days=1)
+            )
+        self._tick(run, 30, 60)
+        claims.claim_cancel_instantly(
+            actor=run.buyer,
+            order=run.order,
+            reason="SHIPPING_DELAY",
+            memo="発送予定日を過ぎても届かないためキャンセルします。",
+        )
+        self._settle(run)
+        # The date the buyer was promised: the registered one, or one that had passed.
+        promised = run.t if registered else (run.confirmed_at or run.t)
+        Order.objects.filter(pk=run.order.pk).update(
+            est_ship_date=timezone.localdate(promised) + dt.timedelta(days=3 if registered else 1)
+        )
+
+    def _story_seller_cancelled_with_notice(self, run: _Run) -> None:
+        self._place(run)
+        self._pay(run)
+        if run.variant % 2:
+            self._confirm(run)
+        reason = self._reason("OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION")
+        self._note(
+            run,
+            NoteCategory.CANCEL_REFUND,
+            "ご注文キャンセルのお願い",
+            "誠に申し訳ございませんが、在庫を確保できなかったためご注文をキャンセルさせていただきます。",
+        )
+        self._tick(run, 1, 12)
+        claims.claim_seller_cancel(
+            actor=run.seller,
+            order=run.order,
+            reason=reason,
+            seller_memo="ご迷惑をおかけして申し訳ございません。",
+        )
+        self._settle(run)
+
+    def _story_seller_cancelled_without_notice(self, run: _Run) -> None:
+        self._place(run)
+        self._pay(run)
+        if run.variant % 2:
+            self._confirm(run)
+        self._tick(run, 2, 30)
+        claims.claim_seller_cancel(
+            actor=run.seller,
+            order=run.order,
+            reason=self._reason("OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION"),
+            confirm_without_notice=True,
+        )
+        self._settle(run)
+
+    def _story_cancel_approved(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+        self._tick(run, 1, 20)
+        claims.claim_request_cancel(
+            actor=run.buyer,
+            order=run.order,
+            reason="EDIT_ORDER",
+            memo=self.rng.choice(BUYER_CANCEL_MEMOS),
+        )
+        self._tick(run, 1, 20)
+        claims.claim_approve_cancel(
+            actor=run.seller,
+            claim=self._claim(run),
+            seller_memo="キャンセルを承りました。",
+            grant_payment_fee=run.variant % 3 == 0,
+        )
+        self._settle(run)
+
+    def _story_operator_cancelled(self, run: _Run) -> None:
+        self._advance(run, "shipped" if run.variant % 2 else "delivered")
+        self._tick(run, 24, 72)
+        claims.claim_operator_cancel(
+            actor=self.operator,
+            order=run.order,
+            reason="EDIT_ORDER",
+            memo="販売者からのお問い合わせ（订单取消·退款(全额)）により、全額返金しました。",
+        )
+        self._settle(run)
+
+    def _story_unpaid_cancelled(self, run: _Run) -> None:
+        self._place(run)
+        deadline = run.order.cart.payment_deadline
+        if deadline is None:  # pragma: no cover - bank transfer and convenience store have one
+            raise LookupError(f"cart of order {run.order.order_no} has no payment deadline")
+        run.t = self.clock.at(min(deadline + dt.timedelta(minutes=5), self.latest))
+        if claims.claim_cancel_unpaid(order=run.order) is None:  # pragma: no cover
+            raise LookupError(f"order {run.order.order_no} was not due for the unpaid cancel")
+
+    # -- stories: returns and exchanges ------------------------------------------------------
+
+    def _return_request(self, run: _Run, *, exchange: bool = False) -> Claim:
+        reasons = ("WRONG_ITEM", "EDIT_ORDER") if exchange else tuple(RETURN_MEMOS)
+        reason = reasons[run.variant % len(reasons)]
+        self._tick(run, 5, 72)
+        return claims.claim_request_return(
+            actor=run.buyer,
+            order=run.order,
+            reason=reason,
+            memo=RETURN_MEMOS[reason],
+            exchange=exchange,
+        )
+
+    def _story_return_requested(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+        if run.variant % 4 == 3:
+            self._tick(run, 5, 48)
+            claims.claim_seller_start_return(
+                actor=run.seller,
+                order=run.order,
+                reason="DEFECTIVE",
+                seller_memo="検品漏れがありました。返品をお願いいたします。",
+                pickup_method=self._pickup(run),
+            )
+        else:
+            self._return_request(run)
+
+    def _story_returning(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+        if run.variant % 3 == 2:
+            self._tick(run, 5, 48)
+            claims.claim_seller_start_return(
+                actor=run.seller,
+                order=run.order,
+                reason="WRONG_ITEM",
+                seller_memo="誤った商品をお送りしました。回収に伺います。",
+                pickup_method=self._pickup(run),
+                pickup_carrier="ヤマト運輸",
+                accept_now=True,
+            )
+            return
+        claim = self._return_request(run)
+        self._tick(run, 2, 30)
+        claims.claim_accept_return(
+            actor=run.seller,
+            claim=claim,
+            pickup_method=self._pickup(run),
+            pickup_carrier="ヤマト運輸",
+        )
+
+    def _story_return_completed(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+        way = run.variant % 4
+        if way == 2:
+            self._tick(run, 5, 48)
+            claim = claims.claim_seller_start_return(
+                actor=run.seller,
+                order=run.order,
+                reason="WRONG_ITEM",
+                pickup_method=self._pickup(run),
+                pickup_carrier="佐川急便",
+                accept_now=True,
+            )
+        else:
+            claim = self._return_request(run)
+            if way != 3:
+                self._tick(run, 2, 30)
+                claim = claims.claim_accept_return(
+                    actor=run.seller, claim=claim, pickup_method=PickupMethod.BUYER_SENDS
+                )
+        self._tick(run, 24, 96)
+        buyer_fault = claim.fault == "buyer"
+        claims.claim_complete_return(
+            actor=run.seller,
+            claim=claim,
+            goods_received=way != 3,
+            confirmed=True,
+            return_shipping_deduction=500 if buyer_fault and run.order.total_minor >= 2000 else 0,
+            seller_memo="返品を確認いたしました。返金手続きを行いました。",
+        )
+        self._settle(run)
+
+    def _story_exchange_requested(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+        self._return_request(run, exchange=True)
+
+    def _story_exchange_approved(self, run: _Run) -> None:
+        self._advance(run, "delivered")
+        if run.variant % 2:
+            claim = self._return_request(run)
+            self._tick(run, 2, 30)
+            claims.claim_convert_to_exchange(
+                actor=run.seller,
+                claim=claim,
+                seller_memo="在庫がございますので交換で対応いたします。",
+            )
+        else:
+            claim = self._return_request(run, exchange=True)
+            self._tick(run, 2, 30)
+            claims.claim_approve_exchange(actor=run.seller, claim=claim)
+
+    def _redeliver(self, run: _Run, claim: Claim) -> Claim:
+        self._tick(run, 12, 48)
+        return claims.claim_redeliver(
+            actor=run.seller,
+            claim=claim,
+            redelivery_date=timezone.localdate(run.t),
+            carrier=self.rng.choice(CARRIERS),
+            tracking_no=str(self.rng.randint(10**11, 10**12 - 1)),
+        )
+
+    def _exchange_shipped(self, run: _Run) -> Claim:
+        self._advance(run, "delivered")
+        claim = self._return_request(run, exchange=True)
+        self._tick(run, 2, 30)
+        claim = claims.claim_approve_exchange(actor=run.seller, claim=claim)
+        return self._redeliver(run, claim)
+
+    def _non_receipt_shipped(self, run: _Run) -> Claim:
+        self._advance(run, "shipped")
+        self._tick(run, 72, 120)
+        claim = claims.claim_report_non_receipt(
+            actor=run.buyer, order=run.order, memo="追跡番号で確認しても荷物が届いていません。"
+        )
+        return self._redeliver(run, claim)
+
+    def _story_exchange_redelivering(self, run: _Run) -> None:
+        self._exchange_shipped(run)
+
+    def _story_non_receipt_redelivering(self, run: _Run) -> None:
+        self._non_receipt_shipped(run)
+
+    def _story_exchange_completed(self, run: _Run) -> None:
+        claim = self._exchange_shipped(run)
+        self._tick(run, 20, 60)
+        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+
+    def _story_non_receipt_redelivered(self, run: _Run) -> None:
+        claim = self._non_receipt_shipped(run)
+        self._tick(run, 20, 60)
+        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+
+    # -- stories: not received ---------------------------------------------------------------
+
+    def _story_non_receipt_reported(self, run: _Run) -> None:
+        self._advance(run, "shipped" if run.variant % 2 else "delivered")
+        self._tick(run, 24, 72)
+        claims.claim_report_non_receipt(
+            actor=run.buyer, order=run.order, memo="配達完了になっていますが、受け取っていません。"
+        )
+
+    def _story_non_receipt_refunded(self, run: _Run) -> None:
+        self._advance(run, "shipped")
+        self._tick(run, 72, 120)
+        claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+        self._tick(run, 4, 30)
+        claims.claim_refund_non_receipt(
+            actor=run.seller, claim=claim, seller_memo="配送事故のため全額返金いたします。"
+        )
+        self._settle(run)
+
+    def _story_non_receipt_partly_refunded(self, run: _Run) -> None:
+        part = run.variant % 2 == 0
+        self._place(run, quantity=2 if part else None)
+        self._pay(run)
+        self._confirm(run)
+        self._ship(run)
+        self._deliver(run)
+        self._tick(run, 5, 48)
+        if part:  # one of two pieces is missing: refund its share
+            claim = claims.claim_report_non_receipt(
+                actor=run.buyer,
+                order=run.order,
+                duty=NonReceiptDuty.SL,
+                missing_quantity=1,
+                memo="2個注文しましたが1個しか入っていませんでした。",
+            )
+            amount = None
+        else:
+            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            amount = run.order.total_minor // 2
+        self._tick(run, 4, 30)
+        claims.claim_refund_non_receipt(
+            actor=run.seller,
+            claim=claim,
+            amount_minor=amount,
+            seller_memo="不足分を返金いたします。",
+        )
+        self._settle(run)
+
+    # -- stories: closed without a refund -------------------------------------------------
+
+    def _story_withdrawn(self, run: _Run) -> None:
+        way = run.variant % 4
+        if way == 0:  # the buyer changed their mind about cancelling; the order ships
+            self._advance(run, "confirmed")
+            self._tick(run, 1, 12)
+            claim = claims.claim_request_cancel(
+                actor=run.buyer, order=run.order, reason="EDIT_ORDER"
+            )
+            self._tick(run, 1, 12)
+            claims.claim_withdraw(
+                actor=run.buyer, claim=claim, memo="やはり購入します。キャンセルを取り消します。"
+            )
+            self._ship(run)
+            return
+        if way == 3:  # a complaint the customer center withdrew on the seller's inquiry
+            self._advance(run, "delivered")
+            self._tick(run, 24, 48)
+            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            self._tick(run, 24, 48)
+            claims.claim_operator_withdraw(
+                actor=self.operator,
+                claim=claim,
+                reason="配達記録により受け取りが確認できたため、投诉を撤回しました。",
+            )
+            return
+        self._advance(run, "delivered")
+        claim = self._return_request(run, exchange=way == 2)
+        self._tick(run, 2, 24)
+        claims.claim_withdraw(actor=run.buyer, claim=claim, memo="問題が解決しました。")
+        self._complete(run)
+
+    def _story_rejected_shipped(self, run: _Run) -> None:
+        self._advance(run, "confirmed")
+        self._tick(run, 1, 12)
+        claims.claim_request_cancel(
+            actor=run.buyer, order=run.order, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[1]
+        )
+        self._ship(run)  # shipping is the only way to decline
+        if run.variant % 2:
+            self._deliver(run)
+
+    # -- dates ------------------------------------------------------------------------------------
+
+    def _redate(self) -> None:
+        """Move every row the services stamped "now" to its time in the story (dates only)."""
+        since = self.clock.first
+        if since is None:
+            return
+        shops = [s.shop for s in self.shops]
+        self._shift(OrderEvent.objects.filter(created_at__gte=since), ["created_at"])
+        self._shift(Notification.objects.filter(created_at__gte=since), ["created_at"])
+        self._shift(LedgerTransaction.objects.filter(created_at__gte=since), ["created_at"])
+        self._shift(Note.objects.filter(created_at__gte=since), ["created_at"])
+        self._shift(
+            Refund.objects.filter(created_at__gte=since),
+            ["created_at", "updated_at", "succeeded_at", "next_retry_at"],
+        )
+        self._shift(Claim.objects.filter(shop__in=shops), ["requested_at", "completed_at"])
+        self._shift(
+            Order.objects.filter(shop__in=shops),
+            [
+                "paid_at",
+                "shipped_at",
+                "delivered_at",
+                "completed_at",
+                "cancelled_at",
+                "returned_at",
+            ],
+        )
+        self._shift(Cart.objects.filter(shop__in=shops), ["paid_at"])
+
+    def _shift(self, queryset: Any, fields: list[str]) -> None:
+        rows = list(queryset.only("pk", *fields))
+        for row in rows:
+            for name in fields:
+                setattr(row, name, self.clock.map(getattr(row, name)))
+        queryset.model.objects.bulk_update(rows, fields, batch_size=500)

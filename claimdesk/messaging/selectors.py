@@ -1,0 +1,143 @@
+"""Reading notes: thread lists, delivery results, the replies a shop can pick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
+
+from .models import DeliveryChannel, Note, NoteCategory, NoteDelivery, NoteParty, SavedReply
+from .replies import BUILTIN_REPLIES, Texts, fill_placeholders
+
+if TYPE_CHECKING:
+    from claimdesk.orders.models import Order
+
+CHANNEL_ORDER = (DeliveryChannel.NOTE, DeliveryChannel.MAIL, DeliveryChannel.PUSH)
+
+
+def seller_threads(shop_id: int, box: str) -> QuerySet[Order]:
+    """Return the shop's orders with notes, newest first (inbox: to the shop; sent: by it).
+
+    Each order carries `last_at`, `note_count`, `unread` and `last_title`.
+    """
+    from claimdesk.orders.models import Order
+
+    side = NoteParty.SELLER.value
+    mine = Q(notes__recipient_role=side) if box == "inbox" else Q(notes__author_role=side)
+    relevant = Note.objects.filter(order=OuterRef("pk"))
+    relevant = (
+        relevant.filter(recipient_role=side)
+        if box == "inbox"
+        else relevant.filter(author_role=side)
+    )
+    return (
+        Order.objects.filter(shop_id=shop_id)
+        .filter(mine)
+        .annotate(
+            last_at=Max("notes__created_at"),
+            note_count=Count("notes"),
+            unread=Count(
+                "notes",
+                filter=Q(notes__recipient_role=side, notes__read_at__isnull=True),
+            ),
+            last_title=Subquery(relevant.order_by("-created_at", "-id").values("title")[:1]),
+        )
+        .order_by("-last_at", "-order_no")
+    )
+
+
+@dataclass(frozen=True)
+class ChannelResult:
+    channel: str
+    total: int
+    sent: int
+    failed: int
+    queued: int
+    status: str
+    last_error: str
+
+
+def delivery_results(note: Note) -> list[ChannelResult]:
+    """Return the outcome of each channel of `note`, in the seed's order."""
+    rows = {d.channel: d for d in NoteDelivery.objects.filter(note=note)}
+    results = []
+    for channel in CHANNEL_ORDER:
+        d = rows.get(channel)
+        if d is None:
+            results.append(ChannelResult(channel, 0, 0, 0, 0, "none", ""))
+        else:
+            results.append(
+                ChannelResult(channel, d.total, d.sent, d.failed, d.queued, d.status, d.last_error)
+            )
+    return results
+
+
+def delivery_line(results: list[ChannelResult]) -> str:
+    """Return the seed's result line, e.g. "note: 1 sent, 0 failed; mail: …; push: …".
+
+    A channel still waiting for the worker adds ", n queued".
+    """
+    labels = {
+        DeliveryChannel.NOTE: _("note"),
+        DeliveryChannel.MAIL: _("mail"),
+        DeliveryChannel.PUSH: _("push"),
+    }
+    parts = []
+    for r in results:
+        text = _("%(channel)s: %(sent)s sent, %(failed)s failed") % {
+            "channel": labels[DeliveryChannel(r.channel)],
+            "sent": r.sent,
+            "failed": r.failed,
+        }
+        if r.queued:
+            text += _(", %(queued)s queued") % {"queued": r.queued}
+        parts.append(text)
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReplyChoice:
+    key: str  # "builtin:<code>" or "shop:<id>"
+    name: str
+    category: str
+    texts: Texts
+    builtin: bool
+
+    @property
+    def category_label(self) -> str:
+        return str(NoteCategory(self.category).label)
+
+
+def reply_choices(shop_id: int) -> list[ReplyChoice]:
+    """Return the built-in replies and the shop's own, for the 常用的回复 picker."""
+    choices = [
+        ReplyChoice(f"builtin:{r.code}", str(r.name), r.category, r.texts, True)
+        for r in BUILTIN_REPLIES
+    ]
+    choices += [
+        ReplyChoice(f"shop:{r.pk}", r.name, r.category, r.texts, False)
+        for r in SavedReply.objects.filter(shop_id=shop_id).order_by("name", "id")
+    ]
+    return choices
+
+
+def shop_reply_texts(shop_id: int) -> list[Texts]:
+    """Return the texts of the shop's own replies (the built-in translator's extra catalogue)."""
+    return [r.texts for r in SavedReply.objects.filter(shop_id=shop_id).only("texts")]
+
+
+def render_reply(choice: ReplyChoice, language: str, values: dict[str, str]) -> dict[str, Any]:
+    """Return {"title", "body", "category", "language"} of `choice` filled for one order.
+
+    Falls back to the first language the reply has when `language` is missing.
+    """
+    lang = language if language in choice.texts else next(iter(choice.texts), language)
+    texts = choice.texts.get(lang, {})
+    return {
+        "title": fill_placeholders(texts.get("title", ""), values),
+        "body": fill_placeholders(texts.get("body", ""), values),
+        "category": choice.category,
+        "language": lang,
+    }

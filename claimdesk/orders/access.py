@@ -1,0 +1,73 @@
+"""The only way an interface layer gets an order: scoped to who is asking."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+from claimdesk.core.errors import NotFound
+
+from .models import Order
+
+if TYPE_CHECKING:
+    from claimdesk.accounts.models import User
+
+
+def _order_no(value: object) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        number = -1
+    if number <= 0:
+        raise NotFound("order_not_found", _("No such order. Check the order number."))
+    return number
+
+
+def _not_found(order_no: int) -> NotFound:
+    return NotFound(
+        "order_not_found",
+        _("Order %(order_no)s was not found in your orders. Check the number.")
+        % {"order_no": order_no},
+    )
+
+
+def access_order_for_seller(user: User, order_no: object) -> Order:
+    """Return the order `order_no` of the user's shop, or raise NotFound."""
+    number = _order_no(order_no)
+    if not user.is_authenticated or not user.is_seller or user.shop_id is None:
+        raise _not_found(number)
+    order = (
+        Order.objects.select_related("cart", "buyer", "shop")
+        .filter(order_no=number, shop_id=user.shop_id)
+        .first()
+    )
+    if order is None:
+        raise _not_found(number)
+    return order
+
+
+def access_order_for_buyer(user: User, order_no: object) -> Order:
+    """Return the buyer's own order `order_no`, or raise NotFound."""
+    number = _order_no(order_no)
+    if not user.is_authenticated or not user.is_buyer:
+        raise _not_found(number)
+    order = (
+        Order.objects.select_related("cart", "shop")
+        .filter(order_no=number, buyer_id=user.pk)
+        .first()
+    )
+    if order is None:
+        raise _not_found(number)
+    return order
+
+
+def access_order_for_operator(user: User, order_no: object) -> Order:
+    """Return any order for an operator, or raise NotFound."""
+    number = _order_no(order_no)
+    if not user.is_authenticated or not user.is_operator:
+        raise _not_found(number)
+    order = Order.objects.select_related("cart", "buyer", "shop").filter(order_no=number).first()
+    if order is None:
+        raise _not_found(number)
+    return order

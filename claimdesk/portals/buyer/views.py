@@ -1,0 +1,275 @@
+"""The buyer's My page (the seed's MyQoo10): orders, requests, refunds, balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from claimdesk.accounts.models import User
+from claimdesk.claims import services as claim_services
+from claimdesk.claims.access import access_claim_for_buyer
+from claimdesk.claims.buyer_actions import buyer_actions
+from claimdesk.claims.models import Claim
+from claimdesk.claims.reasons import Picker, ReasonKind, reason_choices
+from claimdesk.core.conf import setting
+from claimdesk.core.errors import InvalidInput
+from claimdesk.orders import services as order_services
+from claimdesk.orders.access import access_order_for_buyer
+from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.payments.ledger import buyer_balance
+from claimdesk.payments.models import Account, LedgerEntry, Refund
+from claimdesk.portals.common import role_required
+from claimdesk.portals.throttle import LoginThrottle
+
+from . import forms
+
+buyer_required = role_required("buyer", "buyer:login")
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionError("buyer views need a signed-in user")
+    return user
+
+
+def _form_error(form: Any) -> InvalidInput:
+    field, errors = next(iter(form.errors.items()))
+    label = form.fields[field].label if field in form.fields else field
+    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})
+
+
+def _done(request: HttpRequest, message: str, order_no: int) -> HttpResponseBase:
+    messages.success(request, message)
+    return redirect("buyer:order", order_no=order_no)
+
+
+class BuyerLoginView(LoginView):
+    template_name = "buyer/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = LoginThrottle(request, request.POST.get("username", ""))
+        if throttle.blocked():
+            return render(
+                request,
+                self.template_name,
+                {"form": self.get_form(), "throttled": True},
+                status=429,
+            )
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            throttle.reset()
+        else:
+            throttle.fail()
+        return response
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if getattr(form.get_user(), "role", None) != "buyer":
+            form.add_error(None, _("This login is not a buyer login. Use the page for your role."))
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("buyer:orders")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponseBase:
+    logout(request)
+    return redirect("buyer:login")
+
+
+def _open_claims(user: User) -> Prefetch[Any]:
+    return Prefetch("claims", queryset=Claim.objects.filter(is_open=True), to_attr="open_claims")
+
+
+@buyer_required
+def orders(request: HttpRequest) -> HttpResponseBase:
+    """The buyer's orders, each with its status and the actions open to it now."""
+    user = _user(request)
+    queryset = (
+        Order.objects.filter(buyer=user)
+        .select_related("shop", "cart")
+        .prefetch_related(_open_claims(user))
+        .order_by("-ordered_at", "-id")
+    )
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    now = timezone.now()
+    window = setting("RETURN_WINDOW_DAYS")
+    rows = []
+    for order in page:
+        claim = order.open_claims[0] if order.open_claims else None  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "order": order,
+                "claim": claim,
+                "actions": buyer_actions(order, claim, now=now, window_days=window),
+            }
+        )
+    return render(request, "buyer/orders.html", {"page": page, "rows": rows})
+
+
+@buyer_required
+def order(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """One order: its status, its claims, and a form for each action open now."""
+    user = _user(request)
+    current = access_order_for_buyer(user, order_no)
+    claims = list(Claim.objects.filter(order=current).order_by("-requested_at", "-id"))
+    open_claim = next((c for c in claims if c.is_open), None)
+    actions = buyer_actions(
+        current, open_claim, now=timezone.now(), window_days=setting("RETURN_WINDOW_DAYS")
+    )
+    delayed = current.is_delayed()
+    cancel_reasons = reason_choices(ReasonKind.CANCEL, Picker.BUYER)
+    if delayed:
+        cancel_reasons += reason_choices(ReasonKind.CANCEL, Picker.BUYER_WHEN_DELAYED)
+    return render(
+        request,
+        "buyer/order.html",
+        {
+            "order": current,
+            "claims": claims,
+            "open_claim": open_claim,
+            "actions": {a.name: a for a in actions},
+            "cancel_reasons": cancel_reasons,
+            "return_reasons": reason_choices(ReasonKind.RETURN, Picker.BUYER),
+            "duties": forms.NonReceiptForm.base_fields["duty"].choices,  # type: ignore[attr-defined]
+        },
+    )
+
+
+@buyer_required
+@require_POST
+def cancel_now(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user = _user(request)
+    form = forms.ReasonForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    current = access_order_for_buyer(user, order_no)
+    claim_services.claim_cancel_instantly(actor=user, order=current, **form.cleaned_data)
+    return _done(
+        request,
+        _("Order %(no)s is cancelled. The refund is on its way.") % {"no": order_no},
+        order_no,
+    )
+
+
+@buyer_required
+@require_POST
+def request_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user = _user(request)
+    form = forms.ReasonForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    current = access_order_for_buyer(user, order_no)
+    claim_services.claim_request_cancel(actor=user, order=current, **form.cleaned_data)
+    return _done(
+        request, _("Your cancellation request was sent to the shop.") % {"no": order_no}, order_no
+    )
+
+
+@buyer_required
+@require_POST
+def request_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user = _user(request)
+    form = forms.ReturnForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise _form_error(form)
+    current = access_order_for_buyer(user, order_no)
+    data = form.cleaned_data
+    claim_services.claim_request_return(
+        actor=user,
+        order=current,
+        reason=data["reason"],
+        memo=data["memo"],
+        exchange=data["kind"] == "exchange",
+    )
+    return _done(request, _("Your request was sent to the shop.") % {"no": order_no}, order_no)
+
+
+@buyer_required
+@require_POST
+def report_non_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user = _user(request)
+    form = forms.NonReceiptForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    current = access_order_for_buyer(user, order_no)
+    claim_services.claim_report_non_receipt(actor=user, order=current, **form.cleaned_data)
+    return _done(request, _("Your report was sent to the shop."), order_no)
+
+
+@buyer_required
+@require_POST
+def withdraw(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user = _user(request)
+    form = forms.WithdrawForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim = access_claim_for_buyer(user, order_no)
+    claim_services.claim_withdraw(actor=user, claim=claim, memo=form.cleaned_data["memo"])
+    return _done(request, _("Your request was withdrawn."), order_no)
+
+
+@buyer_required
+@require_POST
+def confirm_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """Confirm receipt: of the order (4 → 5), of the trade (complete), or of a re-delivery."""
+    user = _user(request)
+    current = access_order_for_buyer(user, order_no)
+    open_claim = Claim.objects.filter(order=current, is_open=True).first()
+    if open_claim is not None and open_claim.status == 13:
+        claim_services.claim_complete_redelivery(actor=user, claim=open_claim)
+    elif current.shipping_status == ShippingStatus.ON_DELIVERY:
+        order_services.order_mark_delivered(actor=user, order=current)
+    else:
+        order_services.order_complete_trade(actor=user, order=current)
+    return _done(request, _("Thank you: receipt confirmed."), order_no)
+
+
+@buyer_required
+def refunds(request: HttpRequest) -> HttpResponseBase:
+    """キャンセル/払い戻しの状態: every claim of the buyer with its refund."""
+    user = _user(request)
+    queryset = (
+        Claim.objects.filter(buyer=user)
+        .select_related("order", "order__cart", "refund")
+        .order_by("-requested_at", "-id")
+    )
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    return render(
+        request, "buyer/refunds.html", {"page": page, "open": request.GET.get("open", "")}
+    )
+
+
+@buyer_required
+def balance(request: HttpRequest) -> HttpResponseBase:
+    """The platform balance: what the platform owes the buyer, line by line."""
+    user = _user(request)
+    lines = (
+        LedgerEntry.objects.filter(account=Account.BUYER_BALANCE, party_id=user.pk)
+        .select_related("transaction", "order")
+        .order_by("-transaction__created_at", "-id")
+    )
+    page = Paginator(lines, 50).get_page(request.GET.get("page"))
+    currencies = sorted({c for c in lines.values_list("currency", flat=True).distinct()} or {"JPY"})
+    totals = [buyer_balance(user.pk, c) for c in currencies]
+    refunds_to_balance = Refund.objects.filter(buyer=user, destination="balance").count()
+    return render(
+        request,
+        "buyer/balance.html",
+        {"page": page, "totals": totals, "refunds_to_balance": refunds_to_balance},
+    )

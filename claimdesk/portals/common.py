@@ -1,0 +1,122 @@
+"""What every portal shares: role gates, the user's language, refusals shown as messages."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from claimdesk.core.errors import DomainError
+
+View = Callable[..., HttpResponseBase]
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """Return whether htmx sent the request (it wants a partial)."""
+    return bool(getattr(request, "htmx", False))
+
+
+def role_required(role: str, login_url_name: str) -> Callable[[View], View]:
+    """Let only signed-in users of `role` in; others signed in get "not found"."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect(f"{reverse(login_url_name)}?next={request.get_full_path()}")
+            if getattr(user, "role", None) != role:
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class UserPreferencesMiddleware:
+    """Activate the signed-in user's language and time zone for the request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            language = getattr(user, "language", "") or "ja"
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(getattr(user, "time_zone", "Asia/Tokyo")))
+            except zoneinfo.ZoneInfoNotFoundError:
+                timezone.activate(zoneinfo.ZoneInfo("Asia/Tokyo"))
+        response = self.get_response(request)
+        return response
+
+
+def back_url(request: HttpRequest, fallback: str) -> str:
+    """Return a safe `next` or Referer URL on this host, else `fallback`."""
+    for candidate in (
+        request.POST.get("next"),
+        request.GET.get("next"),
+        request.headers.get("Referer"),
+    ):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return fallback
+
+
+class DomainErrorMiddleware:
+    """Turn a refusal into a message in the user's language, never a 500.
+
+    htmx requests get the refusal partial swapped into the page's message
+    area; ordinary requests are redirected back with the message. A "not
+    found" refusal is a 404 page with the message.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError):
+            return None
+        reference = uuid.uuid4().hex[:10].upper()
+        context = {"error": exception, "reference": reference}
+        if exception.kind == "not_found":
+            return render(request, "portals/not_found.html", context, status=404)
+        if getattr(request, "htmx", False):
+            response = render(request, "portals/_refusal.html", context, status=200)
+            response["HX-Retarget"] = "#messages"
+            response["HX-Reswap"] = "innerHTML"
+            return response
+        messages.error(request, f"{exception.message} [{exception.code} · {reference}]")
+        return HttpResponseRedirect(_after_refusal(request))
+
+
+def _after_refusal(request: HttpRequest) -> str:
+    """Where a refused non-htmx request goes back to (never the same GET: no loops)."""
+    match = request.resolver_match
+    if request.method == "GET":
+        return request.path
+    if match is not None and match.namespace and "order_no" in match.kwargs:
+        detail = "claim" if match.url_name and match.url_name.startswith("claim") else "order"
+        try:
+            return reverse(f"{match.namespace}:{detail}", args=[match.kwargs["order_no"]])
+        except NoReverseMatch:
+            pass
+    return back_url(request, request.path)

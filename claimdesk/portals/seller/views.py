@@ -1,0 +1,714 @@
+"""The seller portal (J·QSM): every page scoped to the signed-in staff member's shop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
+from claimdesk.accounts.models import ShopAddress, User
+from claimdesk.accounts.selectors import ShopRecord, shop_record
+from claimdesk.claims import services as claim_services
+from claimdesk.claims.access import access_claim_for_seller
+from claimdesk.claims.models import Claim, ClaimStatus, ClaimType, PickupMethod
+from claimdesk.claims.reasons import get_reason
+from claimdesk.claims.selectors import (
+    HOME_BOX_LABELS,
+    HOME_BOXES,
+    LIST_STATUSES,
+    ClaimFilter,
+    claim_home_counts,
+    claim_status_counts,
+    claims_for_shop,
+)
+from claimdesk.core.errors import InvalidInput
+from claimdesk.core.sheets import read_rows, xlsx_stream
+from claimdesk.orders import services as order_services
+from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
+from claimdesk.orders.models import DelayType, Order
+from claimdesk.orders.selectors import (
+    SHIPPING_BOXES,
+    order_history,
+    shipping_box_counts,
+    shipping_orders,
+)
+from claimdesk.portals.common import is_htmx, role_required
+from claimdesk.portals.throttle import LoginThrottle
+
+from . import forms
+
+seller_required = role_required("seller", "seller:login")
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # seller_required let someone else through
+        raise PermissionError("seller views need a signed-in user")
+    return user
+
+
+def _shop_id(request: HttpRequest) -> int:
+    shop_id = _user(request).shop_id
+    if shop_id is None:
+        raise PermissionError("seller without a shop")
+    return shop_id
+
+
+def _form_error(form: Any) -> InvalidInput:
+    first = next(iter(form.errors.items()))
+    field, errors = first
+    label = form.fields[field].label if field in form.fields else field
+    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})
+
+
+def _done(request: HttpRequest, message: str, order_no: int, *, panel: str) -> HttpResponseBase:
+    """Answer a successful action: the refreshed panel for htmx, else a redirect."""
+    messages.success(request, message)
+    if is_htmx(request):
+        view = claim_panel if panel == "claim" else order_panel
+        response = view(request, order_no)
+        response["HX-Trigger"] = "claimdesk:changed"
+        return response
+    name = "seller:claims" if panel == "claim" else "seller:shipping"
+    return redirect(f"{reverse(name)}?open={order_no}")
+
+
+# --- sign in -------------------------------------------------------------------------
+
+
+class SellerLoginView(LoginView):
+    template_name = "seller/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = LoginThrottle(request, request.POST.get("username", ""))
+        if throttle.blocked():
+            return render(
+                request,
+                self.template_name,
+                {"form": self.get_form(), "throttled": True},
+                status=429,
+            )
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            throttle.reset()
+        else:
+            throttle.fail()
+        return response
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if getattr(user, "role", None) != "seller":
+            form.add_error(
+                None, _("This login is not a shop staff login. Use the page for your role.")
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("seller:home")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponseBase:
+    logout(request)
+    return redirect("seller:login")
+
+
+# --- home ---------------------------------------------------------------------------
+
+
+@seller_required
+def home(request: HttpRequest) -> HttpResponseBase:
+    """The J·QSM home: the 索赔/咨询 box with live counts, the shop's record, unread notes."""
+    user = _user(request)
+    from claimdesk.messaging.models import Note
+
+    counts = claim_home_counts(_shop_id(request))
+    boxes = [
+        {
+            "name": name,
+            "label": HOME_BOX_LABELS[name],
+            "count": counts[name],
+            "statuses": ",".join(str(s) for s in statuses),
+        }
+        for name, statuses in HOME_BOXES.items()
+    ]
+    unread = (
+        Note.objects.filter(
+            order__shop_id=_shop_id(request), recipient_role="seller", read_at__isnull=True
+        )
+        .select_related("order")
+        .order_by("-created_at")[:10]
+    )
+    return render(
+        request,
+        "seller/home.html",
+        {
+            "boxes": boxes,
+            "shipping": shipping_box_counts(_shop_id(request)),
+            "unread": list(unread),
+            "record": _record(user),
+        },
+    )
+
+
+def _record(user: User) -> ShopRecord | None:
+    if user.shop is None:
+        return None
+    today = timezone.localdate()
+    return shop_record(user.shop, today - dt.timedelta(days=29), today)
+
+
+# --- shipping management ----------------------------------------------------------------
+
+
+@seller_required
+def shipping(request: HttpRequest) -> HttpResponseBase:
+    """运送管理: the status boxes, the order table, paging and sorting."""
+    box = request.GET.get("box", "new")
+    if box not in SHIPPING_BOXES:
+        box = "new"
+    sort = request.GET.get("sort", "ordered")
+    page = Paginator(shipping_orders(_shop_id(request), box, sort), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "box": box,
+        "sort": sort,
+        "page": page,
+        "counts": shipping_box_counts(_shop_id(request)),
+        "tab": "shipped"
+        if box in ("on_delivery", "delivered")
+        else request.GET.get("tab", "summary"),
+        "open": request.GET.get("open", ""),
+    }
+    template = (
+        "seller/_shipping_table.html"
+        if is_htmx(request) and request.GET.get("partial")
+        else "seller/shipping.html"
+    )
+    return render(request, template, context)
+
+
+def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+    open_claim = Claim.objects.filter(order=order, is_open=True).first()
+    buyer_asked = bool(open_claim and open_claim.status == ClaimStatus.CANCEL_REQUESTED)
+    return {
+        "order": order,
+        "open_claim": open_claim,
+        "buyer_asked": buyer_asked,
+        "delayed": order.is_delayed(),
+        "cancel_reasons": forms.CancelPanelForm.cancel_reasons(buyer_asked),
+        "return_reasons": forms.CancelPanelForm.return_reasons(),
+        "delay_types": DelayType.choices,
+        "fee_notice": order.cart.payment_method in ("bank_transfer", "convenience_store"),
+        "noticed": claim_services.seller_sent_cancel_notice(order),
+        "today": timezone.localdate(),
+        "has_return_address": ShopAddress.objects.filter(
+            shop_id=order.shop_id, is_default_return=True
+        ).exists(),
+    }
+
+
+@seller_required
+def order_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """订购信息 / 运送信息 / 客户管理 of one order, with the actions open to it."""
+    order = access_order_for_seller(_user(request), order_no)
+    template = "seller/_order_panel.html" if is_htmx(request) else "seller/order_page.html"
+    return render(request, template, _order_context(request, order))
+
+
+@seller_required
+@require_POST
+def order_confirm(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    order = access_order_for_seller(_user(request), order_no)
+    form = forms.ConfirmForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    order_services.order_confirm(
+        actor=_user(request), order=order, est_ship_date=form.cleaned_data["est_ship_date"]
+    )
+    return _done(request, _("Order %(no)s confirmed.") % {"no": order_no}, order_no, panel="order")
+
+
+@seller_required
+@require_POST
+def order_delay(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    order = access_order_for_seller(_user(request), order_no)
+    form = forms.DelayForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    order_services.order_register_delay(actor=_user(request), order=order, **form.cleaned_data)
+    return _done(
+        request,
+        _("Delay registered for order %(no)s; the buyer was told.") % {"no": order_no},
+        order_no,
+        panel="order",
+    )
+
+
+@seller_required
+@require_POST
+def order_ship(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    order = access_order_for_seller(_user(request), order_no)
+    form = forms.ShipForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    order_services.order_ship(actor=_user(request), order=order, **form.cleaned_data)
+    return _done(request, _("Order %(no)s shipped.") % {"no": order_no}, order_no, panel="order")
+
+
+@seller_required
+@require_POST
+def order_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """The 发货不可/取消处理 panel's 确认: cancel for a seller reason, or handle as a return."""
+    user = _user(request)
+    order = access_order_for_seller(user, order_no)
+    form = forms.CancelPanelForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    data = form.cleaned_data
+    if data["mode"] == forms.CancelPanelForm.MODE_RETURN:
+        claim_services.claim_seller_start_return(
+            actor=user,
+            order=order,
+            reason=data["return_reason"] or data["reason"],
+            seller_memo=data["seller_memo"],
+            accept_now=True,
+        )
+        return _done(
+            request,
+            _("Order %(no)s will be handled as a return.") % {"no": order_no},
+            order_no,
+            panel="claim",
+        )
+    claim = claim_services.claim_seller_cancel(
+        actor=user,
+        order=order,
+        reason=data["reason"],
+        seller_memo=data["seller_memo"],
+        confirm_without_notice=data["confirm_without_notice"],
+        grant_payment_fee=data["grant_payment_fee"],
+    )
+    return _done(
+        request,
+        _("Order %(no)s cancelled: %(status)s.")
+        % {"no": order_no, "status": claim.get_status_display()},
+        order_no,
+        panel="order",
+    )
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def bulk_ship(request: HttpRequest) -> HttpResponseBase:
+    """批量发货: ship many orders from one sheet; a result line per row."""
+    results = None
+    form = forms.BulkShipForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            raise _form_error(form)
+        upload = form.cleaned_data["sheet"]
+        rows = read_rows(upload, upload.name, max_rows=MAX_BULK_ROWS)
+        parsed = [
+            ShipRow(
+                line=i + 2,
+                order_no=(r + ["", "", ""])[0],
+                carrier=(r + ["", "", ""])[1],
+                tracking_no=(r + ["", "", ""])[2],
+            )
+            for i, r in enumerate(rows)
+        ]
+        results = orders_ship_bulk(actor=_user(request), rows=parsed)
+    return render(
+        request,
+        "seller/bulk_ship.html",
+        {
+            "form": form,
+            "results": results,
+            "shipped": sum(1 for r in results or [] if r.ok),
+            "tab": "bulk",
+            "counts": shipping_box_counts(_shop_id(request)),
+        },
+    )
+
+
+# --- cancel / return / not received ---------------------------------------------------------
+
+
+def _claim_filter(request: HttpRequest) -> tuple[forms.ClaimSearchForm, ClaimFilter]:
+    form = forms.ClaimSearchForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        raise _form_error(form)
+    data = form.cleaned_data if request.GET else {}
+    statuses = request.GET.get("statuses", "")
+    return form, ClaimFilter(
+        status=data.get("status"),
+        period_kind=data.get("period_kind") or "request",
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        search_kind=data.get("search_kind") or "order_no",
+        search=data.get("search") or "",
+        open_only=bool(statuses),
+    )
+
+
+@seller_required
+def claims(request: HttpRequest) -> HttpResponseBase:
+    """取消/退货/未收取: status boxes, period and number search, the result table."""
+    form, filters = _claim_filter(request)
+    rows = claims_for_shop(_shop_id(request), filters)
+    statuses = [int(s) for s in request.GET.get("statuses", "").split(",") if s.isdigit()]
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = claim_status_counts(_shop_id(request), filters)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "boxes": [(s, ClaimStatus(s).label, counts[s]) for s in LIST_STATUSES],
+        "filters": filters,
+        "query": query.urlencode(),
+        "open": request.GET.get("open", ""),
+    }
+    return render(request, "seller/claims.html", context)
+
+
+def _claim_row(claim: Claim) -> list[Any]:
+    order = claim.order
+    kind = "cancel" if claim.type in (ClaimType.CANCEL, ClaimType.UNPAID_CANCEL) else "return"
+    reason = get_reason(kind, claim.reason_code)
+    local = timezone.localtime
+    return [
+        f"{claim.get_type_display()}: {claim.get_status_display()}",
+        local(claim.completed_at).strftime("%Y/%m/%d") if claim.completed_at else "",
+        str(reason.label) if reason else claim.reason_code,
+        claim.get_non_receipt_duty_display() if claim.non_receipt_duty else "",
+        claim.get_pickup_method_display() if claim.pickup_method else "",
+        local(order.ordered_at).strftime("%Y/%m/%d"),
+        local(order.shipped_at).strftime("%Y/%m/%d") if order.shipped_at else "",
+        order.order_no,
+        order.cart.cart_no,
+        order.item_code,
+        order.seller_item_code,
+        local(claim.requested_at).strftime("%Y/%m/%d %H:%M"),
+        order.item_title,
+        order.quantity,
+        order.total_minor,
+        order.currency,
+    ]
+
+
+@seller_required
+def claims_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Excel download of exactly the filtered rows."""
+    _form, filters = _claim_filter(request)
+    rows = claims_for_shop(_shop_id(request), filters)
+    statuses = [int(s) for s in request.GET.get("statuses", "").split(",") if s.isdigit()]
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    header = [
+        _("Status"),
+        _("Completion date"),
+        _("Reason"),
+        _("Not received type"),
+        _("Return collection"),
+        _("Order date"),
+        _("Ship date"),
+        _("Order no"),
+        _("Cart no"),
+        _("Item code"),
+        _("Seller item code"),
+        _("Request date"),
+        _("Item name"),
+        _("Quantity"),
+        _("Amount"),
+        _("Currency"),
+    ]
+    response = StreamingHttpResponse(
+        xlsx_stream(header, (_claim_row(c) for c in rows.iterator(chunk_size=2000))),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="claims-{timezone.localdate():%Y%m%d}.xlsx"'
+    )
+    return response
+
+
+def _claim_context(claim: Claim) -> dict[str, Any]:
+    order = claim.order
+    kind = "cancel" if claim.type in (ClaimType.CANCEL, ClaimType.UNPAID_CANCEL) else "return"
+    refund = getattr(claim, "refund", None) if hasattr(claim, "refund") else None
+    cart_orders = list(order.cart.orders.all())
+    return {
+        "claim": claim,
+        "order": order,
+        "cart_orders": cart_orders,
+        "reason": get_reason(kind, claim.reason_code),
+        "refund": refund,
+        "return_reasons": forms.CancelPanelForm.return_reasons(),
+        "pickup_methods": PickupMethod.choices,
+        "has_return_address": ShopAddress.objects.filter(
+            shop_id=order.shop_id, is_default_return=True
+        ).exists(),
+        "today": timezone.localdate(),
+        "S": {s.name: s.value for s in ClaimStatus},
+    }
+
+
+@seller_required
+def claim_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """购物车信息 and 交易信息 of one claim (or of a shipped order without one), with its buttons."""
+    user = _user(request)
+    order = access_order_for_seller(user, order_no)
+    claim = (
+        Claim.objects.filter(order=order)
+        .select_related("order", "order__cart")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if claim is None:
+        context = _order_context(request, order) | {
+            "claim": None,
+            "pickup_methods": PickupMethod.choices,
+            "S": {s.name: s.value for s in ClaimStatus},
+        }
+    else:
+        context = _claim_context(claim)
+    template = "seller/_claim_panel.html" if is_htmx(request) else "seller/claim_page.html"
+    return render(request, template, context)
+
+
+def _claim_action(request: HttpRequest, order_no: int) -> tuple[User, Claim]:
+    user = _user(request)
+    return user, access_claim_for_seller(user, order_no)
+
+
+@seller_required
+@require_POST
+def claim_approve_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """取消处理 for a buyer's request."""
+    user, claim = _claim_action(request, order_no)
+    form = forms.MemoForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim_services.claim_approve_cancel(actor=user, claim=claim, **form.cleaned_data)
+    return _done(
+        request,
+        _("The cancel request on order %(no)s was approved.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_start_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """退货 / 交换 on a shipped order, for a seller-fault reason."""
+    user = _user(request)
+    order = access_order_for_seller(user, order_no)
+    form = forms.StartReturnForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    data = form.cleaned_data
+    claim = claim_services.claim_seller_start_return(
+        actor=user,
+        order=order,
+        reason=data["reason"],
+        seller_memo=data["seller_memo"],
+        pickup_method=data["pickup_method"] or "seller_collects",
+        pickup_carrier=data["pickup_carrier"],
+    )
+    if data["kind"] == "exchange":
+        claim_services.claim_convert_to_exchange(
+            actor=user, claim=claim, seller_memo=data["seller_memo"]
+        )
+    return _done(
+        request,
+        _("A return was opened for order %(no)s.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_accept_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """退货要求接受/验证."""
+    user, claim = _claim_action(request, order_no)
+    form = forms.AcceptReturnForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim_services.claim_accept_return(actor=user, claim=claim, **form.cleaned_data)
+    return _done(
+        request,
+        _("The return of order %(no)s was accepted.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_complete_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """回收完成/全额退款, with the seed's two questions."""
+    user, claim = _claim_action(request, order_no)
+    form = forms.CompleteReturnForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    data = form.cleaned_data
+    claim_services.claim_complete_return(
+        actor=user,
+        claim=claim,
+        goods_received=data["goods_received"] == "yes",
+        confirmed=data["confirmed"] == "yes",
+        return_shipping_deduction=data["return_shipping_deduction"] or 0,
+        grant_payment_fee=data["grant_payment_fee"],
+        seller_memo=data["seller_memo"],
+    )
+    return _done(
+        request,
+        _("The return of order %(no)s is complete and refunded.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_convert_exchange(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """退货申请要求交换处理."""
+    user, claim = _claim_action(request, order_no)
+    form = forms.MemoForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim_services.claim_convert_to_exchange(
+        actor=user, claim=claim, seller_memo=form.cleaned_data["seller_memo"]
+    )
+    return _done(
+        request,
+        _("The return of order %(no)s is now an exchange.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_approve_exchange(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user, claim = _claim_action(request, order_no)
+    form = forms.MemoForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim_services.claim_approve_exchange(
+        actor=user, claim=claim, seller_memo=form.cleaned_data["seller_memo"]
+    )
+    return _done(
+        request,
+        _("The exchange of order %(no)s was approved.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_redeliver(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user, claim = _claim_action(request, order_no)
+    form = forms.RedeliverForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    claim_services.claim_redeliver(actor=user, claim=claim, **form.cleaned_data)
+    return _done(
+        request,
+        _("Re-delivery of order %(no)s registered.") % {"no": order_no},
+        order_no,
+        panel="claim",
+    )
+
+
+@seller_required
+@require_POST
+def claim_refund_non_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    user, claim = _claim_action(request, order_no)
+    form = forms.NonReceiptRefundForm(request.POST)
+    if not form.is_valid():
+        raise _form_error(form)
+    data = form.cleaned_data
+    if data["scope"] == "partial" and not data["amount"]:
+        raise InvalidInput("amount_invalid", _("Enter the amount of the partial refund."))
+    claim_services.claim_refund_non_receipt(
+        actor=user,
+        claim=claim,
+        amount_minor=data["amount"] if data["scope"] == "partial" else None,
+        seller_memo=data["seller_memo"],
+    )
+    return _done(
+        request, _("Order %(no)s was refunded.") % {"no": order_no}, order_no, panel="claim"
+    )
+
+
+# --- history and settings ---------------------------------------------------------------------
+
+
+@seller_required
+def history(request: HttpRequest, order_no: int) -> HttpResponseBase:
+    """The order's timeline: every event of the order and its claims."""
+    order = access_order_for_seller(_user(request), order_no)
+    return render(request, "seller/history.html", {"order": order, "events": order_history(order)})
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def addresses(request: HttpRequest) -> HttpResponseBase:
+    """The address book with the default return/exchange address."""
+    user = _user(request)
+    form = forms.AddressForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action", "add")
+        if action == "default":
+            address_set_default(actor=user, address_id=int(request.POST.get("address", "0") or 0))
+            messages.success(request, _("Default return/exchange address set."))
+        elif action == "delete":
+            address_delete(actor=user, address_id=int(request.POST.get("address", "0") or 0))
+            messages.success(request, _("Address removed."))
+        else:
+            if not form.is_valid():
+                raise _form_error(form)
+            address_create(actor=user, **form.cleaned_data)
+            messages.success(request, _("Address added."))
+        return redirect("seller:addresses")
+    return render(
+        request,
+        "seller/addresses.html",
+        {
+            "form": form,
+            "addresses": ShopAddress.objects.filter(shop_id=_shop_id(request)).order_by(
+                "-is_default_return", "id"
+            ),
+        },
+    )
+
+
+@seller_required
+def staff(request: HttpRequest) -> HttpResponseBase:
+    """The shop's staff logins."""
+    members = User.objects.filter(shop_id=_shop_id(request)).order_by("username")
+    return render(request, "seller/staff.html", {"members": members})

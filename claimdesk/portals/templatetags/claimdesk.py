@@ -1,0 +1,38 @@
+"""Template helpers for the portals: labels that come from the domain tables."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from claimdesk.claims.models import Claim, ClaimType
+from claimdesk.claims.reasons import get_reason
+from claimdesk.payments.models import Refund, RefundStatus
+
+register = template.Library()
+
+
+@register.simple_tag
+def claim_reason(claim: Claim) -> str:
+    """Return the claim's reason with the party responsible, e.g. 在庫切れ (販売者の責任)."""
+    kind = "cancel" if claim.type in (ClaimType.CANCEL, ClaimType.UNPAID_CANCEL) else "return"
+    reason = get_reason(kind, claim.reason_code)
+    if reason is None:
+        return claim.reason_code
+    return f"{reason.label} ({claim.get_fault_display()})"
+
+
+@register.simple_tag
+def refund_status(claim: Claim) -> str:
+    """Return the refund's state as the buyer reads it: pending, done, failed and retrying."""
+    try:
+        refund = claim.refund
+    except Refund.DoesNotExist:
+        return "—"
+    if refund.status == RefundStatus.SUCCEEDED:
+        return str(_("Refund completed"))
+    if refund.status == RefundStatus.PENDING:
+        return str(_("Refund pending"))
+    if refund.next_retry_at is not None:
+        return str(_("Refund failed, retrying"))
+    return str(_("Refund failed; the customer center will contact you"))

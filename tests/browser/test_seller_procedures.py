@@ -1,0 +1,195 @@
+"""The seed manual's procedures, walked in Chromium, one test per procedure.
+
+Each test names the seed section and steps it walks, checks what the buyer then
+sees in the database and the counts that change on the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from claimdesk.claims import services as claims
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.orders.models import ShippingStatus
+from claimdesk.payments.models import Refund, RefundStatus
+from tests.factories import order_in, return_address
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _language(page: Any, code: str) -> None:
+    page.select_option("#language", code)
+    page.wait_for_load_state("networkidle")
+
+
+def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, buyer):
+    """Section 1 steps 1-8 (zh-hans): 新订购 → tick → open → 取消/换钱交易 无库存 + 卖家留言 → 确认."""
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    sign_in(page, seller.username)
+    _language(page, "zh-hans")
+    page.click("header nav a[href='/seller/shipping/']")
+    new_box = page.locator('a.box[data-box="new"] b')
+    assert new_box.inner_text() == "1"
+    new_box.click()  # step 1: the blue number of 新订购
+    row = page.locator(f'tr[data-order="{order.order_no}"]')
+    row.locator("input[type=checkbox]").check()  # step 2
+    row.dblclick()  # step 3: 订购信息 / 运送信息
+    panel = page.locator(f'[data-order-panel="{order.order_no}"]')
+    panel.wait_for()
+    assert (
+        "运送信息" in panel.inner_text()
+        or "配送情報" in panel.inner_text()
+        or "Shipping information" in panel.inner_text()
+    )
+    form = panel.locator("form.cancel-panel")
+    form.locator("input[name=mode][value=cancel]").check()  # step 5
+    form.locator("select[name=reason]").select_option("OUT_OF_STOCK")
+    form.locator("textarea[name=seller_memo]").fill(
+        "申し訳ありません。在庫切れのためキャンセルいたします。"
+    )  # step 6
+    form.locator("input[name=confirm_without_notice]").check()
+    form.locator("button[type=submit]").click()  # step 7 (the confirm() dialog is accepted)
+    page.locator(".msg.success").wait_for()  # step 8
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.CANCEL_COMPLETED
+    assert claim.seller_memo.startswith("申し訳ありません")
+    refund = Refund.objects.get(claim=claim)
+    assert refund.status == RefundStatus.SUCCEEDED and refund.payment_fee_minor == 108
+    page.goto("/seller/shipping/?box=new")
+    assert page.locator('a.box[data-box="new"] b').inner_text() == "0"
+
+
+def test_section1_second_part_return_shipped_order_with_full_refund(page, seller, buyer, run_tasks):
+    """Section 1 second part steps 1-10 (ja): 详情查询 by order no → 退货 → 瑕疵商品 → 回收完成/全额退款 → yes/yes → 确认."""
+    return_address(seller.shop)
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    sign_in(page, seller.username)
+    _language(page, "ja")
+    page.goto("/seller/claims/")
+    page.fill("#id_search", str(order.order_no))  # step 2: 详情查询
+    page.locator("form.search button[type=submit]").click()
+    page.wait_for_url(f"**search={order.order_no}**")
+    # no claim yet, so the table is empty: open the shipped order itself
+    assert page.locator(f'tr[data-order="{order.order_no}"]').count() == 0
+    page.goto(f"/seller/claims/?search={order.order_no}&open={order.order_no}")
+    panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
+    panel.wait_for()
+    panel.locator("input[name=kind][value=return]").check()  # step 6
+    panel.locator("select[name=reason]").select_option("DEFECTIVE")  # step 7
+    panel.locator("textarea[name=seller_memo]").fill("テスト(販売者メモ)")
+    panel.locator("form button.primary").first.click()
+    page.locator("text=Collected / full refund").or_(
+        page.locator("[data-open=complete-return]")
+    ).first.wait_for()
+    page.locator("[data-open=complete-return]").click()  # step 8
+    dialog = page.locator("dialog#complete-return")
+    dialog.locator("input[name=goods_received][value=yes]").check()  # step 10: 收到退货商品了吗? 是
+    dialog.locator("input[name=confirmed][value=yes]").check()  # 要确认退货申请吗? 是
+    dialog.locator("button.primary").click()
+    page.locator("[data-refund-status]").wait_for()
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.RETURN_COMPLETED
+    run_tasks()
+    assert Refund.objects.get(claim=claim).status == RefundStatus.SUCCEEDED
+    page.goto("/seller/claims/?status=6")
+    assert page.locator(f'tr[data-order="{order.order_no}"]').count() == 1
+
+
+def test_section2_steps1_to_5_approve_buyer_cancel_request_from_home_box(
+    page, seller, buyer, run_tasks
+):
+    """Section 2 steps 1-5 (en): 索赔/咨询 取消申请 count → list → open → 取消处理; buyer refunded."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(
+        actor=buyer, order=order, reason="EDIT_ORDER", memo="注文を間違えました"
+    )
+    sign_in(page, seller.username)
+    _language(page, "en")
+    count = page.locator('a.count[data-box="cancel_requested"]')
+    assert count.inner_text() == "1"
+    count.click()  # step 1
+    row = page.locator(f'tr[data-order="{order.order_no}"]')
+    row.dblclick()  # steps 3-4: the buyer's reason shows in 交易信息
+    panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
+    panel.wait_for()
+    assert "注文を間違えました" in panel.inner_text()
+    panel.locator(
+        f"form[action='/seller/claims/{order.order_no}/approve-cancel/'] button"
+    ).click()  # step 5
+    page.locator(".msg.success").wait_for()
+    run_tasks()
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.CANCEL_COMPLETED
+    assert claim.reason_code == "CUSTOMER_REQUEST"
+    page.goto("/seller/")
+    assert page.locator('a.count[data-box="cancel_requested"]').inner_text() == "0"
+
+
+def test_exchange_flow_approve_and_redeliver(page, seller, buyer):
+    """A buyer's exchange request: approve, then re-deliver with carrier and tracking."""
+    return_address(seller.shop)
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    sign_in(page, seller.username)
+    page.goto(f"/seller/claims/?open={order.order_no}")
+    panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
+    panel.wait_for()
+    panel.locator("form button.primary").first.click()
+    page.locator("input[name=tracking_no]").wait_for()
+    page.fill("#rd-carrier", "ヤマト運輸")
+    page.fill("#rd-tracking", "999988887777")
+    page.locator("#rd-tracking").press("Enter")
+    panel.locator("text=999988887777").wait_for()
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.REDELIVERING
+    assert claim.redelivery_tracking_no == "999988887777"
+
+
+def test_non_receipt_answered_by_partial_refund(page, seller, buyer):
+    """A non-receipt report answered with a partial refund (15)."""
+    order = order_in("delivered", seller=seller, buyer=buyer, method="bank_transfer")
+    claims.claim_report_non_receipt(actor=buyer, order=order)
+    sign_in(page, seller.username)
+    page.goto(f"/seller/claims/?open={order.order_no}")
+    panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
+    panel.wait_for()
+    panel.locator("input[name=scope][value=partial]").check()
+    page.fill("#nr-amount", "400")
+    page.locator("#nr-amount").press("Enter")
+    page.locator(".msg.success").last.wait_for()
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED
+    assert Refund.objects.get(claim=claim).amount_minor == 400
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.DELIVERED
+
+
+def test_keyboard_opens_a_row_and_refusal_shows_in_place(page, seller, buyer):
+    """Arrow keys and Enter open an order; a refused action shows its message without leaving the page."""
+    first = order_in("confirmed", seller=seller, buyer=buyer)
+    order_in("confirmed", seller=seller, buyer=buyer)
+    sign_in(page, seller.username)
+    page.goto("/seller/shipping/?box=confirmed")
+    page.locator("table.list tbody tr").first.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    panel = page.locator("[data-order-panel]")
+    panel.wait_for()
+    number = panel.get_attribute("data-order-panel")
+    assert number is not None
+    # a customer request reason without the buyer asking is refused in place
+    page.evaluate(
+        "(no) => { const s = document.querySelector('form.cancel-panel select[name=reason]');"
+        " const o = document.createElement('option'); o.value = 'CUSTOMER_REQUEST'; o.text = 'x'; s.add(o); s.value = 'CUSTOMER_REQUEST'; }",
+        number,
+    )
+    page.locator("form.cancel-panel input[name=confirm_without_notice]").check()
+    page.locator("form.cancel-panel button[type=submit]").click()
+    page.locator('#messages [data-code="customer_request_without_request"]').wait_for()
+    assert not Claim.objects.filter(order__order_no=int(number)).exists()
+    assert first.shop_id == seller.shop_id

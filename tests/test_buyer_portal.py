@@ -1,0 +1,127 @@
+"""The buyer's My page through Django's test client."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from claimdesk.claims import services as claims
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.orders.models import ShippingStatus
+from claimdesk.payments.models import RefundStatus
+from tests.factories import order_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def buyer_client(client, buyer):
+    client.force_login(buyer)
+    return client
+
+
+def test_orders_list_shows_only_the_actions_open_now(buyer_client, seller, buyer):
+    """A new order offers cancel now; a confirmed one offers request cancellation instead."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    confirmed = order_in("confirmed", seller=seller, buyer=buyer)
+    html = buyer_client.get(reverse("buyer:orders")).content.decode()
+    new_row = html.split(f'data-order="{new.order_no}"')[1].split("</tr>")[0]
+    confirmed_row = html.split(f'data-order="{confirmed.order_no}"')[1].split("</tr>")[0]
+    assert 'data-action="cancel_now"' in new_row and 'data-action="request_cancel"' not in new_row
+    assert (
+        'data-action="request_cancel"' in confirmed_row
+        and 'data-action="cancel_now"' not in confirmed_row
+    )
+
+
+def test_closed_action_says_why(buyer_client, seller, buyer):
+    """On a confirmed order the cancel-now box says to ask for cancellation instead."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    buyer.language = "en"
+    buyer.save()
+    html = buyer_client.get(reverse("buyer:order", args=[order.order_no])).content.decode()
+    assert 'data-why="cancel_now"' in html
+    assert "ask for cancellation instead" in html
+
+
+def test_buyer_cancels_new_order_and_sees_refund_done(buyer_client, seller, buyer, run_tasks):
+    """Cancel at once: the refund is recorded and after the worker shows 払い戻し完了."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    buyer_client.post(reverse("buyer:cancel_now", args=[order.order_no]), {"reason": "EDIT_ORDER"})
+    run_tasks()
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.CANCEL_COMPLETED
+    html = buyer_client.get(reverse("buyer:refunds") + f"?open={claim.pk}").content.decode()
+    assert f'data-refund-status="{RefundStatus.SUCCEEDED}"' in html
+    assert "払い戻し完了" in html
+
+
+def test_refund_detail_shows_reason_with_responsible_party(buyer_client, seller, buyer):
+    """The detail shows 在庫切れ (販売者の責任) and the seller memo, as in the seed's screenshot."""
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    claim = claims.claim_seller_cancel(
+        actor=seller,
+        order=order,
+        reason="OUT_OF_STOCK",
+        seller_memo="テスト(販売者メモ)",
+        confirm_without_notice=True,
+    )
+    html = buyer_client.get(reverse("buyer:refunds") + f"?open={claim.pk}").content.decode()
+    assert "在庫切れ" in html and "販売者の責任" in html
+    assert "テスト(販売者メモ)" in html
+    assert "プラットフォーム残高" in html  # bank transfer money goes to the balance
+
+
+def test_request_cancel_then_withdraw_then_withdraw_again(buyer_client, seller, buyer):
+    """A withdrawn request cannot be withdrawn again: a clear message, nothing changes."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    buyer_client.post(
+        reverse("buyer:request_cancel", args=[order.order_no]), {"reason": "EDIT_ORDER"}
+    )
+    assert Claim.objects.get(order=order).status == ClaimStatus.CANCEL_REQUESTED
+    buyer_client.post(reverse("buyer:withdraw", args=[order.order_no]), {})
+    assert Claim.objects.get(order=order).status == ClaimStatus.WITHDRAWN
+    response = buyer_client.post(reverse("buyer:withdraw", args=[order.order_no]), {})
+    assert response.status_code == 404  # no open request left
+    assert Claim.objects.get(order=order).status == ClaimStatus.WITHDRAWN
+
+
+def test_confirm_receipt_moves_shipped_order_to_delivered(buyer_client, seller, buyer):
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    buyer_client.post(reverse("buyer:confirm_receipt", args=[order.order_no]))
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.DELIVERED
+
+
+def test_balance_page_lists_the_refund_credit(buyer_client, seller, buyer):
+    order = order_in("new", seller=seller, buyer=buyer, method="convenience_store")
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    html = buyer_client.get(reverse("buyer:balance")).content.decode()
+    assert 'data-balance="1500"' in html  # item 1000 + shipping 500, buyer's fault: no fee back
+
+
+def test_someone_elses_order_is_not_found_on_every_buyer_url(client, seller, buyer, other_buyer):
+    """Every buyer URL of another buyer's order answers 404 and changes nothing."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    client.force_login(other_buyer)
+    for name in ("buyer:order",):
+        assert client.get(reverse(name, args=[order.order_no])).status_code == 404
+    for name in (
+        "buyer:cancel_now",
+        "buyer:request_cancel",
+        "buyer:request_return",
+        "buyer:report_non_receipt",
+        "buyer:withdraw",
+        "buyer:confirm_receipt",
+    ):
+        response = client.post(
+            reverse(name, args=[order.order_no]),
+            {"reason": "EDIT_ORDER", "kind": "return", "duty": "SC"},
+        )
+        assert response.status_code == 404, name
+    assert not Claim.objects.filter(order=order).exists()
+
+
+def test_sellers_get_not_found_on_my_page(client, seller):
+    client.force_login(seller)
+    assert client.get(reverse("buyer:orders")).status_code == 404

@@ -1,0 +1,347 @@
+"""Refunds survive dying workers, declining and slow processors, and rolled-back transactions.
+
+SPEC section 5 (a failed refund can be retried; a pending or succeeded one
+never runs twice) and section 12 ("nothing lost": work interrupted by a crash
+is finished on restart, exactly once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from claimdesk.claims import services as claims
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.core.errors import DomainError
+from claimdesk.core.money import Money
+from claimdesk.core.worker import drain_tasks
+from claimdesk.messaging.models import Notification
+from claimdesk.orders.models import Order, OrderEvent
+from claimdesk.payments.gateways import GatewayResult, SimulatedCardGateway, set_simulated_mode
+from claimdesk.payments.ledger import ledger_total
+from claimdesk.payments.models import (
+    LedgerTransaction,
+    Refund,
+    RefundStatus,
+    SimulatedGatewayRefund,
+)
+from claimdesk.payments.services import refund_retry, refunds_retry_due
+from tests.factories import order_in
+
+pytestmark = pytest.mark.django_db
+
+SIMULATED = "claimdesk.payments.gateways.SimulatedCardGateway"
+PROCESS_REFUND = "claimdesk.payments.tasks.process_refund"
+
+
+class DiesAfterGatewayCall:
+    """The simulated processor, called by a worker that dies before it records the answer."""
+
+    calls = 0
+
+    def refund(self, *, key: str, amount: Money, payment_reference: str) -> GatewayResult:
+        SimulatedCardGateway().refund(key=key, amount=amount, payment_reference=payment_reference)
+        type(self).calls += 1
+        raise SystemExit("worker killed after the processor answered")
+
+
+def use_gateway(settings: Any, path: str) -> None:
+    """Point CLAIMDESK['PAYMENT_GATEWAY'] at `path` for this test."""
+    conf = dict(settings.CLAIMDESK)
+    conf["PAYMENT_GATEWAY"] = path
+    settings.CLAIMDESK = conf
+
+
+def cancelled_card_order(seller: Any, buyer: Any) -> tuple[Order, Claim, Refund]:
+    """Return a new card order the buyer has just cancelled, with its pending refund."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    refund = Refund.objects.get(claim=claim)
+    assert refund.status == RefundStatus.PENDING
+    return order, claim, refund
+
+
+def assert_refunded_once(claim: Claim, refund: Refund) -> None:
+    """The refund succeeded, was posted once, and the processor paid it once."""
+    refund.refresh_from_db()
+    claim.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert claim.status == ClaimStatus.CANCEL_COMPLETED
+    approved = SimulatedGatewayRefund.objects.filter(
+        key__startswith=f"{refund.idempotency_key}:", approved=True
+    )
+    assert approved.count() == 1
+    assert approved.get().reference == refund.gateway_reference
+    assert LedgerTransaction.objects.filter(kind="refund", refund=refund).count() == 1
+    assert OrderEvent.objects.filter(order=refund.order, kind="refund.succeeded").count() == 1
+    assert Notification.objects.filter(claim=claim, kind="refund_succeeded").count() == 1
+    assert set(ledger_total().values()) == {0}
+
+
+# --- (a) a worker dies -------------------------------------------------------------------
+
+
+def test_refund_whose_worker_died_after_the_gateway_call_completes_on_next_run_once(
+    seller, buyer, settings
+):
+    """The processor refunded but the worker died: the next worker run records it, no second refund."""
+    # given: a cancelled card order whose refund task kills its worker after the processor answered
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    use_gateway(settings, f"{__name__}.DiesAfterGatewayCall")
+    DiesAfterGatewayCall.calls = 0
+    drain_tasks()
+    assert DiesAfterGatewayCall.calls == 1
+    task = DBTaskResult.objects.get(task_path=PROCESS_REFUND)
+    assert task.status == TaskResultStatus.FAILED
+    assert task.exception_class_path.endswith("SystemExit")
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING  # nothing recorded the answer
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert not LedgerTransaction.objects.filter(kind="refund").exists()
+    # when: a healthy worker starts
+    use_gateway(settings, SIMULATED)
+    call_command("worker", "--once")
+    # then: the stored answer is replayed, not a second refund made
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert_refunded_once(claim, refund)
+    # and another run finds nothing to do
+    call_command("worker", "--once")
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert_refunded_once(claim, refund)
+
+
+@pytest.mark.parametrize("how", ["claimed_never_run", "task_row_lost"])
+def test_refund_whose_worker_died_before_the_gateway_call_completes_on_next_run(seller, buyer, how):
+    """A refund task claimed by a dead worker (or lost) is finished by the next worker run."""
+    # given
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    tasks = DBTaskResult.objects.filter(task_path=PROCESS_REFUND)
+    assert tasks.count() == 1
+    if how == "claimed_never_run":
+        tasks.update(
+            status=TaskResultStatus.RUNNING,
+            worker_ids=["dead-host:4242"],
+            started_at=timezone.now(),
+        )
+    else:
+        tasks.delete()
+    drain_tasks()  # nothing is ready: without recovery the refund would stay pending forever
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    assert not SimulatedGatewayRefund.objects.exists()
+    # when
+    call_command("worker", "--once")
+    # then
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert_refunded_once(claim, refund)
+
+
+# --- (b) gateway modes -----------------------------------------------------------------------
+
+
+def test_declined_refund_is_failed_told_to_the_buyer_and_retried_by_an_operator(
+    seller, buyer, operator, outbox
+):
+    """A declined refund is marked failed with a history line and a mail; an operator retry succeeds."""
+    # given
+    set_simulated_mode("fail", 1)
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    # when
+    drain_tasks()
+    # then
+    refund.refresh_from_db()
+    claim.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED
+    assert refund.failure_code == "card_declined"
+    assert claim.status == ClaimStatus.CANCELLING
+    failed = OrderEvent.objects.get(order=order, kind="refund.failed")
+    assert failed.reason == "card_declined"
+    assert failed.data["attempt"] == 1
+    mail = Notification.objects.get(kind="refund_failed")
+    assert mail.recipient == buyer
+    assert mail.claim == claim
+    assert [m.to for m in outbox] == [[buyer.email]]
+    assert not LedgerTransaction.objects.filter(kind="refund").exists()
+    # when: the operator retries from the refund monitor
+    retried = refund_retry(actor=operator, refund=refund)
+    # then: a new attempt with a new key goes to the processor
+    assert retried.status == RefundStatus.PENDING
+    assert retried.attempt == 2
+    assert OrderEvent.objects.filter(order=order, kind="refund.retried", actor=operator).exists()
+    drain_tasks()
+    assert_refunded_once(claim, refund)
+    keys = sorted(SimulatedGatewayRefund.objects.values_list("key", "approved"))
+    assert keys == [(f"{refund.idempotency_key}:1", False), (f"{refund.idempotency_key}:2", True)]
+
+
+@pytest.mark.parametrize("state", ["pending", "succeeded"])
+def test_refund_retry_refuses_a_refund_that_is_not_failed(seller, buyer, operator, state):
+    """A pending or succeeded refund is never sent again; the refusal is written to the history."""
+    # given
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    if state == "succeeded":
+        drain_tasks()
+    refund.refresh_from_db()
+    assert refund.status == state
+    tasks_before = DBTaskResult.objects.count()
+    # when
+    with pytest.raises(DomainError) as refused:
+        refund_retry(actor=operator, refund=refund)
+    # then
+    assert refused.value.code == "refund_not_failed"
+    row = OrderEvent.objects.get(order=order, kind="refund.retry")
+    assert row.refused is True
+    assert row.reason == "refund_not_failed"
+    assert row.actor == operator
+    after = Refund.objects.get(pk=refund.pk)
+    assert (after.status, after.attempt) == (refund.status, refund.attempt)
+    assert DBTaskResult.objects.count() == tasks_before
+
+
+def test_refund_retry_refuses_sellers_and_buyers(seller, buyer):
+    """Only operators (and the system) retry refunds; others are refused and it is recorded."""
+    set_simulated_mode("fail", 1)
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    drain_tasks()
+    refund.refresh_from_db()
+    for person in (seller, buyer):
+        with pytest.raises(DomainError) as refused:
+            refund_retry(actor=person, refund=refund)
+        assert refused.value.code == "role_not_allowed"
+    assert OrderEvent.objects.filter(order=order, kind="refund.retry", refused=True).count() == 2
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempt) == (RefundStatus.FAILED, 1)
+
+
+def test_timed_out_refund_stays_pending_and_is_sent_again_later(seller, buyer):
+    """A processor that does not answer leaves the refund pending and re-queued, not failed."""
+    # given
+    set_simulated_mode("timeout", 1)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        order, claim, refund = cancelled_card_order(seller, buyer)
+        # when
+        drain_tasks()
+        # then
+        refund.refresh_from_db()
+        assert refund.status == RefundStatus.PENDING
+        assert refund.attempt == 1
+        assert OrderEvent.objects.filter(order=order, kind="refund.timeout").count() == 1
+        assert not SimulatedGatewayRefund.objects.exists()
+        again = DBTaskResult.objects.filter(
+            task_path=PROCESS_REFUND, status=TaskResultStatus.READY
+        ).get()
+        assert again.run_after > start
+        drain_tasks()  # not due yet
+        assert Refund.objects.get(pk=refund.pk).status == RefundStatus.PENDING
+        # when the back-off has passed
+        clock.shift(dt.timedelta(seconds=61))
+        drain_tasks()
+    # then
+    assert_refunded_once(claim, refund)
+
+
+def test_late_answer_is_replayed_on_the_next_attempt_without_a_second_refund(seller, buyer):
+    """The processor refunded but answered too late: asking again returns the stored approval."""
+    set_simulated_mode("late", 1)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        order, claim, refund = cancelled_card_order(seller, buyer)
+        drain_tasks()
+        refund.refresh_from_db()
+        assert refund.status == RefundStatus.PENDING
+        assert OrderEvent.objects.filter(order=order, kind="refund.timeout").count() == 1
+        stored = SimulatedGatewayRefund.objects.get()
+        assert stored.approved
+        assert stored.key == f"{refund.idempotency_key}:1"
+        clock.shift(dt.timedelta(seconds=61))
+        drain_tasks()
+    assert SimulatedGatewayRefund.objects.get() == stored
+    assert_refunded_once(claim, refund)
+    assert Refund.objects.get(pk=refund.pk).gateway_reference == stored.reference
+
+
+def test_failed_refunds_are_retried_automatically_with_back_off_up_to_the_cap(
+    seller, buyer, operator, settings
+):
+    """Failed refunds come back after 60 s, 120 s, 240 s; after the cap an operator must act."""
+    cap = settings.CLAIMDESK["REFUND_MAX_AUTO_RETRIES"]
+    base = settings.CLAIMDESK["REFUND_RETRY_BASE_SECONDS"]
+    set_simulated_mode("fail")  # declines until switched back
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        order, claim, refund = cancelled_card_order(seller, buyer)
+        drain_tasks()
+        for retry in range(1, cap + 1):
+            refund.refresh_from_db()
+            assert refund.status == RefundStatus.FAILED
+            wait = dt.timedelta(seconds=base * 2 ** (retry - 1))
+            assert refund.next_retry_at == timezone.now() + wait
+            clock.shift(wait - dt.timedelta(seconds=1))
+            assert refunds_retry_due() == 0  # not yet
+            clock.shift(dt.timedelta(seconds=1))
+            assert refunds_retry_due() == 1
+            refund.refresh_from_db()
+            assert (refund.status, refund.auto_retries, refund.attempt) == (
+                RefundStatus.PENDING,
+                retry,
+                retry + 1,
+            )
+            drain_tasks()
+        refund.refresh_from_db()
+        assert refund.status == RefundStatus.FAILED
+        assert refund.next_retry_at is None  # the cap is reached
+        clock.shift(dt.timedelta(days=30))
+        assert refunds_retry_due() == 0
+        assert SimulatedGatewayRefund.objects.filter(approved=False).count() == cap + 1
+        assert OrderEvent.objects.filter(order=order, kind="refund.failed").count() == cap + 1
+        # the operator retries once the processor is back
+        set_simulated_mode("ok")
+        refund_retry(actor=operator, refund=refund)
+        drain_tasks()
+    assert_refunded_once(claim, refund)
+
+
+# --- (c) the outbox rolls back with its transaction -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_cancel_leaves_no_tasks_and_no_mails(seller, buyer):
+    """Mails and refund tasks are written in the transaction: a rollback takes them away too."""
+    # given
+    order = order_in("new", seller=seller, buyer=buyer)
+    tasks_before = DBTaskResult.objects.count()
+    mails_before = Notification.objects.count()
+
+    # when: the request crashes after the cancel, before commit
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash):
+        with transaction.atomic():
+            claims.claim_seller_cancel(
+                actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
+            )
+            # inside the transaction the refund task and the buyer's mail exist
+            assert DBTaskResult.objects.filter(task_path=PROCESS_REFUND).count() == 1
+            assert Notification.objects.count() > mails_before
+            raise Crash
+    # then
+    assert DBTaskResult.objects.count() == tasks_before
+    assert Notification.objects.count() == mails_before
+    assert not Refund.objects.exists()
+    assert not Claim.objects.exists()
+    order.refresh_from_db()
+    assert order.cancelled_at is None
+    # and the same cancel, committed, leaves both behind for the worker
+    claims.claim_seller_cancel(
+        actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
+    )
+    assert DBTaskResult.objects.filter(task_path=PROCESS_REFUND).count() == 1
+    assert Notification.objects.filter(kind="order_cancelled", recipient=buyer).count() == 1

@@ -1,0 +1,364 @@
+"""The seller portal through Django's test client: pages, actions, isolation, query counts."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from claimdesk.claims import services as claims
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.orders.models import ShippingStatus
+from claimdesk.payments.models import Refund
+from tests.factories import order_in, return_address
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seller_client(client, seller):
+    client.force_login(seller)
+    return client
+
+
+def test_login_page_signs_in_shop_staff_and_refuses_buyers(client, seller, buyer):
+    """Shop staff sign in; a buyer's login is refused on the seller page."""
+    response = client.post(
+        reverse("seller:login"), {"username": buyer.username, "password": "pw-for-tests-123"}
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    response = client.post(
+        reverse("seller:login"), {"username": seller.username, "password": "pw-for-tests-123"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("seller:home")
+
+
+def test_login_is_throttled_after_repeated_failures(client, seller):
+    """Five wrong passwords block the login for a while, even with the right password."""
+    for _ in range(5):
+        client.post(reverse("seller:login"), {"username": seller.username, "password": "wrong"})
+    response = client.post(
+        reverse("seller:login"), {"username": seller.username, "password": "pw-for-tests-123"}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_home_counts_link_to_the_filtered_claims_list(seller_client, seller, buyer):
+    """The 索赔/咨询 box counts the buyer's cancel request and links to the list."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    response = seller_client.get(reverse("seller:home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-box="cancel_requested" href="/seller/claims/?statuses=1">1</a>' in html
+    listing = seller_client.get(reverse("seller:claims") + "?statuses=1")
+    assert str(order.order_no) in listing.content.decode()
+
+
+def test_shipping_boxes_and_table(seller_client, seller, buyer):
+    """The status boxes count each box and the table lists the box's orders."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    confirmed = order_in("confirmed", seller=seller, buyer=buyer)
+    delayed = order_in("delayed", seller=seller, buyer=buyer)
+    response = seller_client.get(reverse("seller:shipping") + "?box=new")
+    html = response.content.decode()
+    assert str(new.order_no) in html and str(confirmed.order_no) not in html
+    assert response.context["counts"] == {
+        "awaiting_payment": 0,
+        "new": 1,
+        "confirmed": 1,
+        "delayed": 1,
+        "on_delivery": 0,
+        "delivered": 0,
+    }
+    response = seller_client.get(reverse("seller:shipping") + "?box=delayed")
+    assert str(delayed.order_no) in response.content.decode()
+
+
+def test_confirm_then_ship_through_the_panel(seller_client, seller, buyer):
+    """Confirming with a ship date and shipping with a tracking number move the order 2 → 3 → 4."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    response = seller_client.post(
+        reverse("seller:order_confirm", args=[order.order_no]), {"est_ship_date": "2099-01-01"}
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.CONFIRMED
+    seller_client.post(
+        reverse("seller:order_ship", args=[order.order_no]),
+        {"carrier": "ヤマト運輸", "tracking_no": "123456789012"},
+    )
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.ON_DELIVERY
+
+
+def test_cancel_panel_needs_confirmation_without_a_note(seller_client, seller, buyer):
+    """Without a cancel note the cancel is refused until the seller confirms; then it cancels."""
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    url = reverse("seller:order_cancel", args=[order.order_no])
+    response = seller_client.post(
+        url,
+        {"mode": "cancel", "reason": "OUT_OF_STOCK", "seller_memo": "在庫切れです"},
+        follow=True,
+    )
+    assert "notice_not_sent" in response.content.decode()
+    assert not Claim.objects.filter(order=order).exists()
+    seller_client.post(
+        url,
+        {
+            "mode": "cancel",
+            "reason": "OUT_OF_STOCK",
+            "seller_memo": "在庫切れです",
+            "confirm_without_notice": "on",
+        },
+    )
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.CANCEL_COMPLETED
+    assert claim.cancelled_without_notice
+    assert Refund.objects.get(claim=claim).payment_fee_minor == 108
+
+
+def test_customer_request_reason_refused_when_buyer_did_not_ask(seller_client, seller, buyer):
+    """客户要求 on an order the buyer did not ask to cancel is refused and nothing changes."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    response = seller_client.post(
+        reverse("seller:order_cancel", args=[order.order_no]),
+        {"mode": "cancel", "reason": "CUSTOMER_REQUEST", "confirm_without_notice": "on"},
+        follow=True,
+    )
+    assert "customer_request_without_request" in response.content.decode()
+    assert not Claim.objects.filter(order=order).exists()
+
+
+def test_htmx_refusal_is_a_message_not_an_error_page(seller_client, seller, buyer):
+    """An htmx action that is refused answers 200 with the message retargeted to #messages."""
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    response = seller_client.post(
+        reverse("seller:order_confirm", args=[order.order_no]),
+        {"est_ship_date": "2099-01-01"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#messages"
+    assert "wrong_shipping_status" in response.content.decode()
+
+
+def test_oversized_memo_is_refused(seller_client, seller, buyer):
+    """A 1001-character memo is refused with a message; the order stays as it was."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    response = seller_client.post(
+        reverse("seller:order_cancel", args=[order.order_no]),
+        {
+            "mode": "cancel",
+            "reason": "OUT_OF_STOCK",
+            "seller_memo": "あ" * 1001,
+            "confirm_without_notice": "on",
+        },
+        follow=True,
+    )
+    assert "text_too_long" in response.content.decode()
+    order.refresh_from_db()
+    assert order.cancelled_at is None
+
+
+def test_return_flow_on_the_claims_page(seller_client, seller, buyer, run_tasks):
+    """Seed section 1 second half: start a return on a shipped order, then 回收完成/全额退款."""
+    return_address(seller.shop)
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    seller_client.post(
+        reverse("seller:claim_start_return", args=[order.order_no]),
+        {
+            "kind": "return",
+            "reason": "DEFECTIVE",
+            "seller_memo": "テスト(販売者メモ)",
+            "pickup_method": "seller_collects",
+        },
+    )
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.RETURN_REQUESTED
+    seller_client.post(
+        reverse("seller:claim_accept_return", args=[order.order_no]),
+        {"pickup_method": "seller_collects", "pickup_carrier": "佐川急便"},
+    )
+    seller_client.post(
+        reverse("seller:claim_complete_return", args=[order.order_no]),
+        {"goods_received": "yes", "confirmed": "yes"},
+    )
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.RETURN_COMPLETED
+    run_tasks()
+    assert Refund.objects.get(claim=claim).status == "succeeded"
+    panel = seller_client.get(reverse("seller:claim", args=[order.order_no]))
+    assert 'data-refund-status="succeeded"' in panel.content.decode()
+
+
+def test_exchange_without_return_address_says_where_to_set_it(seller_client, seller, buyer):
+    """Approving an exchange without a default return address is refused with a pointer to the address book."""
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    response = seller_client.post(
+        reverse("seller:claim_approve_exchange", args=[order.order_no]), {}, follow=True
+    )
+    assert "return_address_missing" in response.content.decode()
+    seller_client.post(
+        reverse("seller:addresses"),
+        {
+            "name": "返品",
+            "zip_code": "100-0001",
+            "address_front": "東京都",
+            "is_default_return": "on",
+        },
+    )
+    seller_client.post(reverse("seller:claim_approve_exchange", args=[order.order_no]), {})
+    assert Claim.objects.get(order=order).status == ClaimStatus.EXCHANGE_APPROVED
+
+
+def test_excel_download_has_exactly_the_filtered_rows(seller_client, seller, buyer):
+    """The .xlsx holds one row per filtered claim and nothing else."""
+    kept = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(actor=buyer, order=kept, reason="EDIT_ORDER")
+    other = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=other, reason="EDIT_ORDER")
+    response = seller_client.get(
+        reverse("seller:claims_export") + f"?status={ClaimStatus.CANCEL_REQUESTED}"
+    )
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert len(rows) == 2  # header + one claim
+    assert rows[1][7] == kept.order_no
+
+
+def test_bulk_ship_from_xlsx_reports_each_row(seller_client, seller, other_seller, buyer):
+    """批量发货: good rows ship, bad rows say why, and uploading again ships nothing twice."""
+    ok = order_in("confirmed", seller=seller, buyer=buyer)
+    cancelled = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
+    foreign = order_in("confirmed", seller=other_seller, buyer=buyer)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["order no", "carrier", "tracking no"])
+    for order in (ok, cancelled, foreign):
+        sheet.append([order.order_no, "ヤマト運輸", f"T{order.order_no}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    for attempt in range(2):
+        buffer.seek(0)
+        buffer.name = "ship.xlsx"
+        response = seller_client.post(reverse("seller:bulk_ship"), {"sheet": buffer})
+        codes = [r.code for r in response.context["results"]]
+        assert codes == (
+            ["shipped", "order_cancelled", "order_not_found"]
+            if attempt == 0
+            else ["already_shipped", "order_cancelled", "order_not_found"]
+        )
+    foreign.refresh_from_db()
+    assert foreign.shipping_status == ShippingStatus.CONFIRMED
+
+
+def test_bulk_ship_refuses_a_renamed_binary(seller_client, seller):
+    """A binary file named .csv is refused as unreadable; nothing ships."""
+    payload = io.BytesIO(b"MZ\x90\x00\x03\x00\x00\x00" * 100)
+    payload.name = "ship.csv"
+    response = seller_client.post(reverse("seller:bulk_ship"), {"sheet": payload}, follow=True)
+    assert "file_unreadable" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "period", ["date_from=2026-01-01&date_to=2026-06-30", "date_from=2026-05-01&date_to=2026-04-01"]
+)
+def test_claims_period_over_the_limit_or_inverted_is_refused(seller_client, period):
+    """A period of more than 90 days, or one that ends before it starts, gets a clear message."""
+    response = seller_client.get(reverse("seller:claims") + "?" + period, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "period_too_long" in text or "period_inverted" in text
+
+
+def test_malformed_date_is_refused(seller_client, seller, buyer):
+    """A malformed date gets a form message; the order is unchanged."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    response = seller_client.post(
+        reverse("seller:order_confirm", args=[order.order_no]),
+        {"est_ship_date": "2026-13-45"},
+        follow=True,
+    )
+    assert "form_invalid" in response.content.decode()
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.REQUESTED
+
+
+def _seller_urls(order_no: int) -> list[tuple[str, str]]:
+    gets = ["seller:order", "seller:history", "seller:claim"]
+    posts = [
+        "seller:order_confirm",
+        "seller:order_delay",
+        "seller:order_ship",
+        "seller:order_cancel",
+        "seller:claim_approve_cancel",
+        "seller:claim_start_return",
+        "seller:claim_accept_return",
+        "seller:claim_complete_return",
+        "seller:claim_convert_exchange",
+        "seller:claim_approve_exchange",
+        "seller:claim_redeliver",
+        "seller:claim_refund_non_receipt",
+    ]
+    return [("get", reverse(n, args=[order_no])) for n in gets] + [
+        ("post", reverse(n, args=[order_no])) for n in posts
+    ]
+
+
+def test_another_shops_staff_gets_not_found_everywhere(client, seller, other_seller, buyer):
+    """Every URL of this shop's order answers 404 to another shop's staff, and nothing changes."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    client.force_login(other_seller)
+    for method, url in _seller_urls(order.order_no):
+        response = getattr(client, method)(
+            url,
+            {"seller_memo": "x", "carrier": "x", "tracking_no": "1", "est_ship_date": "2099-01-01"},
+        )
+        assert response.status_code == 404, url
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.CONFIRMED
+    assert Claim.objects.get(order=order).status == ClaimStatus.CANCEL_REQUESTED
+
+
+def test_buyers_and_operators_get_not_found_in_the_seller_portal(client, buyer, operator):
+    """Only shop staff see the seller portal."""
+    for user in (buyer, operator):
+        client.force_login(user)
+        assert client.get(reverse("seller:home")).status_code == 404
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get(reverse("seller:shipping"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("seller:login"))
+
+
+@pytest.mark.parametrize("name", ["seller:shipping", "seller:claims", "seller:home"])
+def test_list_pages_use_a_fixed_number_of_queries(seller_client, seller, buyer, name):
+    """The number of SQL queries does not grow with the number of rows."""
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert seller_client.get(reverse(name) + "?box=confirmed").status_code == 200
+        return len(ctx.captured_queries)
+
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    few = count()
+    for _ in range(6):
+        extra = order_in("confirmed", seller=seller, buyer=buyer)
+        claims.claim_request_cancel(actor=buyer, order=extra, reason="EDIT_ORDER")
+    assert count() == few
+    assert few <= 12
