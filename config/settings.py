@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "claimdesk.payments",
     "claimdesk.claims",
     "claimdesk.messaging",
+    "claimdesk.inquiries",
     "claimdesk.portals",
 ]
 

@@ -8,5 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("seller/", include("claimdesk.portals.seller.urls")),
     path("my/", include("claimdesk.portals.buyer.urls")),
+    path("console/", include("claimdesk.portals.console.urls")),
+    path("api/v1/", include("claimdesk.api.urls")),
+    path("GMKT.INC.Front.QAPIService/", include("claimdesk.api.qapi.urls")),
     path("", include("claimdesk.portals.urls")),
 ]

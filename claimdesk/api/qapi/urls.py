@@ -1,0 +1,4 @@
+"""URLs of the Qoo10-compatible QAPI endpoint."""
+
+app_name = "qapi"
+urlpatterns: list[object] = []
