@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from claimdesk.claims import services as claims
@@ -125,3 +126,115 @@ def test_someone_elses_order_is_not_found_on_every_buyer_url(client, seller, buy
 def test_sellers_get_not_found_on_my_page(client, seller):
     client.force_login(seller)
     assert client.get(reverse("buyer:orders")).status_code == 404
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _upload(name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def test_return_with_photos_sends_them_to_the_seller(buyer_client, seller, buyer):
+    """A return request with a photo: the claim opens and the seller can download the photo."""
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    buyer_client.post(
+        reverse("buyer:request_return", args=[order.order_no]),
+        {
+            "kind": "return",
+            "reason": "DEFECTIVE",
+            "memo": "壊れていました",
+            "photos": [_upload("broken.png", PNG)],
+        },
+    )
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.RETURN_REQUESTED
+    from claimdesk.messaging.models import NoteAttachment
+
+    attachment = NoteAttachment.objects.get(note__order=order)
+    client = Client()
+    client.force_login(seller)
+    response = client.get(reverse("seller:note_attachment", args=[attachment.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+
+
+def test_return_with_a_renamed_executable_is_refused_and_nothing_opens(buyer_client, seller, buyer):
+    """An executable named .jpg is refused by content; no claim is opened."""
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    response = buyer_client.post(
+        reverse("buyer:request_return", args=[order.order_no]),
+        {
+            "kind": "return",
+            "reason": "DEFECTIVE",
+            "photos": [_upload("photo.jpg", b"MZ\x90\x00" + b"\x00" * 200)],
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not Claim.objects.filter(order=order).exists()
+
+
+def test_return_photos_over_4_mb_are_refused(buyer_client, seller, buyer):
+    """4 MB + 1 byte in all is refused; no claim is opened."""
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    big = PNG + b"\x00" * (4 * 1024 * 1024 + 1 - len(PNG))
+    buyer_client.post(
+        reverse("buyer:request_return", args=[order.order_no]),
+        {"kind": "return", "reason": "DEFECTIVE", "photos": [_upload("big.png", big)]},
+    )
+    assert not Claim.objects.filter(order=order).exists()
+
+
+def test_buyer_writes_to_the_shop_and_reads_the_reply(buyer_client, seller, buyer):
+    """A buyer's note reaches the seller's inbox; the seller's reply shows in the buyer's thread."""
+    from claimdesk.messaging.services import note_send
+
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    buyer_client.post(
+        reverse("buyer:note_send", args=[order.order_no]),
+        {"category": "shipping", "title": "届きません", "body": "まだ届いていません。"},
+    )
+    client = Client()
+    client.force_login(seller)
+    assert "届きません" in client.get(reverse("seller:notes") + "?box=inbox").content.decode()
+    note_send(
+        actor=seller,
+        order=order,
+        category="shipping",
+        title="Re: 届きません",
+        body="本日発送しました。",
+    )
+    html = buyer_client.get(reverse("buyer:notes") + f"?order={order.order_no}").content.decode()
+    assert "本日発送しました。" in html
+
+
+def test_buyer_cannot_read_another_buyers_thread_or_files(client, seller, buyer, other_buyer):
+    from claimdesk.messaging.models import NoteAttachment
+    from claimdesk.messaging.services import note_send
+
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    note_send(
+        actor=seller,
+        order=order,
+        category="shipping",
+        title="t",
+        body="b",
+        attachments=[_upload("a.png", PNG)],
+    )
+    attachment = NoteAttachment.objects.get()
+    client.force_login(other_buyer)
+    assert client.get(reverse("buyer:notes") + f"?order={order.order_no}").status_code == 404
+    assert client.get(reverse("buyer:note_attachment", args=[attachment.pk])).status_code == 404
+    assert (
+        client.post(
+            reverse("buyer:note_send", args=[order.order_no]),
+            {"title": "x", "body": "y", "category": "other"},
+        ).status_code
+        == 404
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.core.errors import NotFound
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import clean_short
 
 from .models import AddressKind, ShopAddress, User

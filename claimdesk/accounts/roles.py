@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext_lazy as _
-
 from claimdesk.core.errors import Forbidden, NotFound
+from claimdesk.core.i18n import lazy_text as _
 
 from .models import Role
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import Conflict, InvalidInput
+from claimdesk.core.i18n import lazy_text as _
 
 from .models import Shop, ShopPenalty, ShopRestriction
 from .roles import require_role

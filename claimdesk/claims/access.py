@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext_lazy as _
-
 from claimdesk.core.errors import NotFound
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders.access import (
     access_order_for_buyer,
     access_order_for_operator,

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.core.errors import InvalidInput
+from claimdesk.core.i18n import lazy_text as _
 
 from .models import Claim, ClaimStatus
 

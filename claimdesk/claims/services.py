@@ -8,20 +8,22 @@ then sees the first one's result and is refused with a clear message.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.models import ShopAddress
 from claimdesk.accounts.roles import require_party, require_role, role_of
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
 from claimdesk.core.validation import clean_memo, clean_short, parse_date
 from claimdesk.messaging.models import Note, NoteCategory
-from claimdesk.messaging.services import notify
+from claimdesk.messaging.services import note_send, notify
 from claimdesk.orders.history import record_event, records_refusal
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import lock_order
@@ -658,9 +660,19 @@ def claim_cancel_unpaid(*, order: Order) -> Claim | None:
 
 @records_refusal("claim.request_return", _order_of)
 def claim_request_return(
-    *, actor: User, order: Order, reason: str, memo: str = "", exchange: bool = False
+    *,
+    actor: User,
+    order: Order,
+    reason: str,
+    memo: str = "",
+    exchange: bool = False,
+    photos: Sequence[File] = (),
 ) -> Claim:
-    """Let the buyer request a return (4) or an exchange (11) within the return window."""
+    """Let the buyer request a return (4) or an exchange (11) within the return window.
+
+    Photos (jpg, png, gif or pdf, 4 MB in all) go to the seller in the order's
+    note thread, in the same transaction as the request.
+    """
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
     require_role(actor, "buyer")
     memo = clean_memo(memo, field="memo")
@@ -692,6 +704,15 @@ def claim_request_return(
             requested_by="buyer",
             buyer_memo=memo,
         )
+        if photos:
+            note_send(
+                actor=actor,
+                order=order,
+                category=NoteCategory.RETURN_EXCHANGE,
+                title=str(claim.get_type_display()),
+                body=memo or str(why.label),
+                attachments=photos,
+            )
         notify(
             shop=order.shop,
             kind="exchange_requested" if exchange else "return_requested",

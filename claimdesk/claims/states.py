@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.roles import role_of
 from claimdesk.core.errors import Conflict, DomainError, Forbidden
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders.history import record_event
 
 from .models import TERMINAL_STATUSES, Claim, ClaimStatus

@@ -8,9 +8,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+
+from claimdesk.core.i18n import lazy_text as _
 
 from .errors import InvalidInput
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils.translation import gettext_lazy as _
+from claimdesk.core.i18n import lazy_text as _
 
 from .conf import setting
 from .errors import InvalidInput

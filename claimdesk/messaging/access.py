@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.core.errors import NotFound
+from claimdesk.core.i18n import lazy_text as _
 
 from .models import Note, NoteAttachment, NoteParty, SavedReply
 

@@ -22,9 +22,17 @@ def seller_threads(shop_id: int, box: str) -> QuerySet[Order]:
 
     Each order carries `last_at`, `note_count`, `unread` and `last_title`.
     """
+    return _threads(Q(shop_id=shop_id), NoteParty.SELLER.value, box)
+
+
+def buyer_threads(buyer_id: int, box: str) -> QuerySet[Order]:
+    """Return the buyer's orders with notes, newest first (inbox: to the buyer; sent: by them)."""
+    return _threads(Q(buyer_id=buyer_id), NoteParty.BUYER.value, box)
+
+
+def _threads(orders: Q, side: str, box: str) -> QuerySet[Order]:
     from claimdesk.orders.models import Order
 
-    side = NoteParty.SELLER.value
     mine = Q(notes__recipient_role=side) if box == "inbox" else Q(notes__author_role=side)
     relevant = Note.objects.filter(order=OuterRef("pk"))
     relevant = (
@@ -33,7 +41,7 @@ def seller_threads(shop_id: int, box: str) -> QuerySet[Order]:
         else relevant.filter(author_role=side)
     )
     return (
-        Order.objects.filter(shop_id=shop_id)
+        Order.objects.filter(orders)
         .filter(mine)
         .annotate(
             last_at=Max("notes__created_at"),

@@ -17,11 +17,11 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.roles import require_party, require_role, role_of
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.tasks import defer, defer_at
 
 from .conf import option

@@ -22,9 +22,9 @@ from typing import Protocol
 
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.core.errors import DomainError, InvalidInput
+from claimdesk.core.i18n import lazy_text as _
 
 from .conf import option
 from .replies import BUILTIN_REPLIES, NOTE_LANGUAGES, Texts, fill_placeholders, template_pattern

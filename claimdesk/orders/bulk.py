@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext_lazy as _
-
 from claimdesk.core.errors import DomainError
+from claimdesk.core.i18n import lazy_text as _
 
 from .access import access_order_for_seller
 from .services import order_ship

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.roles import require_party, require_role
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.ids import next_number
 from claimdesk.core.money import Money
 from claimdesk.core.validation import clean_memo, clean_short, parse_date

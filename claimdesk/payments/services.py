@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.roles import require_role
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError
+from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
 from claimdesk.core.tasks import defer, defer_at
 from claimdesk.orders.history import record_event, records_refusal

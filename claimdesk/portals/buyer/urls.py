@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import notes, views
 
 app_name = "buyer"
 urlpatterns = [
@@ -20,4 +20,7 @@ urlpatterns = [
     path("orders/<int:order_no>/receipt/", views.confirm_receipt, name="confirm_receipt"),
     path("refunds/", views.refunds, name="refunds"),
     path("balance/", views.balance, name="balance"),
+    path("notes/", notes.inbox, name="notes"),
+    path("orders/<int:order_no>/notes/", notes.send, name="note_send"),
+    path("notes/attachments/<int:attachment_id>/", notes.attachment, name="note_attachment"),
 ]

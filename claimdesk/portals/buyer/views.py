@@ -196,6 +196,7 @@ def request_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
         reason=data["reason"],
         memo=data["memo"],
         exchange=data["kind"] == "exchange",
+        photos=request.FILES.getlist("photos"),
     )
     return _done(request, _("Your request was sent to the shop.") % {"no": order_no}, order_no)
 

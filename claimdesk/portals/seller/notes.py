@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,7 +24,6 @@ from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError
 from claimdesk.messaging import services as note_services
 from claimdesk.messaging.access import (
-    access_attachment,
     access_note,
     access_saved_reply_for_seller,
     thread_notes,
@@ -45,11 +44,11 @@ from claimdesk.messaging.selectors import (
     seller_threads,
     shop_reply_texts,
 )
-from claimdesk.messaging.storage import note_storage
 from claimdesk.messaging.translation import translate_text
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.models import Order
 from claimdesk.portals.common import is_htmx, role_required
+from claimdesk.portals.files import attachment_response
 
 seller_required = role_required("seller", "seller:login")
 THREADS_PAGE_SIZE = 30
@@ -294,16 +293,7 @@ def inbox(request: HttpRequest) -> HttpResponseBase:
 @seller_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """Stream one note file to a party of its order, as a download of its checked type."""
-    file = access_attachment(_user(request), attachment_id)
-    response = FileResponse(
-        note_storage.open(file.file.name, "rb"),
-        as_attachment=True,
-        filename=file.name,
-        content_type=file.content_type,
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(_user(request), attachment_id)
 
 
 def _reply_texts(request: HttpRequest) -> dict[str, dict[str, str]]:
