@@ -129,3 +129,104 @@ def test_smtp_failure_is_retried_later(settings, seller, buyer, run_tasks):
         DBTaskResult.objects.filter(status="READY", task_path__endswith="send_notification").count()
         == 1
     )
+
+
+def _seller_cancel(seller, buyer):
+    order = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_seller_cancel(
+        actor=seller,
+        order=order,
+        reason="OUT_OF_STOCK",
+        seller_memo="在庫切れです",
+        confirm_without_notice=True,
+    )
+    return order, [buyer.email], "在庫切れです"
+
+
+def _return_requested(seller, buyer):
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE", memo="割れていました")
+    return order, [seller.shop.email], "割れていました"
+
+
+def _exchange_requested(seller, buyer):
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    return order, [seller.shop.email], str(order.order_no)
+
+
+def _non_receipt(seller, buyer):
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    claims.claim_report_non_receipt(actor=buyer, order=order)
+    return order, [seller.shop.email], str(order.order_no)
+
+
+def _operator_withdraw(seller, buyer):
+    from tests.factories import OperatorFactory
+
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claim = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claims.claim_operator_withdraw(
+        actor=OperatorFactory(), claim=claim, reason="ショップの依頼により取り下げ"
+    )
+    return order, [seller.shop.email, buyer.email], "ショップの依頼により取り下げ"
+
+
+def _shipping_delay(seller, buyer):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from claimdesk.orders.services import order_register_delay
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    order_register_delay(
+        actor=seller,
+        order=order,
+        est_ship_date=timezone.localdate() + dt.timedelta(days=5),
+        delay_type=4,
+        memo="入荷待ち",
+    )
+    return order, [buyer.email], "入荷待ち"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        _seller_cancel,
+        _return_requested,
+        _exchange_requested,
+        _non_receipt,
+        _operator_withdraw,
+        _shipping_delay,
+    ],
+    ids=[
+        "seller-cancel",
+        "return",
+        "exchange",
+        "non-receipt",
+        "operator-withdraw",
+        "shipping-delay",
+    ],
+)
+def test_each_notification_reaches_its_recipients_in_their_language(
+    smtp, seller, buyer, run_tasks, scenario
+):
+    """SPEC section 7: who gets which mail, in their language, with HTML and text parts."""
+    order, recipients, expected_text = scenario(seller, buyer)
+    smtp.messages.clear()
+    smtp.envelopes.clear()
+    run_tasks()
+    received = [rcpt for rcpts in smtp.envelopes for rcpt in rcpts]
+    for recipient in recipients:
+        assert recipient in received
+    for message, rcpts in zip(smtp.messages, smtp.envelopes, strict=True):
+        text = _text(message)
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None and str(order.order_no) in html.get_content()
+        assert str(order.order_no) in message["Subject"] + text
+        if rcpts == [buyer.email]:
+            assert 'lang="ja"' in html.get_content()
+        if rcpts == [seller.shop.email]:
+            assert 'lang="zh-hans"' in html.get_content()
+    assert any(expected_text in _text(m) for m in smtp.messages)

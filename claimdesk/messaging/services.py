@@ -15,6 +15,7 @@ from django.core.files import File
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 
@@ -189,6 +190,19 @@ def _reason_label(code: str, notification: Notification) -> str:
     return str(reason.label) if reason else code
 
 
+def _render_html(notification: Notification, subject: str, body: str) -> str:
+    """Return the HTML part of a mail: the same text, in the recipient's language."""
+    with translation.override(notification.language):
+        return render_to_string(
+            "messaging/mail.html",
+            {
+                "subject": subject,
+                "paragraphs": [p for p in body.split("\n\n") if p.strip()],
+                "language": notification.language,
+            },
+        )
+
+
 def notification_send(*, notification_id: int) -> Notification | None:
     """Send one queued mail; record the outcome. Safe to run twice."""
     with transaction.atomic():
@@ -196,7 +210,9 @@ def notification_send(*, notification_id: int) -> Notification | None:
         if notification is None or notification.status == NotificationStatus.SENT:
             return notification
         subject, body = render_notification(notification)
+        html = _render_html(notification, subject, body)
     message = EmailMultiAlternatives(subject=subject, body=body, to=[notification.email])
+    message.attach_alternative(html, "text/html")
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - any transport error is a failed attempt
@@ -429,6 +445,9 @@ def note_send(
                 from .tasks import send_note_push
 
                 defer(send_note_push, note.pk)
+            from .webhooks import webhook_on_note
+
+            webhook_on_note(note)
     except BaseException:
         for path in stored:
             note_storage.delete(path)
