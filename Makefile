@@ -40,7 +40,7 @@ fi; \
 exit 1
 endef
 
-.PHONY: help python install demo test test-core lint fmt lock lock-upgrade clean
+.PHONY: help python install demo test test-core lint fmt lock lock-upgrade clean screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ test: lint ## Lint, then the whole test suite against DATABASE_URL (SQLite by de
 
 test-core: install ## Tests that need neither Chromium nor PostgreSQL, on SQLite
 	env -u DATABASE_URL $(BIN)/pytest -m "not browser and not postgres"
+
+screenshots: install ## Save screenshots of the main pages to docs/screenshots/ (needs chromium, fonts-noto-cjk)
+	$(BIN)/pytest -m screenshots -p no:cacheprovider tests/browser/test_screenshots.py
 
 fmt: install ## Format and auto-fix
 	$(BIN)/ruff format .

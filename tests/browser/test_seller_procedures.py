@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _language(page: Any, code: str) -> None:
-    page.select_option("#language", code)
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("#language", code)
 
 
 def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, buyer):
@@ -193,3 +193,40 @@ def test_keyboard_opens_a_row_and_refusal_shows_in_place(page, seller, buyer):
     page.locator('#messages [data-code="customer_request_without_request"]').wait_for()
     assert not Claim.objects.filter(order__order_no=int(number)).exists()
     assert first.shop_id == seller.shop_id
+
+
+def test_section1_steps3_to_8_send_cancel_note_then_cancel_with_notice(
+    page, seller, buyer, run_tasks
+):
+    """Section 1 steps 3-8: 给客户发纸条 (キャンセル/払い戻し, saved reply, mail) → result line → cancel without the warning."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    sign_in(page, seller.username)
+    page.goto(f"/seller/shipping/?box=new&open={order.order_no}")
+    panel = page.locator(f'[data-order-panel="{order.order_no}"]')
+    panel.wait_for()
+    panel.locator("[data-note-link]").click()  # step 3: 客户管理 › 给客户发纸条
+    form = page.locator("#note-form")
+    form.wait_for()
+    form.locator("#note-category").select_option("cancel_refund")  # step 4 ①
+    form.locator("#note-title").fill("在庫切れのお知らせ")
+    form.locator("#note-body").fill(
+        "申し訳ございません。在庫切れのためキャンセルさせていただきます。"
+    )
+    assert "(32/1000)" in page.locator("#note-body + .counter").inner_text()
+    form.locator("input[name=by_mail]").check()
+    form.locator("button[type=submit].primary").click()  # ② 發送, then OK on the confirm
+    line = page.locator("[data-result-line]")
+    line.wait_for()
+    run_tasks()
+    assert "1" in line.inner_text()
+    page.goto(f"/seller/shipping/?box=new&open={order.order_no}")
+    panel.wait_for()
+    assert panel.locator("input[name=confirm_without_notice]").count() == 0  # the buyer was told
+    cancel = panel.locator("form.cancel-panel")
+    cancel.locator("select[name=reason]").select_option("OUT_OF_STOCK")  # step 5
+    cancel.locator("textarea[name=seller_memo]").fill("在庫切れ")  # step 6
+    cancel.locator("button[type=submit]").click()  # step 7
+    page.locator(".msg.success").wait_for()  # step 8
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.CANCELLING or claim.status == ClaimStatus.CANCEL_COMPLETED
+    assert not claim.cancelled_without_notice
