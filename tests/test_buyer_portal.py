@@ -238,3 +238,35 @@ def test_buyer_cannot_read_another_buyers_thread_or_files(client, seller, buyer,
         ).status_code
         == 404
     )
+
+
+def test_push_device_registry_counts_in_the_note_result(buyer_client, seller, buyer, run_tasks):
+    """No device means 0 pushed; a registered device gets the seller's note pushed."""
+    from claimdesk.messaging.models import PushDevice
+    from claimdesk.messaging.selectors import delivery_results
+    from claimdesk.messaging.services import note_send
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    first = note_send(actor=seller, order=order, category="shipping", title="t", body="b")
+    run_tasks()
+    push = {r.channel: r for r in delivery_results(first)}["push"]
+    assert (push.sent, push.failed) == (0, 0)
+    buyer_client.post(reverse("buyer:devices"), {"platform": "android", "token": "tok-123"})
+    assert PushDevice.objects.get(user=buyer).token == "tok-123"
+    second = note_send(actor=seller, order=order, category="shipping", title="t2", body="b2")
+    run_tasks()
+    push = {r.channel: r for r in delivery_results(second)}["push"]
+    assert push.sent == 1
+
+
+def test_a_1001_character_note_is_refused(buyer_client, seller, buyer):
+    from claimdesk.messaging.models import Note
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    response = buyer_client.post(
+        reverse("buyer:note_send", args=[order.order_no]),
+        {"category": "other", "title": "長い", "body": "あ" * 1001},
+        follow=True,
+    )
+    assert "text_too_long" in response.content.decode() or "1001" in response.content.decode()
+    assert not Note.objects.filter(order=order).exists()

@@ -39,6 +39,7 @@ from .models import (
     NotificationStatus,
     PushAttempt,
     PushDevice,
+    PushPlatform,
     SavedReply,
 )
 from .policies import (
@@ -666,3 +667,37 @@ def saved_reply_delete(*, actor: User, reply: SavedReply) -> SavedReply:
         raise NotFound("reply_not_found", _("No such saved reply."))
     reply.delete()
     return reply
+
+
+# --- push devices -----------------------------------------------------------------------
+
+
+def push_device_register(*, actor: User, token: str, platform: str) -> PushDevice:
+    """Register (or re-activate) a device of the actor for push messages."""
+    token = (token or "").strip()
+    if not token or len(token) > 255:
+        raise InvalidInput(
+            "device_token_invalid", _("Enter the device token (at most 255 characters).")
+        )
+    if platform not in PushPlatform.values:
+        raise InvalidInput("device_platform_invalid", _("Choose the device's platform."))
+    with transaction.atomic():
+        device = PushDevice.objects.select_for_update().filter(token=token).first()
+        if device is not None and device.user_id != actor.pk:
+            raise InvalidInput(
+                "device_token_taken",
+                _("This device is registered to another account. Remove it there first."),
+            )
+        if device is None:
+            return PushDevice.objects.create(user=actor, token=token, platform=platform)
+        device.platform = platform
+        device.active = True
+        device.save(update_fields=["platform", "active"])
+    return device
+
+
+def push_device_remove(*, actor: User, device_id: int) -> None:
+    """Stop pushing to one of the actor's devices."""
+    deleted, _count = PushDevice.objects.filter(pk=device_id, user=actor).delete()
+    if not deleted:
+        raise NotFound("device_not_found", _("No such device."))

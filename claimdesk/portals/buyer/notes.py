@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from claimdesk.messaging import services as note_services
 from claimdesk.messaging.access import thread_notes
-from claimdesk.messaging.models import NoteCategory, NoteParty
+from claimdesk.messaging.models import NoteCategory, NoteParty, PushDevice, PushPlatform
 from claimdesk.messaging.policies import PERSONAL_DATA_PATTERNS
 from claimdesk.messaging.selectors import buyer_threads
 from claimdesk.orders.access import access_order_for_buyer
@@ -73,3 +73,31 @@ def send(request: HttpRequest, order_no: int) -> HttpResponseBase:
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """A file of a note the buyer may read."""
     return attachment_response(_user(request), attachment_id)
+
+
+@buyer_required
+def devices(request: HttpRequest) -> HttpResponseBase:
+    """The buyer's devices registered for push messages: add and remove."""
+    user = _user(request)
+    if request.method == "POST":
+        if request.POST.get("action") == "remove":
+            note_services.push_device_remove(
+                actor=user, device_id=int(request.POST.get("device") or 0)
+            )
+            messages.success(request, _("The device was removed."))
+        else:
+            note_services.push_device_register(
+                actor=user,
+                token=request.POST.get("token", ""),
+                platform=request.POST.get("platform", ""),
+            )
+            messages.success(request, _("The device will receive push messages."))
+        return redirect("buyer:devices")
+    return render(
+        request,
+        "buyer/devices.html",
+        {
+            "devices": PushDevice.objects.filter(user=user).order_by("-created_at"),
+            "platforms": PushPlatform.choices,
+        },
+    )

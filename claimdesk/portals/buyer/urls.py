@@ -21,6 +21,7 @@ urlpatterns = [
     path("refunds/", views.refunds, name="refunds"),
     path("balance/", views.balance, name="balance"),
     path("notes/", notes.inbox, name="notes"),
+    path("devices/", notes.devices, name="devices"),
     path("orders/<int:order_no>/notes/", notes.send, name="note_send"),
     path("notes/attachments/<int:attachment_id>/", notes.attachment, name="note_attachment"),
 ]
