@@ -185,4 +185,11 @@ CLAIMDESK = {
     "LATE_BUYER_CANCEL_HOURS": 6,
     "SWEEP_INTERVAL_SECONDS": 60,
     "MEMO_MAX_CHARS": 1000,
+    # Machine interfaces (docs/api.md, docs/qapi.md)
+    "API_RATE_LIMIT_PER_MINUTE": 600,  # per token, counted in the default cache
+    "QAPI_KEY_DAYS": 365,  # lifetime of a QAPI seller key
+    "WEBHOOK_MAX_ATTEMPTS": 8,
+    "WEBHOOK_RETRY_BASE_SECONDS": 30,  # doubled after each failed attempt
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOKS_ALLOW_PRIVATE": _env_bool("CLAIMDESK_WEBHOOKS_ALLOW_PRIVATE", False),
 }

@@ -156,3 +156,75 @@ class ShopRestriction(models.Model):
         """Return whether the restriction holds at `at` (now by default)."""
         now = at or timezone.now()
         return self.lifted_at is None and self.starts_at <= now < self.ends_at
+
+
+class ApiTokenKind(models.TextChoices):
+    REST = "rest", _("REST API token")
+    QAPI = "qapi", _("QAPI seller key")
+
+
+class ApiToken(models.Model):
+    """A shop's key for the REST API or the QAPI endpoint; only its hash is stored.
+
+    The token acts as the staff member who created it (`user`): services see
+    that person as the actor, and refusals are worded in their language.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    kind = models.CharField(max_length=8, choices=ApiTokenKind.choices, default=ApiTokenKind.REST)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    can_write = models.BooleanField(_("may change data"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scopes(self) -> list[str]:
+        return ["read", "write"] if self.can_write else ["read"]
+
+    def is_expired(self, at: dt.datetime | None = None) -> bool:
+        """Return whether the token's lifetime is over at `at` (now by default)."""
+        return self.expires_at is not None and self.expires_at <= (at or timezone.now())
+
+
+class ApiIdempotencyKey(models.Model):
+    """The first answer to a state-changing API call, replayed for a repeated key.
+
+    The row is inserted before the call runs, so that of two concurrent calls
+    with the same key exactly one runs (the unique constraint decides).
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="one_idempotency_key_per_token"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.token_id}:{self.key}"

@@ -124,3 +124,65 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.order_id} ({self.status})"
+
+
+class BulkJobStatus(models.TextChoices):
+    PREVIEW = "preview", _("Checked, waiting for confirmation")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Finished")
+
+
+class BulkCancelJob(models.Model):
+    """One uploaded bulk-cancellation sheet: its dry run, then its processing."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=BulkJobStatus.choices, default=BulkJobStatus.PREVIEW
+    )
+    confirm_without_notice = models.BooleanField(default=False)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="bulkjob_shop_created")]
+
+    def __str__(self) -> str:
+        return f"bulk cancel {self.pk} ({self.status})"
+
+
+class BulkCancelRow(models.Model):
+    """One row of a bulk-cancellation sheet: what the dry run said, and what happened."""
+
+    job = models.ForeignKey(BulkCancelJob, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()
+    order_no = models.CharField(max_length=40)
+    reason = models.CharField(max_length=100, blank=True)
+    reason_code = models.CharField(max_length=32, blank=True)
+    memo = models.TextField(blank=True)
+    plan = models.CharField(max_length=40)
+    plan_message = models.TextField(blank=True)
+    done = models.BooleanField(default=False)
+    result = models.CharField(max_length=40, blank=True)
+    result_message = models.TextField(blank=True)
+    claim = models.ForeignKey(
+        Claim, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["line"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "line"], name="one_bulk_row_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.line} {self.order_no} {self.plan}/{self.result}"

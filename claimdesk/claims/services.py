@@ -1134,3 +1134,63 @@ def claim_escalate(*, claim: Claim) -> Claim:
 def actor_label(actor: User | None) -> str:
     """Return the role name used in history lines."""
     return role_of(actor)
+
+
+# --- operator decisions ----------------------------------------------------------------
+
+#: The decisions an operator may take on an escalated return or non-receipt report.
+DECISIONS = ("refund", "reject")
+
+
+@records_refusal("claim.operator_decide", _order_of)
+def claim_operator_decide(*, actor: User, claim: Claim, decision: str, reason: str) -> Claim:
+    """Decide a return or non-receipt case the parties could not settle.
+
+    "refund" completes it for the buyer with a full refund (return 6,
+    non-receipt 14); "reject" closes it for the seller (withdrawn). Both
+    parties are told, with the operator's reason.
+    """
+    require_role(actor, "operator")
+    text = clean_memo(reason, required=True, field="reason")
+    if decision not in DECISIONS:
+        raise InvalidInput("decision_invalid", _("Choose refund or reject."))
+    with transaction.atomic():
+        claim = _lock_claim(claim)
+        order = claim.order
+        data = {"decision": decision}
+        if decision == "reject":
+            transition(claim, "operator_withdraw", S.WITHDRAWN, actor=actor, memo=text, data=data)
+        elif claim.type == ClaimType.NON_RECEIPT:
+            transition(
+                claim,
+                "operator_refund_non_receipt",
+                S.NON_RECEIPT_REFUNDED,
+                actor=actor,
+                memo=text,
+                data=data,
+            )
+            claim.non_receipt_solution = NonReceiptSolution.NC
+        else:
+            transition(
+                claim,
+                "operator_refund_return",
+                S.RETURN_COMPLETED,
+                actor=actor,
+                memo=text,
+                data=data,
+            )
+            claim.pickup_method = claim.pickup_method or PickupMethod.NOT_NEEDED
+        claim.operator_memo = text
+        claim.save()
+        if decision == "refund":
+            _mark_order(order, "returned", actor=actor, claim=claim)
+            _refund_for(claim, actor=actor, include_shipping=claim.type == ClaimType.NON_RECEIPT)
+        for party in ({"recipient": order.buyer}, {"shop": order.shop}):
+            notify(
+                **party,
+                kind="claim_status_changed",
+                order=order,
+                claim=claim,
+                context={"memo": text},
+            )
+    return claim

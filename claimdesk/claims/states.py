@@ -79,6 +79,13 @@ TRANSITIONS: dict[str, Transition] = {
         S.NON_RECEIPT_REFUNDED,
         S.NON_RECEIPT_PARTIALLY_REFUNDED,
     ),
+    # an operator deciding an escalated case for the buyer (against: operator_withdraw)
+    "operator_refund_return": _t(
+        {"operator"}, {S.RETURN_REQUESTED, S.RETURNING}, S.RETURN_COMPLETED
+    ),
+    "operator_refund_non_receipt": _t(
+        {"operator"}, {S.NON_RECEIPT_REPORTED}, S.NON_RECEIPT_REFUNDED
+    ),
 }
 
 

@@ -140,4 +140,24 @@ MAILS: dict[str, tuple[Promise, Promise]] = {
             "Attachments: %(attachments)s. Read the note and answer it in the order's thread."
         ),
     ),
+    "inquiry_answered": (
+        _("[claimdesk] The customer center answered your inquiry #%(inquiry)s"),
+        _(
+            "The customer center answered your inquiry #%(inquiry)s (%(subject)s).\n"
+            "Status: %(status)s\n\n%(body)s\n\n"
+            "Read the whole thread and answer it under Inquiries in the seller portal."
+        ),
+    ),
+    "inquiry_closed": (
+        _("[claimdesk] Your inquiry #%(inquiry)s was closed"),
+        _("The customer center closed your inquiry #%(inquiry)s (%(subject)s)."),
+    ),
+    "bulk_cancel_done": (
+        _("[claimdesk] Bulk cancellation finished: %(cancelled)s of %(total)s rows"),
+        _(
+            "The bulk cancellation of %(file)s has finished: %(cancelled)s cancelled, "
+            "%(unchanged)s already cancelled, %(failed)s refused. "
+            "Download the result sheet from Bulk cancellation in the seller portal."
+        ),
+    ),
 }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from claimdesk.accounts.roles import role_of
 from claimdesk.core.errors import DomainError
@@ -35,8 +36,8 @@ def record_event(
     data: dict[str, Any] | None = None,
     refused: bool = False,
 ) -> OrderEvent:
-    """Append one line to `order`'s history."""
-    return OrderEvent.objects.create(
+    """Append one line to `order`'s history (and record the webhook event it stands for)."""
+    event = OrderEvent.objects.create(
         order=order,
         claim=claim,
         actor=actor,
@@ -50,6 +51,10 @@ def record_event(
         data=data or {},
         refused=refused,
     )
+    from claimdesk.messaging.webhooks import webhook_on_order_event
+
+    webhook_on_order_event(event)
+    return event
 
 
 def records_refusal(
@@ -98,3 +103,49 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
         k: v if isinstance(v, (str, int, float, bool, type(None), list)) else str(v)
         for k, v in data.items()
     }
+
+
+#: What each kind of history line says, for the timelines people read.
+EVENT_LABELS: dict[str, Any] = {
+    "order.placed": gettext_lazy("Order placed"),
+    "order.paid": gettext_lazy("Payment received"),
+    "order.confirmed": gettext_lazy("Order confirmed, ship date set"),
+    "order.delayed": gettext_lazy("Shipping delay registered"),
+    "order.shipped": gettext_lazy("Shipped"),
+    "order.delivered": gettext_lazy("Delivered"),
+    "order.completed": gettext_lazy("Trade completed"),
+    "order.cancelled": gettext_lazy("Order cancelled"),
+    "order.returned": gettext_lazy("Order returned"),
+    "order.delay_reminder": gettext_lazy("Shipping delay reminder sent"),
+    "claim.opened.cancel": gettext_lazy("Cancel claim opened"),
+    "claim.opened.return": gettext_lazy("Return claim opened"),
+    "claim.opened.exchange": gettext_lazy("Exchange claim opened"),
+    "claim.opened.non_receipt": gettext_lazy("Not-received report opened"),
+    "claim.opened.unpaid_cancel": gettext_lazy("Unpaid order cancelled"),
+    "claim.approve_cancel": gettext_lazy("Cancel request approved"),
+    "claim.reject_by_shipping": gettext_lazy("Cancel request declined by shipping"),
+    "claim.refund_succeeded": gettext_lazy("Cancel completed"),
+    "claim.withdraw": gettext_lazy("Withdrawn by the buyer"),
+    "claim.operator_withdraw": gettext_lazy("Withdrawn by the customer center"),
+    "claim.accept_return": gettext_lazy("Return accepted"),
+    "claim.complete_return": gettext_lazy("Return collected, refunded"),
+    "claim.convert_to_exchange": gettext_lazy("Return turned into an exchange"),
+    "claim.approve_exchange": gettext_lazy("Exchange approved"),
+    "claim.redeliver": gettext_lazy("Re-delivery shipped"),
+    "claim.complete_redelivery": gettext_lazy("Re-delivery received"),
+    "claim.refund_non_receipt": gettext_lazy("Not received: refunded"),
+    "claim.overdue": gettext_lazy("Claim past its response time"),
+    "claim.escalated": gettext_lazy("Claim escalated to the customer center"),
+    "refund.created": gettext_lazy("Refund recorded"),
+    "refund.succeeded": gettext_lazy("Refund completed"),
+    "refund.failed": gettext_lazy("Refund failed"),
+    "refund.timeout": gettext_lazy("Refund: gateway timed out, will retry"),
+    "refund.retried": gettext_lazy("Refund retried"),
+    "refund.resolved": gettext_lazy("Refund resolved by the customer center"),
+}
+
+
+def event_label(kind: str) -> str:
+    """Return the readable label of a history line's kind (the kind itself if unknown)."""
+    label = EVENT_LABELS.get(kind)
+    return str(label) if label is not None else kind

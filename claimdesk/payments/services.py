@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from claimdesk.accounts.roles import require_role
 from claimdesk.core.conf import setting
-from claimdesk.core.errors import DomainError
+from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
 from claimdesk.core.tasks import defer, defer_at
@@ -387,3 +387,42 @@ def refunds_recover(*, now: dt.datetime | None = None, stale_seconds: int | None
             defer(process_refund, refund.pk)
         count += 1
     return count
+
+
+@records_refusal("refund.resolve", _refund_order)
+def refund_resolve(*, actor: User, refund: Refund, reason: str) -> Refund:
+    """Settle a failed card refund by hand: credit the buyer's platform balance instead.
+
+    For a refund the gateway keeps declining; the operator's reason is kept
+    in the history. A pending or succeeded refund is never touched.
+    """
+    require_role(actor, "operator")
+    text = (reason or "").strip()
+    if not text or len(text) > 1000:
+        raise InvalidInput(
+            "reason_required", _("Give the reason (1 to 1000 characters)."), {"field": "reason"}
+        )
+    with transaction.atomic():
+        locked = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("order", "claim")
+            .get(pk=refund.pk)
+        )
+        if locked.status != RefundStatus.FAILED:
+            raise DomainError(
+                "refund_not_failed",
+                _("Only a failed refund can be resolved by hand. This one is %(status)s.")
+                % {"status": locked.get_status_display()},
+                {"status": locked.status},
+            )
+        record_event(
+            locked.order,
+            actor=actor,
+            claim=locked.claim,
+            kind="refund.resolved",
+            memo=text,
+            data={"refund": locked.pk, "from": locked.destination, "to": RefundDestination.BALANCE},
+        )
+        locked.destination = RefundDestination.BALANCE
+        _refund_succeed(locked, reference="manual")
+    return locked

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import notes, views
+from . import bulk, inquiries, integrations, notes, record, views
 
 app_name = "seller"
 urlpatterns = [
@@ -64,4 +64,28 @@ urlpatterns = [
     path("notes/replies/", notes.saved_replies, name="saved_replies"),
     path("settings/addresses/", views.addresses, name="addresses"),
     path("settings/staff/", views.staff, name="staff"),
+    path("settings/api-tokens/", integrations.api_tokens, name="api_tokens"),
+    path("settings/webhooks/", integrations.webhooks, name="webhooks"),
+    path("inquiries/", inquiries.inquiry_list, name="inquiries"),
+    path("inquiries/new/", inquiries.inquiry_new, name="inquiry_new"),
+    path("inquiries/<int:inquiry_id>/", inquiries.inquiry_detail, name="inquiry"),
+    path("inquiries/<int:inquiry_id>/answer/", inquiries.inquiry_answer, name="inquiry_answer"),
+    path(
+        "inquiries/files/<int:attachment_id>/",
+        inquiries.inquiry_attachment,
+        name="inquiry_attachment",
+    ),
+    path("bulk-cancel/", bulk.bulk_cancel, name="bulk_cancel"),
+    path("bulk-cancel/template.xlsx", bulk.bulk_cancel_template, name="bulk_cancel_template"),
+    path("bulk-cancel/<int:job_id>/", bulk.bulk_cancel_job, name="bulk_cancel_job"),
+    path("bulk-cancel/<int:job_id>/start/", bulk.bulk_cancel_start, name="bulk_cancel_start"),
+    path(
+        "bulk-cancel/<int:job_id>/progress/",
+        bulk.bulk_cancel_progress,
+        name="bulk_cancel_progress",
+    ),
+    path(
+        "bulk-cancel/<int:job_id>/result.xlsx", bulk.bulk_cancel_result, name="bulk_cancel_result"
+    ),
+    path("record/", record.record, name="record"),
 ]

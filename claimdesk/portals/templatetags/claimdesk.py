@@ -36,3 +36,11 @@ def refund_status(claim: Claim) -> str:
     if refund.next_retry_at is not None:
         return str(_("Refund failed, retrying"))
     return str(_("Refund failed; the customer center will contact you"))
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    """Return the readable label of an order history line's kind."""
+    from claimdesk.orders.history import event_label as label
+
+    return label(kind)

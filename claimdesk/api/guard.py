@@ -1,0 +1,207 @@
+"""Token authentication, scopes, per-token rate limits and Idempotency-Key replay.
+
+`guarded()` wraps every Django view of the API: it finds the Bearer token,
+answers 429 when its rate is exceeded, switches to the owner's language and,
+for a state-changing call with an `Idempotency-Key`, runs the call at most
+once per key (insert-first into a table with a unique constraint) and replays
+the stored answer to a repeated call.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone, translation
+from ninja.security import HttpBearer
+
+from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind
+from claimdesk.accounts.tokens import api_token_lookup, api_token_touch, api_token_usable
+from claimdesk.core.errors import Forbidden
+from claimdesk.core.i18n import lazy_text as _
+
+from .problems import problem
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _token_of(request: HttpRequest) -> ApiToken | None:
+    if hasattr(request, "api_token"):
+        return request.api_token
+    header = request.headers.get("Authorization", "")
+    token = None
+    if header[:7].lower() == "bearer ":
+        found = api_token_lookup(header[7:])
+        if api_token_usable(found) and found is not None and found.kind == ApiTokenKind.REST:
+            token = found
+    request.api_token = token  # type: ignore[attr-defined]
+    return token
+
+
+class TokenAuth(HttpBearer):
+    """Bearer token with the `read` scope (every token has it)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return _token_of(request)
+
+
+class WriteTokenAuth(TokenAuth):
+    """Bearer token with the `write` scope."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = _token_of(request)
+        if found is not None and not found.can_write:
+            raise Forbidden(
+                "insufficient_scope",
+                _("This token may only read. Create a token with the write scope in the settings."),
+                {"required_scope": "write"},
+            )
+        return found
+
+
+read_auth = TokenAuth()
+write_auth = WriteTokenAuth()
+
+
+def _rate_limited(token: ApiToken) -> HttpResponse | None:
+    config: dict[str, Any] = settings.CLAIMDESK
+    limit = int(config.get("API_RATE_LIMIT_PER_MINUTE", 600))
+    now = time.time()
+    window = int(now // 60)
+    key = f"claimdesk:api-rate:{token.pk}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count <= limit:
+        return None
+    retry_after = max(1, 60 - int(now % 60))
+    return problem(
+        429,
+        "rate_limited",
+        _("Too many requests: at most %(limit)s a minute per token. Try again in %(seconds)s s.")
+        % {"limit": limit, "seconds": retry_after},
+        data={"limit": limit, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _request_hash(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() if request.method else b"")
+    digest.update(b"\n" + request.get_full_path().encode() + b"\n")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _replay(record: ApiIdempotencyKey) -> HttpResponse:
+    response = HttpResponse(
+        record.response_body, status=record.status_code or 200, content_type=record.content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotent(
+    view: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    token: ApiToken,
+    key: str,
+    args: Any,
+    kwargs: Any,
+) -> HttpResponseBase:
+    if not key.strip() or len(key) > 255:
+        return problem(
+            422,
+            "idempotency_key_invalid",
+            _("An Idempotency-Key has 1 to 255 characters."),
+        )
+    digest = _request_hash(request)
+    try:
+        with transaction.atomic():
+            record = ApiIdempotencyKey.objects.create(
+                token=token,
+                key=key,
+                method=request.method or "",
+                path=request.path[:500],
+                request_hash=digest,
+            )
+    except IntegrityError:
+        existing = ApiIdempotencyKey.objects.filter(token=token, key=key).first()
+        if existing is not None and existing.request_hash != digest:
+            return problem(
+                422,
+                "idempotency_key_reused",
+                _(
+                    "This Idempotency-Key was already used for another request. Use a new key for a new request."
+                ),
+            )
+        if existing is None or existing.status_code is None:
+            return problem(
+                409,
+                "idempotency_in_progress",
+                _("A request with this Idempotency-Key is still running. Try again in a moment."),
+                headers={"Retry-After": "1"},
+            )
+        return _replay(existing)
+    try:
+        response = view(request, *args, **kwargs)
+    except BaseException:
+        ApiIdempotencyKey.objects.filter(pk=record.pk).delete()
+        raise
+    if response.status_code >= 500 or response.status_code == 429 or response.streaming:
+        ApiIdempotencyKey.objects.filter(pk=record.pk).delete()
+        return response
+    assert isinstance(response, HttpResponse)  # noqa: S101 - not streaming, checked above
+    ApiIdempotencyKey.objects.filter(pk=record.pk).update(
+        status_code=response.status_code,
+        response_body=response.content.decode(response.charset or "utf-8"),
+        content_type=response.get("Content-Type", "application/json"),
+        completed_at=timezone.now(),
+    )
+    return response
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    """Return whether text the database cannot store (NUL) arrives in the query or body."""
+    if "\x00" in request.path or any("\x00" in v for v in request.GET.values()):
+        return True
+    return request.method in UNSAFE_METHODS and (
+        b"\\u0000" in request.body or b"\x00" in request.body
+    )
+
+
+def guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wrap an API view with the token's rate limit, language and idempotency."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if _has_nul(request):
+            return problem(
+                422, "invalid_input", _("The request contains a NUL character; remove it.")
+            )
+        token = _token_of(request)
+        if token is None:
+            return view(request, *args, **kwargs)
+        with translation.override(token.user.language or settings.LANGUAGE_CODE):
+            limited = _rate_limited(token)
+            if limited is not None:
+                return limited
+            api_token_touch(token)
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            if request.method in UNSAFE_METHODS and key is not None:
+                return _idempotent(view, request, token, key, args, kwargs)
+            return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,66 @@
+"""Cursor pagination: opaque cursors over (timestamp, id), newest first."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+
+from claimdesk.core.errors import InvalidInput
+from claimdesk.core.i18n import lazy_text as _
+
+MAX_LIMIT = 200
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "cursor_invalid",
+        _("The cursor is not valid. Start again from the first page."),
+        {"field": "cursor"},
+    )
+
+
+def encode_cursor(value: dt.datetime, pk: int) -> str:
+    """Return the cursor that continues after the row (`value`, `pk`)."""
+    raw = json.dumps([value.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """Return (timestamp, id) of `cursor`, or refuse it."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = dt.datetime.fromisoformat(value)
+        if not isinstance(pk, int) or moment.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, UnicodeError, json.JSONDecodeError) as exc:
+        raise _bad_cursor() from exc
+    return moment, pk
+
+
+def page[M: Model](
+    queryset: QuerySet[M], *, field: str, cursor: str | None, limit: int
+) -> tuple[list[M], str | None]:
+    """Return up to `limit` rows of `queryset` ordered by (`field`, id) descending, and the next cursor."""
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput(
+            "limit_invalid",
+            _("Ask for 1 to %(max)s rows per page.") % {"max": MAX_LIMIT},
+            {"field": "limit"},
+        )
+    rows = queryset.order_by(f"-{field}", "-id")
+    if cursor:
+        value, pk = decode_cursor(cursor)
+        rows = rows.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": pk}))
+    items = list(rows[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = None
+    if more and items:
+        last: Any = items[-1]
+        next_cursor = encode_cursor(getattr(last, field), last.pk)
+    return items, next_cursor

@@ -1,0 +1,551 @@
+"""The QAPI methods of SPEC section 11, each calling the services the seller portal calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from claimdesk.accounts.addresses import address_create
+from claimdesk.accounts.models import ApiToken, ShopAddress, User
+from claimdesk.accounts.tokens import qapi_key_issue
+from claimdesk.claims import services as claim_services
+from claimdesk.claims.access import access_claim_for_seller
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.reasons import CANCEL_REASONS
+from claimdesk.core.errors import DomainError
+from claimdesk.orders import services as order_services
+from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.bulk import MAX_BULK_ROWS
+from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.payments.models import Refund
+
+from .envelope import Params, QapiError, Result, date_text, money_value
+
+MAX_PERIOD_DAYS = 90
+BIG = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Context:
+    token: ApiToken | None
+    api_key: str
+
+    @property
+    def actor(self) -> User:
+        assert self.token is not None  # noqa: S101 - only methods that need a key get here
+        return self.token.user
+
+
+Handler = Callable[[Context, Params], Result]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _parse_moment(text: str, *, end: bool) -> dt.datetime:
+    tz = timezone.get_current_timezone()
+    digits = text.replace("-", "").replace(":", "").replace(" ", "").replace("/", "")
+    try:
+        if len(digits) == 8:
+            day = dt.datetime.strptime(digits, "%Y%m%d").replace(tzinfo=tz)
+            return day + dt.timedelta(days=1) if end else day
+        if len(digits) == 14:
+            moment = dt.datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=tz)
+            return moment + dt.timedelta(seconds=1) if end else moment
+    except ValueError:
+        pass
+    raise QapiError(-10002, "Search Date Error")
+
+
+def _period(start_text: str, end_text: str, *, required: bool) -> tuple[dt.datetime, dt.datetime]:
+    """Return [start, end) of a search; refuse a bad date (-10002) or more than 90 days (-10003)."""
+    if not start_text and not end_text and not required:
+        end = timezone.now()
+        return end - dt.timedelta(days=30), end
+    if not start_text or not end_text:
+        raise QapiError(-10002, "Search Date Error")
+    start = _parse_moment(start_text, end=False)
+    end = _parse_moment(end_text, end=True)
+    if start >= end:
+        raise QapiError(-10002, "Search Date Error")
+    if end - start > dt.timedelta(days=MAX_PERIOD_DAYS + 1) or (
+        len(start_text) == 14 and end - start > dt.timedelta(days=MAX_PERIOD_DAYS, seconds=1)
+    ):
+        raise QapiError(-10003, "Searching period exceeds to 90 days.")
+    return start, end
+
+
+def _order(ctx: Context, order_no: str, *, missing: int = -10001) -> Order:
+    digits = order_no.strip()
+    if not digits.isdigit() or not 0 < int(digits) <= BIG:
+        raise QapiError(missing, "Order number is wrong.")
+    try:
+        return access_order_for_seller(ctx.actor, int(digits))
+    except DomainError as error:
+        raise QapiError(missing, error.message) from error
+
+
+def _shipping_row(order: Order) -> dict[str, Any]:
+    cart = order.cart
+    buyer = order.buyer
+    discount = order.seller_discount_minor
+    return {
+        "ShippingStatus": str(order.shipping_status),
+        "SellerID": order.shop.code,
+        "PackNo": cart.cart_no,
+        "OrderDate": date_text(order.ordered_at),
+        "PaymentDate": date_text(order.paid_at),
+        "EstimatedShippingDate": date_text(order.est_ship_date),
+        "ShippingDate": date_text(order.shipped_at),
+        "DeliveredDate": date_text(order.delivered_at),
+        "Buyer": str(buyer),
+        "BuyerKana": buyer.kana_name,
+        "BuyerTel": "",
+        "BuyerMobile": "",
+        "BuyerEmail": "",
+        "OrderNo": order.order_no,
+        "ItemNo": order.item_code,
+        "SellerItemCode": order.seller_item_code,
+        "ItemTitle": order.item_title,
+        "Option": order.option_text,
+        "OptionCode": order.option_code,
+        "OrderPrice": money_value(order.unit_price_minor, order.currency),
+        "OrderQty": order.quantity,
+        "Discount": money_value(discount, order.currency),
+        "Total": money_value(order.total_minor, order.currency),
+        "Receiver": order.receiver_name,
+        "ReceiverKana": order.receiver_kana,
+        "ZipCode": order.receiver_zip,
+        "ShippingAddress": f"{order.receiver_address} {order.receiver_address2}".strip(),
+        "Address1": order.receiver_address,
+        "Address2": order.receiver_address2,
+        "ReceiverTel": order.receiver_phone,
+        "ReceiverMobile": order.receiver_mobile,
+        "ShippingCountry": order.receiver_country,
+        "ShippingWay": order.shipping_way,
+        "PaymentMethod": cart.payment_method,
+        "SellerDiscount": money_value(discount, order.currency),
+        "Currency": order.currency,
+        "ShippingRate": money_value(cart.shipping_fee_minor, order.currency),
+        "DeliveryCompany": order.carrier,
+        "TrackingNo": order.tracking_no,
+        "CartDiscountSeller": money_value(order.cart_seller_discount_minor, order.currency),
+        "CartDiscountQoo10": money_value(order.cart_platform_discount_minor, order.currency),
+        "SettlePrice": money_value(order.settle_price_minor, order.currency),
+        "DelayType": str(order.delay_type or ""),
+    }
+
+
+def _claim_row(claim: Claim, refund: Refund | None) -> dict[str, Any]:
+    order = claim.order
+    return {
+        "claimStatus": str(claim.status),
+        "cancelRefundDate": date_text(claim.completed_at),
+        "reason": claim.reason_code,
+        "requestDate": date_text(claim.requested_at),
+        "orderDate": date_text(order.ordered_at),
+        "PaymentDate": date_text(order.paid_at),
+        "shippingDate": date_text(order.shipped_at),
+        "DeliveredDate": date_text(order.delivered_at),
+        "orderNo": order.order_no,
+        "packNo": order.cart.cart_no,
+        "itemCode": order.item_code,
+        "sellerItemCode": order.seller_item_code,
+        "itemTitle": order.item_title,
+        "orderQty": order.quantity,
+        "paymentNation": order.order_country,
+        "currency": order.currency,
+        "paymentAmount": money_value(order.total_minor, order.currency),
+        "deliveryCompany": order.carrier,
+        "trackingNo": order.tracking_no,
+        "deliveryCompanyReturn": claim.pickup_carrier,
+        "trackingNoReturn": "",
+        "pickupAddress": "",
+        "zipCode": order.receiver_zip,
+        "paymentReturnShipping": money_value(claim.return_shipping_deduction_minor, order.currency),
+        "itemCondition": "",
+        "receiver": order.receiver_name,
+        "receiverTel": order.receiver_phone,
+        "receiverMobile": order.receiver_mobile,
+        "buyer": str(claim.buyer),
+        "buyerTel": "",
+        "buyerMobile": "",
+        "nrDutyTarget": claim.non_receipt_duty,
+        "nrSolType": claim.non_receipt_solution,
+        "nrPartRefundCnt": claim.missing_quantity or 0,
+        "nrPartRefundBalance": money_value(
+            refund.amount_minor if refund is not None and claim.status == 15 else 0, order.currency
+        ),
+        "sellerMemo": claim.seller_memo,
+    }
+
+
+# --- CertificationAPI --------------------------------------------------------------------------------
+
+
+def create_certification_key(ctx: Context, p: Params) -> Result:
+    try:
+        _token, raw = qapi_key_issue(
+            api_key=ctx.api_key,
+            user_id=p.get("user_id", "userId"),
+            password=p.get("pwd", "password"),
+        )
+    except DomainError as error:
+        raise QapiError(-10001, error.message) from error
+    return Result(raw, "String")
+
+
+# --- ShippingBasic: reading ---------------------------------------------------------------------------
+
+_SHIP_CONDITIONS = {"1": "ordered_at", "2": "paid_at", "3": "shipped_at", "4": "delivered_at"}
+
+
+def _shipping_info(ctx: Context, status: str, start: str, end: str, condition: str) -> Result:
+    field = _SHIP_CONDITIONS.get(condition or "1")
+    if field is None or status not in ("", "0", "1", "2", "3", "4", "5"):
+        raise QapiError(-10001, "Invalid search condition or status.")
+    lower, upper = _period(start, end, required=False)
+    orders = Order.objects.filter(
+        shop_id=ctx.actor.shop_id or -1, cancelled_at__isnull=True, **{f"{field}__gte": lower}
+    ).filter(**{f"{field}__lt": upper})
+    if status in ("", "0"):
+        orders = orders.filter(shipping_status__in=[1, 2, 3])
+    else:
+        orders = orders.filter(shipping_status=int(status))
+    rows = orders.select_related("cart", "buyer", "shop").order_by(field, "id")
+    return Result([_shipping_row(o) for o in rows], "ListOfShippingInfo", "ShippingInfo")
+
+
+def get_shipping_info_v2(ctx: Context, p: Params) -> Result:
+    return _shipping_info(
+        ctx,
+        p.get("ShippingStat", "ShippingStatus"),
+        p.get("search_Sdate", "SearchStartDate"),
+        p.get("search_Edate", "SearchEndDate"),
+        p.get("search_condition", "SearchCondition"),
+    )
+
+
+def get_shipping_info_v3(ctx: Context, p: Params) -> Result:
+    return _shipping_info(
+        ctx,
+        p.get("ShippingStatus", "ShippingStat"),
+        p.get("SearchStartDate", "search_Sdate"),
+        p.get("SearchEndDate", "search_Edate"),
+        p.get("SearchCondition", "search_condition"),
+    )
+
+
+def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Result:
+    order = _order(ctx, p.get("OrderNo", "ContrNo"))
+    order = Order.objects.select_related("cart", "buyer", "shop").get(pk=order.pk)
+    row = _shipping_row(order)
+    claim = (
+        Claim.objects.select_related("order", "order__cart", "buyer")
+        .filter(order=order)
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    refund = Refund.objects.filter(claim=claim).first() if claim is not None else None
+    claim_part = _claim_row(claim, refund) if claim is not None else {}
+    row |= {
+        "claimStatus": claim_part.get("claimStatus", ""),
+        "cancelRefundDate": claim_part.get("cancelRefundDate", ""),
+        "reason": claim_part.get("reason", ""),
+        "requestDate": claim_part.get("requestDate", ""),
+        "nrDutyTarget": claim_part.get("nrDutyTarget", ""),
+        "nrSolType": claim_part.get("nrSolType", ""),
+        "nrPartRefundCnt": claim_part.get("nrPartRefundCnt", 0),
+        "nrPartRefundBalance": claim_part.get("nrPartRefundBalance", 0),
+    }
+    return Result([row], "ListOfShippingClaimInfo_V2", "ShippingClaimInfo_V2")
+
+
+_CLAIM_CONDITIONS = {"1": "order__ordered_at", "2": "requested_at", "3": "completed_at"}
+#: Claim statuses Qoo10 clients know, plus non-receipt reported (91).
+_LISTED = [s.value for s in ClaimStatus if s.value <= 16] + [ClaimStatus.NON_RECEIPT_REPORTED]
+
+
+def get_claim_info_v3(ctx: Context, p: Params) -> Result:
+    field = _CLAIM_CONDITIONS.get(p.get("search_condition", "SearchCondition") or "2")
+    status = p.get("ClaimStat", "ClaimStatus")
+    if field is None or (status and not status.isdigit()):
+        raise QapiError(-10002, "Search Date Error")
+    lower, upper = _period(
+        p.get("search_Sdate", "SearchStartDate"),
+        p.get("search_Edate", "SearchEndDate"),
+        required=True,
+    )
+    claims = Claim.objects.filter(shop_id=ctx.actor.shop_id or -1).filter(
+        Q(**{f"{field}__gte": lower}) & Q(**{f"{field}__lt": upper})
+    )
+    claims = claims.filter(status=int(status)) if status else claims.filter(status__in=_LISTED)
+    rows = list(
+        claims.select_related("order", "order__cart", "buyer").order_by("requested_at", "id")
+    )
+    refunds = {r.claim_id: r for r in Refund.objects.filter(claim__in=rows)}
+    return Result(
+        [_claim_row(c, refunds.get(c.pk)) for c in rows], "ListOfClaimInfo_V2", "ClaimInfo_V2"
+    )
+
+
+# --- ShippingBasic: writing ---------------------------------------------------------------------------
+
+
+def _check_yn(ctx: Context, order_no: str, est: str, delay_type: str, memo: str) -> None:
+    order = _order(ctx, order_no)
+    if not est:
+        raise QapiError(-10016, "EstShipDt is null")
+    try:
+        day = dt.datetime.strptime(est.strip()[:8], "%Y%m%d").date()
+    except ValueError as error:
+        raise QapiError(-10016, "EstShipDt is not a date (yyyyMMdd).") from error
+    today = timezone.localdate()
+    if day < today:
+        raise QapiError(-10018, "The estimated ship date must be today or later.")
+    if day > today + dt.timedelta(days=MAX_PERIOD_DAYS):
+        raise QapiError(-10017, "The estimated ship date is beyond the allowed maximum.")
+    try:
+        if delay_type:
+            if not delay_type.isdigit():
+                raise QapiError(-10013, "DelayType is 1, 2, 3 or 4.")
+            order_services.order_register_delay(
+                actor=ctx.actor,
+                order=order,
+                est_ship_date=day,
+                delay_type=int(delay_type),
+                memo=memo,
+            )
+            return
+        if order.shipping_status == ShippingStatus.CONFIRMED and not order.is_cancelled:
+            raise QapiError(-10012, "The order is already confirmed.")
+        order_services.order_confirm(actor=ctx.actor, order=order, est_ship_date=day)
+    except DomainError as error:
+        raise QapiError(-10013, error.message) from error
+
+
+def set_seller_check_yn_v2(ctx: Context, p: Params) -> Result:
+    _check_yn(
+        ctx,
+        p.get("OrderNo", "ContrNo"),
+        p.get("EstShipDt"),
+        p.get("DelayType"),
+        p.get("DelayMemo"),
+    )
+    return Result()
+
+
+def _bulk_rows(text: str) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(text or "[]")
+    except json.JSONDecodeError as error:
+        raise QapiError(-10001, "The JSON parameter is malformed.") from error
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise QapiError(-10001, "The JSON parameter must be a list of objects.")
+    if len(rows) > MAX_BULK_ROWS:
+        raise QapiError(-10011, f"Over the limit: at most {MAX_BULK_ROWS} orders per request.")
+    return [{k.lower(): ("" if v is None else str(v)) for k, v in r.items()} for r in rows]
+
+
+def _row_result(order_no: str, action: Callable[[], None]) -> dict[str, Any]:
+    try:
+        action()
+    except QapiError as error:
+        code, message = error.code, error.message
+    else:
+        code, message = 0, "SUCCESS"
+    return {
+        "OrderNo": order_no,
+        "cont_no": int(order_no) if order_no.isdigit() and int(order_no) <= BIG else 0,
+        "result_cd": code,
+        "ResultCode": code,
+        "ResultMsg": message,
+    }
+
+
+def set_seller_check_yn_bulk(ctx: Context, p: Params) -> Result:
+    results = []
+    for row in _bulk_rows(p.get("SendPlanDtInfoJson")):
+        no = row.get("orderno", "").strip()
+        results.append(
+            _row_result(
+                no,
+                lambda r=row, n=no: _check_yn(  # type: ignore[misc]
+                    ctx, n, r.get("estshipdt", ""), r.get("delaytype", ""), r.get("delaymemo", "")
+                ),
+            )
+        )
+    return Result(results, "ListOfBulkResult", "BulkResult")
+
+
+def _send(ctx: Context, order_no: str, carrier: str, tracking_no: str) -> None:
+    order = _order(ctx, order_no)
+    if not carrier.strip() or not tracking_no.strip():
+        raise QapiError(-10002, "ShippingCorp and TrackingNo are required.")
+    if (
+        order.shipping_status == ShippingStatus.ON_DELIVERY
+        and order.tracking_no == tracking_no.strip()
+    ):
+        return  # the same call again: already done
+    try:
+        order_services.order_ship(
+            actor=ctx.actor, order=order, carrier=carrier, tracking_no=tracking_no
+        )
+    except DomainError as error:
+        raise QapiError(-10002 if error.kind == "input" else -10004, error.message) from error
+
+
+def set_sending_info(ctx: Context, p: Params) -> Result:
+    _send(
+        ctx,
+        p.get("OrderNo", "ContrNo"),
+        p.get("ShippingCorp", "DeliveryCompany"),
+        p.get("TrackingNo", "InvoiceNo"),
+    )
+    return Result()
+
+
+def set_sending_info_bulk(ctx: Context, p: Params) -> Result:
+    results = []
+    for row in _bulk_rows(p.get("ShippingInfoJson")):
+        no = row.get("orderno", "").strip()
+        results.append(
+            _row_result(
+                no,
+                lambda r=row, n=no: _send(  # type: ignore[misc]
+                    ctx, n, r.get("shippingcorp", ""), r.get("trackingno", "")
+                ),
+            )
+        )
+    return Result(results, "ListOfBulkResult", "BulkResult")
+
+
+# --- Claim ----------------------------------------------------------------------------------------------
+
+#: Qoo10 CancelReason -> claimdesk reason code (SPEC section 4).
+CANCEL_REASON_OF = {
+    r.qapi_cancel_reason: r.code
+    for r in CANCEL_REASONS.values()
+    if r.qapi_cancel_reason is not None
+}
+
+
+def _claim_error(error: DomainError) -> QapiError:
+    if error.kind == "not_found":
+        return QapiError(-10002, error.message)
+    if error.kind == "forbidden":
+        return QapiError(-10003, error.message)
+    if error.kind == "input":
+        return QapiError(-10001, error.message)
+    return QapiError(-10004, error.message)
+
+
+def set_cancel_process(ctx: Context, p: Params) -> Result:
+    order = _order(ctx, p.get("ContrNo", "OrderNo"), missing=-10002)
+    reason_param = p.get("CancelReason")
+    reason = CANCEL_REASON_OF.get(reason_param)
+    if reason is None:
+        raise QapiError(-10001, "CancelReason is empty, 1, 2 or 3.")
+    memo = p.get("SellerMemo")
+    try:
+        request = Claim.objects.filter(
+            order=order, is_open=True, status=ClaimStatus.CANCEL_REQUESTED
+        ).first()
+        if request is not None:
+            claim_services.claim_approve_cancel(actor=ctx.actor, claim=request, seller_memo=memo)
+        else:
+            claim_services.claim_seller_cancel(
+                actor=ctx.actor,
+                order=order,
+                reason=reason,
+                seller_memo=memo,
+                confirm_without_notice=True,
+            )
+    except DomainError as error:
+        raise _claim_error(error) from error
+    return Result()
+
+
+def set_claim_accept(ctx: Context, p: Params) -> Result:
+    order = _order(ctx, p.get("orderNo", "ContrNo"), missing=-10002)
+    try:
+        claim = access_claim_for_seller(ctx.actor, order.order_no)
+        name = p.get("seller_name")
+        if (
+            name
+            and not ShopAddress.objects.filter(
+                shop_id=order.shop_id, is_default_return=True
+            ).exists()
+        ):
+            address_create(
+                actor=ctx.actor,
+                name=name,
+                zip_code=p.get("seller_zip_code", "seller_zipCode"),
+                address_front=p.get("seller_front_address"),
+                address_back=p.get("seller_back_address"),
+                phone=p.get("seller_hp_no", "seller_tel_no"),
+                is_default_return=True,
+            )
+        if claim.status == ClaimStatus.RETURN_REQUESTED:
+            claim_services.claim_accept_return(
+                actor=ctx.actor, claim=claim, pickup_method="buyer_sends"
+            )
+        else:
+            claim_services.claim_approve_exchange(actor=ctx.actor, claim=claim)
+    except DomainError as error:
+        raise _claim_error(error) from error
+    return Result()
+
+
+def set_claim_redelivery(ctx: Context, p: Params) -> Result:
+    order = _order(ctx, p.get("orderNo", "ContrNo"), missing=-10002)
+    try:
+        claim = access_claim_for_seller(ctx.actor, order.order_no)
+        claim_services.claim_redeliver(
+            actor=ctx.actor,
+            claim=claim,
+            redelivery_date=p.get("redelivery_date"),
+            carrier=p.get("del_comapny_name", "del_company_name"),
+            tracking_no=p.get("invoice_no"),
+        )
+    except DomainError as error:
+        raise _claim_error(error) from error
+    return Result()
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    handler: Handler
+    writes: bool = False
+    needs_key: bool = True
+
+
+METHODS: dict[str, Method] = {
+    m.name.lower(): m
+    for m in [
+        Method(
+            "CertificationAPI.CreateCertificationKey", create_certification_key, needs_key=False
+        ),
+        Method("ShippingBasic.GetShippingInfo_v2", get_shipping_info_v2),
+        Method("ShippingBasic.GetShippingInfo_v3", get_shipping_info_v3),
+        Method(
+            "ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2",
+            get_shipping_and_claim_info_by_order_no_v2,
+        ),
+        Method("ShippingBasic.GetClaimInfo_V3", get_claim_info_v3),
+        Method("ShippingBasic.SetSellerCheckYN_V2", set_seller_check_yn_v2, writes=True),
+        Method("ShippingBasic.SetSellerCheckYNBulk", set_seller_check_yn_bulk, writes=True),
+        Method("ShippingBasic.SetSendingInfo", set_sending_info, writes=True),
+        Method("ShippingBasic.SetSendingInfoBulk", set_sending_info_bulk, writes=True),
+        Method("Claim.SetCancelProcess", set_cancel_process, writes=True),
+        Method("Claim.SetClaimAccept", set_claim_accept, writes=True),
+        Method("Claim.SetClaimRedelivery", set_claim_redelivery, writes=True),
+    ]
+}

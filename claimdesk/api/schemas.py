@@ -1,0 +1,278 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+
+class HistoryLine(Schema):
+    created_at: dt.datetime
+    actor_role: str
+    kind: str
+    field: str
+    from_value: str
+    to_value: str
+    reason: str
+    memo: str
+    refused: bool
+
+
+class OrderOut(Schema):
+    order_no: int
+    cart_no: int
+    shipping_status: int = Field(..., description="Qoo10 shipping status 1-5")
+    shipping_status_label: str
+    delayed: bool
+    cancelled: bool
+    item_code: str
+    seller_item_code: str
+    item_title: str
+    option_text: str
+    option_code: str
+    quantity: int
+    currency: str
+    unit_price_minor: int
+    option_price_minor: int
+    total_minor: int
+    settle_price_minor: int
+    shipping_fee_minor: int
+    payment_method: str
+    receiver_name: str
+    receiver_kana: str
+    receiver_phone: str
+    receiver_country: str
+    receiver_zip: str
+    receiver_address: str
+    receiver_address2: str
+    shipping_way: str
+    carrier: str
+    tracking_no: str
+    delay_type: int | None
+    delay_memo: str
+    est_ship_date: dt.date | None
+    ordered_at: dt.datetime
+    paid_at: dt.datetime | None
+    shipped_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+
+
+class OrderDetail(OrderOut):
+    history: list[HistoryLine]
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class ConfirmIn(Schema):
+    est_ship_date: str = Field(..., description="YYYY-MM-DD or YYYYMMDD", max_length=20)
+
+
+class DelayIn(Schema):
+    est_ship_date: str = Field(..., max_length=20)
+    delay_type: int = Field(
+        ..., description="1 preparing, 2 made to order, 3 customer request, 4 other"
+    )
+    memo: str = Field("", max_length=2000)
+
+
+class ShipIn(Schema):
+    carrier: str = Field(..., max_length=200)
+    tracking_no: str = Field(..., max_length=200)
+
+
+class BulkShipRow(Schema):
+    order_no: str = Field(..., max_length=30)
+    carrier: str = Field(..., max_length=200)
+    tracking_no: str = Field(..., max_length=200)
+
+
+class BulkShipIn(Schema):
+    rows: list[BulkShipRow]
+
+
+class BulkRowResult(Schema):
+    line: int
+    order_no: str
+    ok: bool
+    code: str
+    message: str
+
+
+class BulkShipOut(Schema):
+    results: list[BulkRowResult]
+
+
+class SellerCancelIn(Schema):
+    reason: Literal["OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION", "CUSTOMER_REQUEST"]
+    seller_memo: str = Field("", max_length=2000)
+    confirm_without_notice: bool = False
+    grant_payment_fee: bool = False
+
+
+class StartReturnIn(Schema):
+    reason: Literal["DELIVERY_DELAY", "DEFECTIVE", "WRONG_ITEM"]
+    seller_memo: str = Field("", max_length=2000)
+    pickup_method: Literal["seller_collects", "buyer_sends", "not_needed"] = "seller_collects"
+    pickup_carrier: str = Field("", max_length=200)
+    exchange: bool = False
+
+
+class RefundOut(Schema):
+    id: int
+    status: str
+    currency: str
+    amount_minor: int
+    item_minor: int
+    shipping_minor: int
+    payment_fee_minor: int
+    deduction_minor: int
+    destination: str
+    attempt: int
+    failure_code: str
+    failure_message: str
+    created_at: dt.datetime
+    succeeded_at: dt.datetime | None
+    next_retry_at: dt.datetime | None
+
+
+class ClaimOut(Schema):
+    id: int
+    order_no: int
+    cart_no: int
+    type: str
+    status: int = Field(..., description="Qoo10 claim status code (90+ for claimdesk's own)")
+    status_label: str
+    is_open: bool
+    reason_code: str
+    fault: str
+    requested_by: str
+    buyer_memo: str
+    seller_memo: str
+    pickup_method: str
+    pickup_carrier: str
+    non_receipt_duty: str
+    non_receipt_solution: str
+    missing_quantity: int | None
+    redelivery_date: dt.date | None
+    redelivery_carrier: str
+    redelivery_tracking_no: str
+    requested_at: dt.datetime
+    completed_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+
+
+class ClaimDetail(ClaimOut):
+    order: OrderOut
+    refund: RefundOut | None
+    history: list[HistoryLine]
+
+
+class ClaimPage(Schema):
+    items: list[ClaimOut]
+    next_cursor: str | None
+
+
+class MemoIn(Schema):
+    seller_memo: str = Field("", max_length=2000)
+
+
+class ApproveCancelIn(MemoIn):
+    grant_payment_fee: bool = False
+
+
+class AcceptReturnIn(MemoIn):
+    pickup_method: Literal["seller_collects", "buyer_sends", "not_needed"]
+    pickup_carrier: str = Field("", max_length=200)
+
+
+class CompleteReturnIn(MemoIn):
+    goods_received: bool
+    confirmed: bool
+    return_shipping_deduction: int = Field(0, ge=0, le=10**9)
+    grant_payment_fee: bool = False
+
+
+class RedeliverIn(Schema):
+    redelivery_date: str = Field(..., max_length=20)
+    carrier: str = Field(..., max_length=200)
+    tracking_no: str = Field(..., max_length=200)
+
+
+class NonReceiptRefundIn(MemoIn):
+    amount_minor: int | None = Field(
+        None, ge=1, le=10**12, description="empty for a full refund, an amount for a partial one"
+    )
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+
+
+class NoteOut(Schema):
+    id: int
+    author_role: str
+    recipient_role: str
+    category: str
+    title: str
+    body: str
+    by_mail: bool
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+    attachments: list[AttachmentOut]
+
+
+class NoteIn(Schema):
+    category: Literal["cancel_refund", "shipping", "return_exchange", "item", "other"]
+    title: str = Field(..., max_length=400)
+    body: str = Field(..., max_length=4000)
+    recipient: Literal["buyer", "customer_center"] = "buyer"
+    by_mail: bool = False
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    events: list[str]
+    is_active: bool
+    created_at: dt.datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(..., description="shown once: keep it to verify signatures")
+
+
+class WebhookIn(Schema):
+    url: str = Field(..., max_length=500)
+    events: list[str]
+    secret: str = Field("", max_length=100)
+
+
+class WebhookDeliveryOut(Schema):
+    id: int
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    payload: dict[str, Any]
+
+
+class TokenInfo(Schema):
+    shop_code: str
+    name: str
+    scopes: list[str]
+    language: str

@@ -1,0 +1,389 @@
+"""Webhooks: signed POSTs of a shop's order, claim, refund and note events.
+
+Events are recorded in the transaction that caused them (one
+`WebhookDelivery` per subscribed endpoint, plus a task row), so a webhook is
+sent if and only if its change committed. The worker POSTs the JSON body with
+
+    X-Claimdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+
+and retries a failure with exponential back-off. The receiver recomputes the
+HMAC over the timestamp, a dot and the raw body, compares in constant time,
+and refuses a timestamp that is too old. The event id makes redeliveries
+recognisable: a receiver treats a second delivery of one id as a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from claimdesk.accounts.roles import require_role
+from claimdesk.core.errors import InvalidInput, NotFound
+from claimdesk.core.i18n import lazy_text as _
+from claimdesk.core.tasks import defer, defer_at
+
+from .models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+if TYPE_CHECKING:
+    from claimdesk.accounts.models import User
+    from claimdesk.orders.models import OrderEvent
+
+    from .models import Note
+
+SIGNATURE_HEADER = "X-Claimdesk-Signature"
+USER_AGENT = "claimdesk-webhooks/1"
+MAX_ENDPOINTS_PER_SHOP = 10
+
+
+def _config(name: str, default: Any) -> Any:
+    return settings.CLAIMDESK.get(name, default)
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Return the signature header value for `body` sent at `timestamp`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
+    """Return whether `header` signs `body` with `secret` and is at most `tolerance` s old."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+# --- endpoint settings ---------------------------------------------------------------------------
+
+
+def _address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> str:
+    """Return `url` if it is http(s) to a public address; refuse loopback and private ones.
+
+    CLAIMDESK["WEBHOOKS_ALLOW_PRIVATE"] lifts the address check (tests, demos).
+    """
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 500:
+        raise InvalidInput(
+            "webhook_url_invalid",
+            _("Enter a full http:// or https:// address of at most 500 characters."),
+            {"field": "url"},
+        )
+    if _config("WEBHOOKS_ALLOW_PRIVATE", False):
+        return text
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise InvalidInput(
+            "webhook_url_unresolvable",
+            _("The host %(host)s cannot be found. Check the address.") % {"host": parts.hostname},
+            {"field": "url"},
+        ) from exc
+    if not infos or not all(_address_allowed(str(info[4][0])) for info in infos):
+        raise InvalidInput(
+            "webhook_url_private",
+            _("%(host)s is a loopback or private address; webhooks go only to public addresses.")
+            % {"host": parts.hostname},
+            {"field": "url"},
+        )
+    return text
+
+
+def _clean_events(events: list[str]) -> list[str]:
+    chosen = [e for e in WebhookEvent.values if e in set(events or [])]
+    unknown = set(events or []) - set(WebhookEvent.values)
+    if unknown or not chosen:
+        raise InvalidInput(
+            "webhook_events_invalid",
+            _("Choose at least one event from the list."),
+            {"field": "events", "unknown": sorted(unknown)},
+        )
+    return chosen
+
+
+def webhook_endpoint_create(
+    *, actor: User, url: str, events: list[str], secret: str = ""
+) -> WebhookEndpoint:
+    """Add a webhook endpoint to the actor's shop (a secret is generated unless given)."""
+    require_role(actor, "seller")
+    clean_url = check_url(url)
+    chosen = _clean_events(events)
+    secret = (secret or "").strip() or "whsec_" + secrets.token_urlsafe(24)
+    if len(secret) < 16 or len(secret) > 100:
+        raise InvalidInput(
+            "webhook_secret_invalid",
+            _("A secret has 16 to 100 characters; leave it empty to have one made."),
+            {"field": "secret"},
+        )
+    shop_id = actor.shop_id or -1
+    if WebhookEndpoint.objects.filter(shop_id=shop_id).count() >= MAX_ENDPOINTS_PER_SHOP:
+        raise InvalidInput(
+            "webhook_too_many",
+            _("A shop may have at most %(max)s endpoints. Remove one first.")
+            % {"max": MAX_ENDPOINTS_PER_SHOP},
+        )
+    return WebhookEndpoint.objects.create(
+        shop_id=shop_id, url=clean_url, secret=secret, events=chosen, created_by=actor
+    )
+
+
+def access_endpoint_for_seller(user: User, endpoint_id: object) -> WebhookEndpoint:
+    """Return an endpoint of the user's shop, or raise NotFound."""
+    try:
+        pk = int(str(endpoint_id))
+    except (TypeError, ValueError):
+        pk = -1
+    endpoint = WebhookEndpoint.objects.filter(pk=pk, shop_id=user.shop_id or -1).first()
+    if endpoint is None or not user.is_seller:
+        raise NotFound("webhook_not_found", _("No such webhook endpoint."))
+    return endpoint
+
+
+def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint of the actor's shop with its delivery log."""
+    require_role(actor, "seller")
+    if endpoint.shop_id != actor.shop_id:
+        raise NotFound("webhook_not_found", _("No such webhook endpoint."))
+    endpoint.delete()
+
+
+def access_delivery_for_seller(user: User, delivery_id: object) -> WebhookDelivery:
+    """Return a delivery of one of the user's shop's endpoints, or raise NotFound."""
+    try:
+        pk = int(str(delivery_id))
+    except (TypeError, ValueError):
+        pk = -1
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=pk, endpoint__shop_id=user.shop_id or -1)
+        .first()
+    )
+    if delivery is None or not user.is_seller:
+        raise NotFound("webhook_delivery_not_found", _("No such webhook delivery."))
+    return delivery
+
+
+def webhook_redeliver(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again now (manual redelivery from the settings page or the API)."""
+    require_role(actor, "seller")
+    if delivery.endpoint.shop_id != actor.shop_id:
+        raise NotFound("webhook_delivery_not_found", _("No such webhook delivery."))
+    with transaction.atomic():
+        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        locked.status = WebhookDeliveryStatus.PENDING
+        locked.next_attempt_at = None
+        locked.save(update_fields=["status", "next_attempt_at"])
+        defer(deliver_webhook, locked.pk, True)
+    return locked
+
+
+# --- emitting ------------------------------------------------------------------------------------
+
+
+def webhook_emit(*, shop_id: int, event_type: str, data: dict[str, Any]) -> int:
+    """Record `event_type` for every active endpoint of the shop subscribed to it.
+
+    Call inside the transaction of the change: the deliveries and their tasks
+    commit or roll back with it. Return the number of deliveries recorded.
+    """
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(shop_id=shop_id, is_active=True)
+        if event_type in (e.events or [])
+    ]
+    if not endpoints:
+        return 0
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = json.loads(
+        json.dumps(
+            {
+                "id": event_id,
+                "type": event_type,
+                "created_at": timezone.now().isoformat(),
+                "data": data,
+            },
+            cls=DjangoJSONEncoder,
+        )
+    )
+    for endpoint in endpoints:
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload
+        )
+        defer(deliver_webhook, delivery.pk)
+    return len(endpoints)
+
+
+_ORDER_FIELDS = {"shipping_status", "cancelled", "returned", "completed"}
+
+
+def webhook_on_order_event(event: OrderEvent) -> None:
+    """Turn one order-history line into the webhook event it stands for, if any."""
+    if event.refused:
+        return
+    if event.field in _ORDER_FIELDS:
+        event_type = WebhookEvent.ORDER_STATUS_CHANGED
+    elif event.field == "claim_status":
+        event_type = (
+            WebhookEvent.CLAIM_CREATED
+            if not event.from_value
+            else WebhookEvent.CLAIM_STATUS_CHANGED
+        )
+    elif event.kind in (WebhookEvent.REFUND_SUCCEEDED, WebhookEvent.REFUND_FAILED):
+        event_type = WebhookEvent(event.kind)
+    else:
+        return
+    order = event.order
+    data: dict[str, Any] = {
+        "order_no": order.order_no,
+        "cart_no": getattr(order.cart, "cart_no", None) if order.cart_id else None,
+        "shipping_status": order.shipping_status,
+        "action": event.kind,
+        "field": event.field,
+        "from": event.from_value,
+        "to": event.to_value,
+        "reason": event.reason,
+        "actor_role": event.actor_role,
+    }
+    if event.claim_id is not None:
+        data["claim"] = {"id": event.claim_id, "status": _int_or_none(event.to_value)}
+    if event.kind.startswith("refund."):
+        data["refund"] = {k: v for k, v in (event.data or {}).items() if k != "message"}
+    webhook_emit(shop_id=order.shop_id, event_type=event_type, data=data)
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def webhook_on_note(note: Note) -> None:
+    """Emit `note.received` for a note written to the shop (by the buyer or the center)."""
+    if note.author_role == "seller":
+        return
+    webhook_emit(
+        shop_id=note.order.shop_id,
+        event_type=WebhookEvent.NOTE_RECEIVED,
+        data={
+            "order_no": note.order.order_no,
+            "note_id": note.pk,
+            "author_role": note.author_role,
+            "category": note.category,
+            "title": note.title,
+        },
+    )
+
+
+# --- delivering ----------------------------------------------------------------------------------
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), ""
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))[:255]
+
+
+def webhook_deliver(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None:
+    """POST one delivery and record the answer; schedule a retry after a failure.
+
+    Never call inside a transaction: the receiver is called with no lock held.
+    """
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != WebhookDeliveryStatus.PENDING:
+        return delivery
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    started = time.monotonic()
+    try:
+        check_url(endpoint.url)
+    except InvalidInput as error:
+        code, error_text = None, str(error.message)
+    else:
+        code, error_text = _post(
+            endpoint.url,
+            body,
+            {
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "X-Claimdesk-Event": delivery.event_type,
+                "X-Claimdesk-Event-Id": delivery.event_id,
+                "X-Claimdesk-Delivery": str(delivery.pk),
+                "X-Claimdesk-Timestamp": str(timestamp),
+                SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+            },
+            float(_config("WEBHOOK_TIMEOUT_SECONDS", 10)),
+        )
+    elapsed = int((time.monotonic() - started) * 1000)
+    ok = code is not None and 200 <= code < 300
+    with transaction.atomic():
+        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        WebhookAttempt.objects.create(
+            delivery=locked,
+            status_code=code,
+            error="" if ok else (error_text or f"HTTP {code}"),
+            duration_ms=elapsed,
+            manual=manual,
+        )
+        locked.attempts += 1
+        locked.last_status_code = code
+        locked.last_error = "" if ok else (error_text or f"HTTP {code}")[:255]
+        if ok:
+            locked.status = WebhookDeliveryStatus.SUCCEEDED
+            locked.delivered_at = timezone.now()
+            locked.next_attempt_at = None
+        elif locked.attempts < int(_config("WEBHOOK_MAX_ATTEMPTS", 8)):
+            delay = int(_config("WEBHOOK_RETRY_BASE_SECONDS", 30)) * 2 ** (locked.attempts - 1)
+            locked.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+            defer_at(deliver_webhook, locked.next_attempt_at, locked.pk)
+        else:
+            locked.status = WebhookDeliveryStatus.FAILED
+            locked.next_attempt_at = None
+        locked.save()
+    return locked
+
+
+@task(queue_name="default")
+def deliver_webhook(delivery_id: int, manual: bool = False) -> None:
+    """Worker entry point: deliver one webhook."""
+    webhook_deliver(delivery_id=delivery_id, manual=manual)

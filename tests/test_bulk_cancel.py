@@ -1,0 +1,150 @@
+"""Bulk cancellation: dry run per row, independent and idempotent processing, the result sheet."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from claimdesk.claims.bulk import bulk_cancel_confirm, bulk_cancel_preview, bulk_cancel_process
+from claimdesk.claims.models import BulkJobStatus, Claim, ClaimStatus
+from claimdesk.claims.services import claim_request_cancel
+from claimdesk.core.errors import DomainError
+from tests.factories import order_in
+
+pytestmark = pytest.mark.django_db
+
+
+def sheet(rows: list[list[object]]) -> io.BytesIO:
+    workbook = Workbook()
+    ws = workbook.active
+    ws.append(["order_no", "reason", "memo"])
+    for row in rows:
+        ws.append(row)
+    data = io.BytesIO()
+    workbook.save(data)
+    data.seek(0)
+    return data
+
+
+def test_dry_run_says_per_row_what_will_happen(seller, other_seller, buyer):
+    """Each reason a row cannot be cancelled is named; nothing is cancelled by the dry run."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    foreign = order_in("new", seller=other_seller, buyer=buyer)
+    buyer_reason = order_in("new", seller=seller, buyer=buyer)
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet(
+            [
+                [new.order_no, "OUT_OF_STOCK", "在庫切れ"],
+                [shipped.order_no, "OUT_OF_STOCK", ""],
+                [foreign.order_no, "OUT_OF_STOCK", ""],
+                [buyer_reason.order_no, "EDIT_ORDER", ""],
+                [new.order_no, "无库存", ""],
+                ["abc", "OUT_OF_STOCK", ""],
+            ]
+        ),
+        filename="s.xlsx",
+    )
+    plans = [r.plan for r in job.rows.order_by("line")]
+    assert plans == [
+        "will_cancel_without_notice",
+        "wrong_state",
+        "not_your_order",
+        "reason_not_allowed",
+        "duplicate_row",
+        "invalid_row",
+    ]
+    assert not Claim.objects.exists()
+
+
+def test_rows_are_processed_independently_and_idempotently(seller, buyer, run_tasks):
+    """Good rows cancel, bad rows do not block them; the same sheet again cancels nothing twice."""
+    orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(3)]
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    rows = [[o.order_no, "在庫切れ", "sorry"] for o in orders] + [
+        [shipped.order_no, "OUT_OF_STOCK", ""]
+    ]
+    job = bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    with pytest.raises(DomainError):
+        bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    run_tasks()
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 4
+    assert [r.result for r in job.rows.order_by("line")] == [
+        "cancelled",
+        "cancelled",
+        "cancelled",
+        "wrong_state",
+    ]
+    assert Claim.objects.filter(status=ClaimStatus.CANCEL_COMPLETED).count() == 3
+    # a second run of the same job, and the same sheet uploaded again, cancel nothing twice
+    bulk_cancel_process(job_id=job.pk)
+    again = bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+    assert [r.plan for r in again.rows.order_by("line")][:3] == ["already_cancelled"] * 3
+    bulk_cancel_confirm(actor=seller, job=again, confirm_without_notice=True)
+    run_tasks()
+    assert Claim.objects.count() == 3
+    assert [r.result for r in again.rows.order_by("line")][:3] == ["already_cancelled"] * 3
+
+
+def test_customer_request_rows_approve_the_buyers_request(seller, buyer, run_tasks):
+    """客户要求 on an order the buyer asked to cancel approves the request."""
+    order = order_in("confirmed", seller=seller, buyer=buyer, method="bank_transfer")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    job = bulk_cancel_preview(
+        actor=seller, upload=sheet([[order.order_no, "客户要求", ""]]), filename="s.xlsx"
+    )
+    assert job.rows.get().plan == "will_approve"
+    bulk_cancel_confirm(actor=seller, job=job)
+    run_tasks()
+    assert job.rows.get().result == "approved"
+
+
+def test_without_confirming_notice_rows_are_refused(seller, buyer, run_tasks):
+    """A buyer who got no cancel note is not cancelled unless the seller confirmed it."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    job = bulk_cancel_preview(
+        actor=seller, upload=sheet([[order.order_no, "OUT_OF_STOCK", ""]]), filename="s.xlsx"
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=False)
+    run_tasks()
+    assert job.rows.get().result == "notice_not_sent"
+
+
+def test_pages_template_csv_progress_and_result_sheet(
+    client, seller, other_seller, buyer, run_tasks
+):
+    """Upload a .csv through the page, confirm, poll progress, download the result sheet."""
+    client.force_login(seller)
+    template = client.get(reverse("seller:bulk_cancel_template"))
+    header = list(load_workbook(io.BytesIO(b"".join(template.streaming_content))).active.values)
+    assert header == [("order_no", "reason", "memo")]
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    csv = f"order_no,reason,memo\n{order.order_no},OUT_OF_STOCK,sorry\n".encode()
+    response = client.post(
+        reverse("seller:bulk_cancel"), {"sheet": io.BytesIO(csv)}, format="multipart"
+    )
+    assert response.status_code == 302
+    job_url = response["Location"]
+    job_id = int(job_url.rstrip("/").split("/")[-1])
+    client.post(reverse("seller:bulk_cancel_start", args=[job_id]), {"confirm_without_notice": "1"})
+    progress = client.get(
+        reverse("seller:bulk_cancel_progress", args=[job_id]), HTTP_HX_REQUEST="true"
+    )
+    assert 'hx-trigger="every 1s"' in progress.content.decode()
+    run_tasks()
+    progress = client.get(
+        reverse("seller:bulk_cancel_progress", args=[job_id]), HTTP_HX_REQUEST="true"
+    )
+    assert progress["HX-Refresh"] == "true"
+    result = client.get(reverse("seller:bulk_cancel_result", args=[job_id]))
+    rows = list(load_workbook(io.BytesIO(b"".join(result.streaming_content))).active.values)
+    assert rows[1][1] == str(order.order_no) and rows[1][5] == "cancelled"
+    client.force_login(other_seller)
+    assert client.get(job_url).status_code == 404
+    assert client.get(reverse("seller:bulk_cancel_result", args=[job_id])).status_code == 404

@@ -1,0 +1,456 @@
+"""The Qoo10-compatible QAPI endpoint, called the way the public Qoo10 clients call it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from claimdesk.accounts.models import ApiTokenKind, User
+from claimdesk.accounts.tokens import api_token_create, api_token_revoke
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.services import claim_request_cancel, claim_request_return
+from claimdesk.orders.models import ShippingStatus
+from tests.factories import order_in, return_address
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/GMKT.INC.Front.QAPIService/ebayjapan.qapi"
+
+
+def qapi_key(user: User, *, write: bool = True) -> str:
+    return api_token_create(actor=user, name="qapi", can_write=write, kind=ApiTokenKind.QAPI)[1]
+
+
+def call(
+    method: str, key: str, *, form: str = "post", fmt: str = "json", **params: Any
+) -> dict[str, Any]:
+    """Call `method` as a Qoo10 client does and return the envelope as a dict.
+
+    `form` is "post" (path method, header key, form body) or "get" (?method=&key=&v=&returnType=).
+    """
+    client = Client()
+    return_type = {"json": "application/json", "xml": "text/xml"}.get(fmt, fmt)
+    if form == "post":
+        response = client.post(
+            f"{BASE}/{method}",
+            {"returnType": return_type, **params},
+            headers={"GiosisCertificationKey": key, "QAPIVersion": "1.0"},
+        )
+    else:
+        response = client.get(
+            BASE, {"method": method, "key": key, "v": "1.0", "returnType": return_type, **params}
+        )
+    assert response.status_code == 200
+    if "xml" in return_type:
+        assert response["Content-Type"].startswith("text/xml")
+        root = ET.fromstring(response.content)  # noqa: S314 - our own answer
+        obj = root.find("ResultObject")
+        return {
+            "root": root.tag,
+            "ResultCode": int(root.findtext("ResultCode") or "0"),
+            "ResultMsg": root.findtext("ResultMsg"),
+            "ResultObject": obj,
+        }
+    assert response["Content-Type"].startswith("application/json")
+    return json.loads(response.content)
+
+
+def ymd(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+BOTH_WAYS = pytest.mark.parametrize(
+    ("form", "fmt"), [("post", "json"), ("post", "xml"), ("get", "json"), ("get", "xml")]
+)
+
+
+@BOTH_WAYS
+def test_bad_key_and_unknown_method(seller: User, form: str, fmt: str) -> None:
+    """A wrong key is -10000 and an unknown method -90001, with HTTP 200."""
+    assert (
+        call("ShippingBasic.GetShippingInfo_v3", "nope", form=form, fmt=fmt)["ResultCode"] == -10000
+    )
+    key = qapi_key(seller)
+    assert call("ShippingBasic.NoSuchThing", key, form=form, fmt=fmt)["ResultCode"] == -90001
+
+
+def test_key_states_map_to_qoo10_codes(seller: User) -> None:
+    """Expired keys are -90004, revoked -90005, REST tokens -90002, read-only keys writing -90003."""
+    token, raw = api_token_create(
+        actor=seller,
+        name="old",
+        kind=ApiTokenKind.QAPI,
+        expires_at=timezone.now() - dt.timedelta(days=1),
+    )
+    assert call("ShippingBasic.GetShippingInfo_v3", raw)["ResultCode"] == -90004
+    token, raw = api_token_create(actor=seller, name="gone", kind=ApiTokenKind.QAPI)
+    api_token_revoke(actor=seller, token_id=token.pk)
+    assert call("ShippingBasic.GetShippingInfo_v3", raw)["ResultCode"] == -90005
+    rest = api_token_create(actor=seller, name="rest")[1]
+    assert call("ShippingBasic.GetShippingInfo_v3", rest)["ResultCode"] == -90002
+    reader = qapi_key(seller, write=False)
+    assert call("ShippingBasic.GetShippingInfo_v3", reader)["ResultCode"] == 0
+    result = call(
+        "ShippingBasic.SetSendingInfo", reader, OrderNo="1", ShippingCorp="a", TrackingNo="b"
+    )
+    assert result["ResultCode"] == -90003
+
+
+@BOTH_WAYS
+def test_create_certification_key(seller: User, form: str, fmt: str) -> None:
+    """CreateCertificationKey issues a working seller key for a staff login (user_id or userId)."""
+    seller.set_password("secret-pw-123")
+    seller.save()
+    api_key = qapi_key(seller)
+    name = "user_id" if form == "post" else "userId"
+    result = call(
+        "CertificationAPI.CreateCertificationKey",
+        api_key,
+        form=form,
+        fmt=fmt,
+        **{name: seller.username, "pwd": "secret-pw-123"},
+    )
+    assert result["ResultCode"] == 0
+    new_key = result["ResultObject"] if fmt == "json" else result["ResultObject"].text
+    if fmt == "xml":
+        assert result["root"] == "StdCustomResultOfString"
+    assert call("ShippingBasic.GetShippingInfo_v3", new_key)["ResultCode"] == 0
+    wrong = call(
+        "CertificationAPI.CreateCertificationKey", api_key, user_id=seller.username, pwd="x"
+    )
+    assert wrong["ResultCode"] < 0
+
+
+@BOTH_WAYS
+def test_get_shipping_info_v2_and_v3(
+    seller: User, other_seller: User, buyer: User, form: str, fmt: str
+) -> None:
+    """Both versions list the shop's orders with Qoo10's field names; another shop's never."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    order_in("new", seller=other_seller, buyer=buyer)
+    key = qapi_key(seller)
+    today = timezone.localdate()
+    v3 = call(
+        "ShippingBasic.GetShippingInfo_v3",
+        key,
+        form=form,
+        fmt=fmt,
+        ShippingStatus="2",
+        SearchStartDate=ymd(today - dt.timedelta(days=1)),
+        SearchEndDate=ymd(today),
+        SearchCondition="1",
+    )
+    v2 = call(
+        "shippingbasic.getshippinginfo_V2",  # any case
+        key,
+        form=form,
+        fmt=fmt,
+        ShippingStat="2",
+        search_Sdate=ymd(today) + "000000",
+        search_Edate=ymd(today) + "235959",
+        search_condition="1",
+    )
+    for result in (v3, v2):
+        assert result["ResultCode"] == 0
+        if fmt == "json":
+            rows = result["ResultObject"]
+            assert [r["OrderNo"] for r in rows] == [new.order_no]
+            assert rows[0]["ShippingStatus"] == "2" and rows[0]["PackNo"] == new.cart.cart_no
+            assert rows[0]["OrderDate"][:10] == today.isoformat()
+        else:
+            assert result["root"] == "StdCustomResultOfListOfShippingInfo"
+            items = result["ResultObject"].findall("ShippingInfo")
+            assert [int(i.findtext("OrderNo") or 0) for i in items] == [new.order_no]
+
+
+def test_dates_and_90_day_limit(seller: User) -> None:
+    """Dates are yyyyMMdd or yyyyMMddHHmmss; bad dates are -10002, over 90 days -10003."""
+    key = qapi_key(seller)
+    too_long = call(
+        "ShippingBasic.GetShippingInfo_v3",
+        key,
+        SearchStartDate="20240101",
+        SearchEndDate="20240601",
+    )
+    assert too_long["ResultCode"] == -10003
+    claims = call(
+        "ShippingBasic.GetClaimInfo_V3", key, search_Sdate="20240101", search_Edate="20240601"
+    )
+    assert claims["ResultCode"] == -10003
+    bad = call(
+        "ShippingBasic.GetClaimInfo_V3", key, search_Sdate="2024-13-45", search_Edate="20240101"
+    )
+    assert bad["ResultCode"] == -10002
+    empty = call(
+        "ShippingBasic.GetClaimInfo_V3", key, ClaimStat="", search_Sdate="", search_Edate=""
+    )
+    assert empty["ResultCode"] == -10002  # required for claims
+    assert call("ShippingBasic.GetShippingInfo_v3", key, ShippingStatus="")["ResultCode"] == 0
+
+
+@BOTH_WAYS
+def test_get_claim_info_v3_and_by_order_no(seller: User, buyer: User, form: str, fmt: str) -> None:
+    """Claims are listed with Qoo10's claim status codes; the single-order call joins both."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    key = qapi_key(seller)
+    today = ymd(timezone.localdate())
+    claims = call(
+        "ShippingBasic.GetClaimInfo_V3",
+        key,
+        form=form,
+        fmt=fmt,
+        ClaimStat="1",
+        search_Sdate=today,
+        search_Edate=today,
+        search_condition="2",
+    )
+    one = call(
+        "ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2",
+        key,
+        form=form,
+        fmt=fmt,
+        OrderNo=str(order.order_no),
+    )
+    assert claims["ResultCode"] == one["ResultCode"] == 0
+    if fmt == "json":
+        assert [(c["orderNo"], c["claimStatus"]) for c in claims["ResultObject"]] == [
+            (order.order_no, "1")
+        ]
+        assert one["ResultObject"][0]["claimStatus"] == "1"
+        assert one["ResultObject"][0]["ShippingStatus"] == "3"
+    else:
+        assert claims["root"] == "StdCustomResultOfListOfClaimInfo_V2"
+        assert claims["ResultObject"].find("ClaimInfo_V2").findtext("claimStatus") == "1"
+    missing = call("ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2", key, OrderNo="999")
+    assert missing["ResultCode"] == -10001
+
+
+@BOTH_WAYS
+def test_set_seller_check_yn_v2(seller: User, buyer: User, form: str, fmt: str) -> None:
+    """SetSellerCheckYN_V2 confirms a new order; confirming again is -10012; a past date -10018."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    key = qapi_key(seller)
+    tomorrow = ymd(timezone.localdate() + dt.timedelta(days=1))
+    past = call(
+        "ShippingBasic.SetSellerCheckYN_V2",
+        key,
+        form=form,
+        fmt=fmt,
+        OrderNo=str(order.order_no),
+        EstShipDt="20000101",
+    )
+    assert past["ResultCode"] == -10018
+    ok = call(
+        "ShippingBasic.SetSellerCheckYN_V2",
+        key,
+        form=form,
+        fmt=fmt,
+        OrderNo=str(order.order_no),
+        EstShipDt=tomorrow,
+        DelayType="",
+        DelayMemo="",
+    )
+    assert ok["ResultCode"] == 0
+    if fmt == "xml":
+        assert ok["root"] == "StdResult"
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.CONFIRMED
+    again = call(
+        "ShippingBasic.SetSellerCheckYN_V2", key, OrderNo=str(order.order_no), EstShipDt=tomorrow
+    )
+    assert again["ResultCode"] == -10012
+    delayed = call(
+        "ShippingBasic.SetSellerCheckYN_V2",
+        key,
+        OrderNo=str(order.order_no),
+        EstShipDt=tomorrow,
+        DelayType="3",
+        DelayMemo="お客様のご要望",
+    )
+    assert delayed["ResultCode"] == 0
+    order.refresh_from_db()
+    assert order.delay_type == 3
+    assert (
+        call("ShippingBasic.SetSellerCheckYN_V2", key, OrderNo=str(order.order_no))["ResultCode"]
+        == -10016
+    )
+
+
+def test_bulk_methods_and_the_500_row_limit(seller: User, buyer: User) -> None:
+    """Bulk calls answer per row; more than 500 rows is -10011 and changes nothing."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    confirmed = order_in("confirmed", seller=seller, buyer=buyer)
+    key = qapi_key(seller)
+    tomorrow = ymd(timezone.localdate() + dt.timedelta(days=1))
+    rows = [
+        {"OrderNo": str(new.order_no), "EstShipDt": tomorrow, "DelayType": "", "DelayMemo": ""},
+        {"OrderNo": "999", "EstShipDt": tomorrow, "DelayType": "", "DelayMemo": ""},
+    ]
+    result = call("ShippingBasic.SetSellerCheckYNBulk", key, SendPlanDtInfoJson=json.dumps(rows))
+    assert result["ResultCode"] == 0
+    assert [r["result_cd"] for r in result["ResultObject"]] == [0, -10001]
+    many = [{"OrderNo": str(new.order_no), "EstShipDt": tomorrow}] * 501
+    assert (
+        call("ShippingBasic.SetSellerCheckYNBulk", key, SendPlanDtInfoJson=json.dumps(many))[
+            "ResultCode"
+        ]
+        == -10011
+    )
+    ship_rows = [
+        {"OrderNo": str(confirmed.order_no), "ShippingCorp": "ヤマト運輸", "TrackingNo": "A1"}
+    ]
+    shipped = call("ShippingBasic.SetSendingInfoBulk", key, ShippingInfoJson=json.dumps(ship_rows))
+    assert shipped["ResultCode"] == 0 and shipped["ResultObject"][0]["result_cd"] == 0
+    too_many = call(
+        "ShippingBasic.SetSendingInfoBulk", key, ShippingInfoJson=json.dumps(ship_rows * 501)
+    )
+    assert too_many["ResultCode"] == -10011
+    confirmed.refresh_from_db()
+    assert confirmed.shipping_status == ShippingStatus.ON_DELIVERY
+
+
+@BOTH_WAYS
+def test_set_sending_info_and_wrong_state(seller: User, buyer: User, form: str, fmt: str) -> None:
+    """SetSendingInfo ships; shipping a delivered order is the wrong state (-10004)."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    delivered = order_in("delivered", seller=seller, buyer=buyer)
+    key = qapi_key(seller)
+    ok = call(
+        "ShippingBasic.SetSendingInfo",
+        key,
+        form=form,
+        fmt=fmt,
+        OrderNo=str(order.order_no),
+        ShippingCorp="佐川急便",
+        TrackingNo="S-1",
+    )
+    assert ok["ResultCode"] == 0
+    order.refresh_from_db()
+    assert (order.shipping_status, order.tracking_no) == (ShippingStatus.ON_DELIVERY, "S-1")
+    wrong = call(
+        "ShippingBasic.SetSendingInfo",
+        key,
+        form=form,
+        fmt=fmt,
+        OrderNo=str(delivered.order_no),
+        ShippingCorp="a",
+        TrackingNo="b",
+    )
+    assert wrong["ResultCode"] == -10004
+    assert wrong["ResultMsg"]
+
+
+@BOTH_WAYS
+def test_set_cancel_process(seller: User, buyer: User, form: str, fmt: str) -> None:
+    """SetCancelProcess cancels for a seller reason, approves a buyer's request, refuses a shipped order."""
+    new = order_in("new", seller=seller, buyer=buyer)
+    requested = order_in("confirmed", seller=seller, buyer=buyer)
+    claim_request_cancel(actor=buyer, order=requested, reason="EDIT_ORDER")
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    key = qapi_key(seller)
+    ok = call(
+        "Claim.SetCancelProcess",
+        key,
+        form=form,
+        fmt=fmt,
+        ContrNo=str(new.order_no),
+        CancelReason="",
+        SellerMemo="在庫切れ",
+    )
+    assert ok["ResultCode"] == 0
+    assert Claim.objects.get(order=new).reason_code == "OUT_OF_STOCK"
+    approve = call(
+        "Claim.SetCancelProcess",
+        key,
+        form=form,
+        fmt=fmt,
+        ContrNo=str(requested.order_no),
+        CancelReason="1",
+    )
+    assert approve["ResultCode"] == 0
+    assert Claim.objects.get(order=requested).status in (
+        ClaimStatus.CANCELLING,
+        ClaimStatus.CANCEL_COMPLETED,
+    )
+    wrong = call("Claim.SetCancelProcess", key, ContrNo=str(shipped.order_no), CancelReason="3")
+    assert wrong["ResultCode"] == -10004
+    assert call("Claim.SetCancelProcess", key, ContrNo="abc")["ResultCode"] == -10002
+
+
+def test_claim_accept_and_redelivery(seller: User, buyer: User) -> None:
+    """SetClaimAccept approves an exchange (creating the return address); SetClaimRedelivery ships it."""
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    key = qapi_key(seller)
+    accepted = call(
+        "Claim.SetClaimAccept",
+        key,
+        orderNo=str(order.order_no),
+        seller_name="テストショップ",
+        seller_zip_code="100-0001",
+        seller_front_address="東京都千代田区",
+        seller_back_address="1-1",
+        seller_hp_no="",
+        seller_tel_no="03-0000-0000",
+    )
+    assert accepted["ResultCode"] == 0, accepted
+    claim = Claim.objects.get(order=order)
+    assert claim.status == ClaimStatus.EXCHANGE_APPROVED
+    redelivered = call(
+        "Claim.SetClaimRedelivery",
+        key,
+        orderNo=str(order.order_no),
+        redelivery_date=ymd(timezone.localdate() + dt.timedelta(days=1)),
+        invoice_no="R-1",
+        del_comapny_name="ヤマト運輸",
+        rcv_name="",
+        rcv_zipCode="",
+    )
+    assert redelivered["ResultCode"] == 0, redelivered
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.REDELIVERING and claim.redelivery_tracking_no == "R-1"
+
+
+def test_claim_accept_of_a_return(seller: User, buyer: User) -> None:
+    """SetClaimAccept on a return request accepts the return."""
+    return_address(seller.shop)  # type: ignore[arg-type]
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+    key = qapi_key(seller)
+    assert call("Claim.SetClaimAccept", key, orderNo=str(order.order_no))["ResultCode"] == 0
+    assert Claim.objects.get(order=order).status == ClaimStatus.RETURNING
+
+
+def test_another_shops_orders_are_not_found(seller: User, other_seller: User, buyer: User) -> None:
+    """Every order method refuses another shop's order as not found and changes nothing."""
+    order = order_in("new", seller=other_seller, buyer=buyer)
+    key = qapi_key(seller)
+    no = str(order.order_no)
+    tomorrow = ymd(timezone.localdate() + dt.timedelta(days=1))
+    assert (
+        call("ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2", key, OrderNo=no)["ResultCode"]
+        == -10001
+    )
+    assert (
+        call("ShippingBasic.SetSellerCheckYN_V2", key, OrderNo=no, EstShipDt=tomorrow)["ResultCode"]
+        == -10001
+    )
+    assert (
+        call("ShippingBasic.SetSendingInfo", key, OrderNo=no, ShippingCorp="a", TrackingNo="b")[
+            "ResultCode"
+        ]
+        == -10001
+    )
+    assert call("Claim.SetCancelProcess", key, ContrNo=no)["ResultCode"] == -10002
+    assert call("Claim.SetClaimAccept", key, orderNo=no)["ResultCode"] == -10002
+    assert call("Claim.SetClaimRedelivery", key, orderNo=no)["ResultCode"] == -10002
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.REQUESTED
+    assert not Claim.objects.filter(order=order).exists()
