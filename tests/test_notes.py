@@ -17,6 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from claimdesk.claims.services import seller_sent_cancel_notice
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
@@ -110,7 +111,12 @@ def test_dialog_shows_the_seed_fields(seller_client, order):
     assert 'data-counter="1000"' in html
     assert 'name="attachments"' in html and "(0MB / 4MB)" in html
     assert 'name="by_mail"' in html and 'name="source"' in html and 'name="target"' in html
-    assert f'hx-confirm="Send a note to the buyer of order {order.order_no} now?"' in html
+    with translation.override("zh-hans"):  # the seller's language
+        question = gettext("Send a note to the buyer of order %(order_no)s now?") % {
+            "order_no": order.order_no
+        }
+    assert f'hx-confirm="{question}"' in html
+    assert "纸条" in question  # the seed: 給訂購號碼為…的買家發送紙條.現在發送嗎？
     assert "builtin:out_of_stock" in html
 
 
@@ -480,7 +486,8 @@ def test_builtin_translator_refuses_free_text_plainly():
     with pytest.raises(DomainError) as refused:
         translate_text("明日発送します。よろしくお願いします。", source="ja", target="en")
     assert refused.value.code == "translation_unavailable"
-    assert "cannot translate" in str(refused.value.message)
+    with translation.override("en"):
+        assert "cannot translate" in str(refused.value.message)
 
 
 def test_shop_saved_reply_is_translated_too(seller):
