@@ -152,6 +152,7 @@ class ClaimSearchForm(forms.Form):
     period_kind = forms.ChoiceField(
         label=_("Period"),
         required=False,
+        initial="request",
         choices=[
             ("order", _("Order date")),
             ("request", _("Request date")),
