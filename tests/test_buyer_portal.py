@@ -270,3 +270,43 @@ def test_a_1001_character_note_is_refused(buyer_client, seller, buyer):
     )
     assert "text_too_long" in response.content.decode() or "1001" in response.content.decode()
     assert not Note.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["buyer:orders", "buyer:refunds", "buyer:balance", "buyer:notes", "buyer:devices"]
+)
+def test_buyer_pages_use_a_fixed_number_of_queries(buyer_client, seller, buyer, name):
+    """My page lists do not grow their query count with the number of orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert buyer_client.get(reverse(name)).status_code == 200
+        return len(ctx.captured_queries)
+
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    few = count()
+    for _ in range(4):
+        more = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+        claims.claim_cancel_instantly(actor=buyer, order=more, reason="EDIT_ORDER")
+    assert count() == few
+    assert few <= 12
+
+
+def test_another_buyer_cannot_remove_my_device(client, buyer, other_buyer):
+    from claimdesk.messaging.models import PushDevice
+
+    device = PushDevice.objects.create(user=buyer, token="tok-mine", platform="android")
+    client.force_login(other_buyer)
+    response = client.post(reverse("buyer:devices"), {"action": "remove", "device": device.pk})
+    assert response.status_code == 404
+    assert PushDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_lists_never_show_another_buyers_orders(buyer_client, seller, buyer, other_buyer):
+    theirs = order_in("new", seller=seller, buyer=other_buyer, method="bank_transfer")
+    claims.claim_cancel_instantly(actor=other_buyer, order=theirs, reason="EDIT_ORDER")
+    for name in ("buyer:orders", "buyer:refunds", "buyer:balance", "buyer:notes"):
+        assert str(theirs.order_no) not in buyer_client.get(reverse(name)).content.decode(), name

@@ -230,3 +230,88 @@ def test_each_notification_reaches_its_recipients_in_their_language(
         if rcpts == [seller.shop.email]:
             assert 'lang="zh-hans"' in html.get_content()
     assert any(expected_text in _text(m) for m in smtp.messages)
+
+
+def _operator_full_cancel(seller, buyer):
+    from tests.factories import OperatorFactory
+
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_operator_cancel(
+        actor=OperatorFactory(),
+        order=order,
+        reason="CUSTOMER_REQUEST",
+        memo="お客様のご依頼により全額返金",
+    )
+    return order, [buyer.email, seller.shop.email], "お客様のご依頼により全額返金"
+
+
+def _buyer_withdraws(seller, buyer):
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claim = claims.claim_request_return(actor=buyer, order=order, reason="OTHER")
+    claims.claim_withdraw(actor=buyer, claim=claim, memo="自分で直せました")
+    return order, [seller.shop.email], "自分で直せました"
+
+
+def _delayed_order_cancelled_by_buyer(seller, buyer):
+    order = order_in("delayed", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="SHIPPING_DELAY")
+    return order, [seller.shop.email], str(order.order_no)
+
+
+def _escalated(seller, buyer):
+    order = order_in("delivered", seller=seller, buyer=buyer)
+    claim = claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+    claims.claim_escalate(claim=claim)
+    return order, [seller.shop.email], str(order.order_no)
+
+
+def _refund_failed(seller, buyer):
+    from claimdesk.payments.gateways import set_simulated_mode
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    set_simulated_mode("fail", remaining=1)
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    return order, [buyer.email], str(order.order_no)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        _operator_full_cancel,
+        _buyer_withdraws,
+        _delayed_order_cancelled_by_buyer,
+        _escalated,
+        _refund_failed,
+    ],
+    ids=[
+        "operator-full-cancel",
+        "buyer-withdraws",
+        "delayed-instant-cancel",
+        "escalated",
+        "refund-failed",
+    ],
+)
+def test_more_notifications_reach_their_recipients(smtp, seller, buyer, run_tasks, scenario):
+    """The rest of SPEC section 7: each mail reaches the party it is for."""
+    order, recipients, expected_text = scenario(seller, buyer)
+    run_tasks()
+    received = [rcpt for rcpts in smtp.envelopes for rcpt in rcpts]
+    for recipient in recipients:
+        assert recipient in received
+    assert any(expected_text in _text(m) or expected_text in m["Subject"] for m in smtp.messages)
+
+
+def test_an_english_buyer_reads_english(smtp, seller, buyer, run_tasks):
+    """The recipient's language, not the actor's, decides the mail's language."""
+    buyer.language = "en"
+    buyer.save()
+    order = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_seller_cancel(
+        actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
+    )
+    run_tasks()
+    mine = [
+        m for m, rcpts in zip(smtp.messages, smtp.envelopes, strict=True) if rcpts == [buyer.email]
+    ]
+    assert any("was cancelled" in m["Subject"] for m in mine)
+    assert any("Out of stock" in _text(m) for m in mine)
