@@ -76,6 +76,7 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (re-syncs 
 demo: install ## Migrate, load demo data, run the worker and the server on http://127.0.0.1:8000/
 	@mkdir -p var/mail
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py createcachetable
 	$(PY) manage.py load_demo
 	@echo
 	@echo "Mail sent by the demo is written to var/mail/ (one file per message)."

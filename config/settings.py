@@ -92,6 +92,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compiles a plan for every query estimated as expensive: hundreds of
+    # milliseconds spent on the shop-record counts that run in ten (docs/benchmarks.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE serialises writers up front, so two concurrent services
     # never both read an old state and then fail half-way through a write.
@@ -103,6 +107,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"claimdesk-test-{os.getpid()}.sqlite3")
     }
+
+# Shared by every process (API rate limits): a database table by default (created by
+# `manage.py createcachetable`; the test runner creates it itself), Redis when
+# CLAIMDESK_REDIS_URL is set (needs the redis package, not a default dependency).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CLAIMDESK_REDIS_URL"],
+        }
+        if os.environ.get("CLAIMDESK_REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "claimdesk_cache",
+        }
+    )
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from claimdesk.accounts.models import ApiIdempotencyKey, ApiTokenKind, User
-from claimdesk.accounts.tokens import api_token_create, api_token_revoke
+from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind, User
+from claimdesk.accounts.tokens import api_token_create, api_token_revoke, idempotency_keys_purge
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.services import claim_request_cancel, claim_request_return
+from claimdesk.messaging.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+)
+from claimdesk.messaging.webhooks import webhook_emit, webhook_endpoint_create
 from claimdesk.orders.models import ShippingStatus
 from claimdesk.payments.models import Refund, RefundStatus
 from tests.factories import SellerFactory, order_in, return_address
@@ -371,3 +379,224 @@ def test_webhook_endpoints_through_the_api(seller: User, settings: Any) -> None:
     response = api.client.delete(f"{BASE}/webhooks/{hook_id}", headers=api.headers)
     assert response.status_code == 204
     assert Refund.objects.count() == 0
+
+
+#: Every REST route with an object id in its path, and the test that checks it for another shop.
+ISOLATION_TESTED = {
+    "/api/v1/orders/{order_no}": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/confirm": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/delay": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/ship": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/cancel": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/start-return": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/notes": "test_another_shops_objects_are_404",
+    "/api/v1/orders/{order_no}/notes/with-attachments": "test_notes_with_attachments",
+    "/api/v1/claims/{order_no}": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/approve-cancel": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/decline-cancel": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/accept-return": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/complete-return": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/convert-exchange": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/approve-exchange": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/redeliver": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/refund-non-receipt": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/refund": "test_another_shops_objects_are_404",
+    "/api/v1/claims/{order_no}/refund/retry": "test_another_shops_objects_are_404",
+    "/api/v1/webhooks/{endpoint_id}": "test_another_shops_webhooks_are_404",
+    "/api/v1/webhooks/{endpoint_id}/deliveries": "test_another_shops_webhooks_are_404",
+    "/api/v1/webhooks/deliveries/{delivery_id}/redeliver": "test_another_shops_webhooks_are_404",
+}
+
+
+def test_every_object_route_has_an_isolation_test(client: Client) -> None:
+    """A new route with an id in its path must be added to an isolation test (and here)."""
+    paths = client.get(f"{BASE}/openapi.json").json()["paths"]
+    assert {p for p in paths if "{" in p} == set(ISOLATION_TESTED)
+
+
+@pytest.fixture
+def their_webhook(other_seller: User, settings: Any) -> tuple[WebhookEndpoint, WebhookDelivery]:
+    """Another shop's endpoint with one failed delivery in its log."""
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "WEBHOOKS_ALLOW_PRIVATE": True}
+    endpoint = webhook_endpoint_create(
+        actor=other_seller, url="http://127.0.0.1:9/hook", events=["claim.created"]
+    )
+    webhook_emit(shop_id=other_seller.shop_id or 0, event_type="claim.created", data={"x": 1})
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDeliveryStatus.FAILED, attempts=8
+    )
+    delivery.refresh_from_db()
+    return endpoint, delivery
+
+
+def _unchanged(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    fresh = WebhookDelivery.objects.get(pk=delivery.pk)
+    assert (fresh.status, fresh.attempts) == (WebhookDeliveryStatus.FAILED, 8)
+    assert not WebhookAttempt.objects.filter(delivery=delivery).exists()
+
+
+def test_another_shops_webhooks_are_404(
+    seller: User, their_webhook: tuple[WebhookEndpoint, WebhookDelivery]
+) -> None:
+    """Deleting, listing or redelivering another shop's webhook answers 404 and changes nothing."""
+    endpoint, delivery = their_webhook
+    api = api_for(seller)
+    assert api.get("/webhooks").json() == []
+    for method, path in (
+        ("delete", f"/webhooks/{endpoint.pk}"),
+        ("get", f"/webhooks/{endpoint.pk}/deliveries"),
+        ("post", f"/webhooks/deliveries/{delivery.pk}/redeliver"),
+        ("delete", "/webhooks/99999999"),
+        ("post", f"/webhooks/deliveries/{10**30}/redeliver"),
+    ):
+        response = getattr(api.client, method)(BASE + path, headers=api.headers)
+        assert response.status_code in (404, 422), (method, path, response.status_code)
+        if str(endpoint.pk) in path or str(delivery.pk) in path:
+            assert response.status_code == 404, path
+            assert response["Content-Type"] == "application/problem+json"
+    _unchanged(endpoint, delivery)
+
+
+def test_seller_settings_refuse_another_shops_ids(
+    seller: User,
+    other_seller: User,
+    client: Client,
+    their_webhook: tuple[WebhookEndpoint, WebhookDelivery],
+) -> None:
+    """The settings pages answer 404 for another shop's endpoint, delivery or token, and for junk."""
+    endpoint, delivery = their_webhook
+    their_token, _raw = api_token_create(actor=other_seller, name="theirs")
+    client.force_login(seller)
+    for data in (
+        {"action": "delete", "endpoint": str(endpoint.pk)},
+        {"action": "redeliver", "delivery": str(delivery.pk)},
+        {"action": "delete", "endpoint": "abc"},
+        {"action": "redeliver", "delivery": "9" * 30},
+    ):
+        response = client.post("/seller/settings/webhooks/", data)
+        assert response.status_code == 404, (data, response.status_code)
+    for token in (str(their_token.pk), "abc", "", "9" * 30, "-1"):
+        response = client.post("/seller/settings/api-tokens/", {"action": "revoke", "token": token})
+        assert response.status_code == 404, (token, response.status_code)
+    _unchanged(endpoint, delivery)
+    assert ApiToken.objects.get(pk=their_token.pk).revoked_at is None
+
+
+def test_an_abandoned_idempotency_key_may_be_retaken(
+    seller: User, buyer: User, settings: Any
+) -> None:
+    """A key whose call never finished is 409 at first, and may be used again once stale."""
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "API_IDEMPOTENCY_STALE_SECONDS": 60}
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    api = api_for(seller)
+    token = ApiToken.objects.get(name="test")
+    body = {"carrier": "ヤマト", "tracking_no": "S-1"}
+    path = f"/orders/{order.order_no}/ship"
+    first = api.post(path, body, key="dead")
+    assert first.status_code == 200
+    # Make the record look like a call that died half-way (no answer stored).
+    ApiIdempotencyKey.objects.filter(token=token, key="dead").update(
+        status_code=None, response_body="", completed_at=None
+    )
+    assert api.post(path, body, key="dead").status_code == 409
+    ApiIdempotencyKey.objects.filter(token=token, key="dead").update(
+        created_at=timezone.now() - dt.timedelta(seconds=61)
+    )
+    retaken = api.post(path, body, key="dead")
+    assert retaken.status_code in (200, 409)  # runs again: the order is already shipped
+    record = ApiIdempotencyKey.objects.get(token=token, key="dead")
+    assert record.status_code == retaken.status_code
+    replay = api.post(path, body, key="dead")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.status_code == retaken.status_code
+    assert order.events.filter(kind="order.shipped").count() == 1
+
+
+def test_old_idempotency_keys_are_purged(seller: User, buyer: User) -> None:
+    """Records older than 24 hours go in the sweep; younger ones stay for replay."""
+    from claimdesk.claims.timers import sweep
+
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    api = api_for(seller)
+    api.post(f"/orders/{order.order_no}/ship", {"carrier": "c", "tracking_no": "1"}, key="old")
+    api.post(f"/orders/{order.order_no}/ship", {"carrier": "c", "tracking_no": "1"}, key="new")
+    ApiIdempotencyKey.objects.filter(key="old").update(
+        created_at=timezone.now() - dt.timedelta(hours=25)
+    )
+    assert idempotency_keys_purge() == 1
+    assert list(ApiIdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert sweep(now=timezone.now() + dt.timedelta(hours=25))["idempotency_keys_purged"] == 1
+    assert not ApiIdempotencyKey.objects.exists()
+
+
+def test_rate_limit_is_counted_in_the_shared_cache(seller: User, settings: Any) -> None:
+    """The count lives in the configured shared cache (a database table by default)."""
+    from django.core.cache import cache, caches
+
+    assert settings.CACHES["default"]["BACKEND"] in (
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.redis.RedisCache",
+    )
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "API_RATE_LIMIT_PER_MINUTE": 2}
+    cache.clear()
+    api = api_for(seller)
+    assert [api.get("/me").status_code for _ in range(3)] == [200, 200, 429]
+    # Another process sees the same count: a fresh cache handle reads the same store.
+    token = ApiToken.objects.get(name="test")
+    fresh = caches.create_connection("default")
+    window = int(time.time() // 60)
+    counted = [fresh.get(f"claimdesk:api-rate:{token.pk}:{w}") or 0 for w in (window - 1, window)]
+    assert sum(counted) >= 2
+    cache.clear()
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01"
+    b"\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_notes_with_attachments(
+    seller: User, other_seller: User, buyer: User, settings: Any
+) -> None:
+    """multipart/form-data notes carry files, checked as in the portal; another shop's is 404."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from claimdesk.messaging.models import Note
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    theirs = order_in("new", seller=other_seller, buyer=buyer)
+    api = api_for(seller)
+
+    def send(order_no: int, files: list[tuple[str, bytes]], key: str | None = None) -> Any:
+        headers = dict(api.headers)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        data: dict[str, Any] = {"category": "shipping", "title": "写真", "body": "添付します"}
+        data["attachments"] = [SimpleUploadedFile(n, c) for n, c in files]
+        return api.client.post(
+            f"{BASE}/orders/{order_no}/notes/with-attachments", data, headers=headers
+        )
+
+    sent = send(order.order_no, [("label.png", PNG)], key="note-1")
+    assert sent.status_code == 201, sent.content
+    attachments = sent.json()["attachments"]
+    assert [(a["name"], a["content_type"]) for a in attachments] == [("label.png", "image/png")]
+    again = send(order.order_no, [("label.png", PNG)], key="note-1")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert send(order.order_no, [("label.png", PNG + b"x")], key="note-1").status_code == 422
+    assert Note.objects.filter(order=order).count() == 1
+    # No files is a plain note; a file that is not an image or PDF is refused like in the portal.
+    assert send(order.order_no, []).status_code == 201
+    fake = send(order.order_no, [("evil.png", b"MZ\x90\x00 not a picture")])
+    assert fake.status_code == 422 and fake.json()["code"] == "attachment_type"
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "NOTE_ATTACHMENT_MAX_BYTES": 10}
+    big = send(order.order_no, [("label.png", PNG)])
+    assert big.status_code == 422 and big.json()["code"] == "attachments_too_large"
+    assert Note.objects.filter(order=order).count() == 2
+    other = send(theirs.order_no, [("label.png", PNG)])
+    assert other.status_code == 404
+    assert not Note.objects.filter(order=theirs).exists()

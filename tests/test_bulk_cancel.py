@@ -148,3 +148,69 @@ def test_pages_template_csv_progress_and_result_sheet(
     client.force_login(other_seller)
     assert client.get(job_url).status_code == 404
     assert client.get(reverse("seller:bulk_cancel_result", args=[job_id])).status_code == 404
+
+
+def test_same_file_again_warns_in_the_dry_run(client, seller, buyer, run_tasks):
+    """The sheet's SHA-256 is recognised: the dry run says when it was processed before."""
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    data = sheet([[order.order_no, "OUT_OF_STOCK", ""]]).getvalue()
+    first = bulk_cancel_preview(actor=seller, upload=io.BytesIO(data), filename="s.xlsx")
+    client.force_login(seller)
+    page = client.get(reverse("seller:bulk_cancel_job", args=[first.pk])).content.decode()
+    assert 'id="bulk-reupload"' not in page
+    bulk_cancel_confirm(actor=seller, job=first, confirm_without_notice=True)
+    run_tasks()
+    again = bulk_cancel_preview(actor=seller, upload=io.BytesIO(data), filename="copy.xlsx")
+    page = client.get(reverse("seller:bulk_cancel_job", args=[again.pk])).content.decode()
+    assert 'id="bulk-reupload"' in page and f'data-previous-job="{first.pk}"' in page
+    first.refresh_from_db()
+    from django.utils import timezone
+
+    assert timezone.localtime(first.confirmed_at).strftime("%Y/%m/%d %H:%M") in page
+
+
+def test_a_row_cancelled_before_a_crash_reports_as_cancelled_by_this_job(seller, buyer, run_tasks):
+    """If the worker died after cancelling a row but before marking it, the rerun says "cancelled"."""
+    from claimdesk.claims.models import BulkCancelJob, BulkCancelRow
+
+    orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(2)]
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    run_tasks()
+    # simulate the crash: the first row's cancel happened, its result was never written
+    first = job.rows.order_by("line").first()
+    BulkCancelRow.objects.filter(pk=first.pk).update(done=False, result="", claim=None)
+    BulkCancelJob.objects.filter(pk=job.pk).update(status=BulkJobStatus.RUNNING, processed=1)
+    bulk_cancel_process(job_id=job.pk)
+    first.refresh_from_db()
+    assert first.result == "cancelled" and first.claim is not None
+    assert Claim.objects.count() == 2
+    # a different job meeting the same order still says "already cancelled"
+    other = bulk_cancel_preview(
+        actor=seller, upload=sheet([[orders[0].order_no, "OUT_OF_STOCK", "x"]]), filename="t.xlsx"
+    )
+    assert other.rows.get().plan == "already_cancelled"
+
+
+def test_another_shops_bulk_job_cannot_be_started_or_watched(client, seller, other_seller, buyer):
+    """Starting or polling another shop's job is "not found" and changes nothing."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    job = bulk_cancel_preview(
+        actor=seller, upload=sheet([[order.order_no, "OUT_OF_STOCK", ""]]), filename="s.xlsx"
+    )
+    client.force_login(other_seller)
+    response = client.post(
+        reverse("seller:bulk_cancel_start", args=[job.pk]), {"confirm_without_notice": "1"}
+    )
+    assert response.status_code == 404
+    response = client.get(
+        reverse("seller:bulk_cancel_progress", args=[job.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 404
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.PREVIEW and job.confirmed_at is None
+    assert not Claim.objects.exists()

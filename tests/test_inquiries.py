@@ -146,3 +146,51 @@ def test_other_shop_cannot_read_an_inquiry(client, seller, other_seller):
     assert client.get(reverse("seller:inquiry", args=[inquiry.pk])).status_code == 404
     response = client.post(reverse("seller:inquiry_answer", args=[inquiry.pk]), {"body": "x"})
     assert response.status_code == 404
+
+
+def test_another_shops_inquiry_file_and_close_are_not_found(client, seller, other_seller):
+    """Another shop can neither download an inquiry's file nor close the inquiry."""
+    inquiry = inquiry_open(
+        actor=seller,
+        category=InquiryCategory.OTHER,
+        subject="s",
+        body="b",
+        attachments=[SimpleUploadedFile("shot.png", PNG, content_type="image/png")],
+    )
+    attachment = inquiry.messages.get().attachments.get()
+    client.force_login(other_seller)
+    assert client.get(reverse("seller:inquiry_attachment", args=[attachment.pk])).status_code == 404
+    response = client.post(reverse("seller:inquiry_answer", args=[inquiry.pk]), {"action": "close"})
+    assert response.status_code == 404
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.OPEN and inquiry.closed_at is None
+
+
+def test_refusal_reference_is_logged_and_the_flash_links_to_the_customer_center(
+    seller_client, seller, buyer, caplog
+):
+    """A non-htmx refusal logs its reference (code, user, path) and links the inquiry form."""
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    url = reverse("seller:order_cancel", args=[order.order_no])
+    with caplog.at_level("WARNING", logger="claimdesk.portals.common"):
+        response = seller_client.post(
+            url, {"mode": "cancel", "reason": "OUT_OF_STOCK", "seller_memo": "x"}, follow=True
+        )
+    record = next(r for r in caplog.records if r.name == "claimdesk.portals.common")
+    reference = record.args[0]
+    assert record.args[2] == seller.pk and record.args[3] == url
+    html = response.content.decode()
+    assert reference in html
+    assert 'class="contact-cc"' in html
+    assert f"/seller/inquiries/new/?reference={reference}&amp;code={record.args[1]}" in html
+
+
+def test_not_found_page_links_a_seller_to_the_customer_center(seller_client, seller, other_seller):
+    """The "not found" page shows the reference and, for sellers, the inquiry link."""
+    inquiry = inquiry_open(
+        actor=other_seller, category=InquiryCategory.OTHER, subject="s", body="b"
+    )
+    response = seller_client.get(reverse("seller:inquiry", args=[inquiry.pk]))
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'class="contact-cc"' in html and "/seller/inquiries/new/?reference=" in html

@@ -61,6 +61,16 @@ def call(
     return json.loads(response.content)
 
 
+def rows_of(result: dict[str, Any], fmt: str, item: str) -> list[dict[str, str]]:
+    """Return the rows of a list answer as {field: text}, whatever the format."""
+    if fmt == "json":
+        return [{k: str(v) for k, v in row.items()} for row in result["ResultObject"]]
+    return [
+        {child.tag: child.text or "" for child in element}
+        for element in result["ResultObject"].findall(item)
+    ]
+
+
 def ymd(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
@@ -156,31 +166,106 @@ def test_get_shipping_info_v2_and_v3(
         search_Edate=ymd(today) + "235959",
         search_condition="1",
     )
-    for result in (v3, v2):
-        assert result["ResultCode"] == 0
-        if fmt == "json":
-            rows = result["ResultObject"]
-            assert [r["OrderNo"] for r in rows] == [new.order_no]
-            assert rows[0]["ShippingStatus"] == "2" and rows[0]["PackNo"] == new.cart.cart_no
-            assert rows[0]["OrderDate"][:10] == today.isoformat()
-        else:
-            assert result["root"] == "StdCustomResultOfListOfShippingInfo"
-            items = result["ResultObject"].findall("ShippingInfo")
-            assert [int(i.findtext("OrderNo") or 0) for i in items] == [new.order_no]
+    assert v3["ResultCode"] == v2["ResultCode"] == 0
+    if fmt == "xml":
+        assert v3["root"] == v2["root"] == "StdCustomResultOfListOfShippingInfo"
+    # v3 answers with Qoo10's PascalCase names...
+    (row3,) = rows_of(v3, fmt, "ShippingInfo")
+    assert row3["OrderNo"] == str(new.order_no)
+    assert row3["ShippingStatus"] == "2" and row3["PackNo"] == str(new.cart.cart_no)
+    assert row3["OrderDate"][:10] == today.isoformat()
+    for name in ("EstimatedShippingDate", "ItemNo", "ReceiverKana", "ShippingAddress", "Address1"):
+        assert name in row3
+    for name in ("RelatedOrder", "ShippingRateType", "ShippingMessage", "DesiredDeliveryDate"):
+        assert name in row3
+    for name in ("PackingNo", "SellerDeliveryNo", "BranchName", "CartDiscountSeller"):
+        assert name in row3
+    # ...v2 with the older lowerCamel ones, so that a v2 client finds its fields.
+    (row2,) = rows_of(v2, fmt, "ShippingInfo")
+    assert row2["orderNo"] == str(new.order_no)
+    assert row2["shippingStatus"] == "2" and row2["packNo"] == str(new.cart.cart_no)
+    assert row2["orderDate"][:10] == today.isoformat()
+    assert row2["sellerID"] == seller.shop.code  # type: ignore[union-attr]
+    assert row2["itemTitle"] == new.item_title and row2["orderQty"] == str(new.quantity)
+    for name in (
+        "PaymentDate", "EstShippingDate", "ShippingDate", "DeliveredDate", "buyer", "buyer_gata",
+        "receiver", "receiver_gata", "receiverTel", "receiverMobile", "zipCode", "shippingAddr",
+        "Addr1", "Addr2", "shippingCountry", "itemCode", "sellerItemCode", "option",
+        "optionCode", "orderPrice", "discount", "total", "DeliveryCompany", "TrackingNo",
+        "PackingNo", "SellerDeliveryNo", "Cart_Discount_Seller", "Cart_Discount_Qoo10",
+        "SettlePrice", "PaymentMethod",
+    ):  # fmt: skip
+        assert name in row2, name
+    assert "OrderNo" not in row2 and "orderNo" not in row3
 
 
-def test_dates_and_90_day_limit(seller: User) -> None:
+@pytest.mark.parametrize("value", ["9", "x", "1" * 30, "-1"])
+def test_out_of_range_statuses_are_clean_errors(seller: User, value: str) -> None:
+    """A status outside Qoo10's codes (even 30 digits) is a -1000x answer, never a crash."""
+    key = qapi_key(seller)
+    today = ymd(timezone.localdate())
+    for method, params in (
+        ("ShippingBasic.GetShippingInfo_v2", {"ShippingStat": value}),
+        ("ShippingBasic.GetShippingInfo_v3", {"ShippingStatus": value}),
+        (
+            "ShippingBasic.GetClaimInfo_V3",
+            {"ClaimStat": value, "search_Sdate": today, "search_Edate": today},
+        ),
+        ("ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2", {"OrderNo": value}),
+    ):
+        for form in ("post", "get"):
+            code = call(method, key, form=form, **params)["ResultCode"]
+            assert -10020 < code <= -10001, (method, code)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_unexpected_error_is_still_http_200(
+    seller: User, fmt: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong inside a method, the answer is the envelope with a negative code."""
+    from claimdesk.api.qapi import methods
+
+    def boom(ctx: object, params: object) -> None:
+        raise RuntimeError("boom")
+
+    spec = methods.METHODS["shippingbasic.getshippinginfo_v3"]
+    monkeypatch.setitem(
+        methods.METHODS, "shippingbasic.getshippinginfo_v3", methods.Method(spec.name, boom)
+    )
+    result = call("ShippingBasic.GetShippingInfo_v3", qapi_key(seller), fmt=fmt)
+    assert result["ResultCode"] == -99999 and result["ResultMsg"]
+    assert "boom" in caplog.text
+
+
+@BOTH_WAYS
+def test_dates_and_90_day_limit(seller: User, form: str, fmt: str) -> None:
     """Dates are yyyyMMdd or yyyyMMddHHmmss; bad dates are -10002, over 90 days -10003."""
     key = qapi_key(seller)
     too_long = call(
         "ShippingBasic.GetShippingInfo_v3",
         key,
+        form=form,
+        fmt=fmt,
         SearchStartDate="20240101",
         SearchEndDate="20240601",
     )
     assert too_long["ResultCode"] == -10003
+    too_long_v2 = call(
+        "ShippingBasic.GetShippingInfo_v2",
+        key,
+        form=form,
+        fmt=fmt,
+        search_Sdate="20240101000000",
+        search_Edate="20240601235959",
+    )
+    assert too_long_v2["ResultCode"] == -10003
     claims = call(
-        "ShippingBasic.GetClaimInfo_V3", key, search_Sdate="20240101", search_Edate="20240601"
+        "ShippingBasic.GetClaimInfo_V3",
+        key,
+        form=form,
+        fmt=fmt,
+        search_Sdate="20240101",
+        search_Edate="20240601",
     )
     assert claims["ResultCode"] == -10003
     bad = call(
@@ -224,7 +309,13 @@ def test_get_claim_info_v3_and_by_order_no(seller: User, buyer: User, form: str,
             (order.order_no, "1")
         ]
         assert one["ResultObject"][0]["claimStatus"] == "1"
-        assert one["ResultObject"][0]["ShippingStatus"] == "3"
+        assert one["ResultObject"][0]["shippingStatus"] == "3"
+        assert one["ResultObject"][0]["orderNo"] == order.order_no
+        for name in ("packNo", "buyer_gata", "receiver_gata", "shippingAddr", "PackingNo"):
+            assert name in one["ResultObject"][0]
+        for name in ("cancelRefundDate", "requestDate", "deliveryCompany", "trackingNo"):
+            assert name in one["ResultObject"][0]
+        assert "OrderNo" not in one["ResultObject"][0]
     else:
         assert claims["root"] == "StdCustomResultOfListOfClaimInfo_V2"
         assert claims["ResultObject"].find("ClaimInfo_V2").findtext("claimStatus") == "1"
@@ -283,9 +374,11 @@ def test_set_seller_check_yn_v2(seller: User, buyer: User, form: str, fmt: str) 
     )
 
 
-def test_bulk_methods_and_the_500_row_limit(seller: User, buyer: User) -> None:
+@BOTH_WAYS
+def test_bulk_methods_and_the_500_row_limit(seller: User, buyer: User, form: str, fmt: str) -> None:
     """Bulk calls answer per row; more than 500 rows is -10011 and changes nothing."""
     new = order_in("new", seller=seller, buyer=buyer)
+    other_new = order_in("new", seller=seller, buyer=buyer)
     confirmed = order_in("confirmed", seller=seller, buyer=buyer)
     key = qapi_key(seller)
     tomorrow = ymd(timezone.localdate() + dt.timedelta(days=1))
@@ -293,25 +386,50 @@ def test_bulk_methods_and_the_500_row_limit(seller: User, buyer: User) -> None:
         {"OrderNo": str(new.order_no), "EstShipDt": tomorrow, "DelayType": "", "DelayMemo": ""},
         {"OrderNo": "999", "EstShipDt": tomorrow, "DelayType": "", "DelayMemo": ""},
     ]
-    result = call("ShippingBasic.SetSellerCheckYNBulk", key, SendPlanDtInfoJson=json.dumps(rows))
-    assert result["ResultCode"] == 0
-    assert [r["result_cd"] for r in result["ResultObject"]] == [0, -10001]
-    many = [{"OrderNo": str(new.order_no), "EstShipDt": tomorrow}] * 501
-    assert (
-        call("ShippingBasic.SetSellerCheckYNBulk", key, SendPlanDtInfoJson=json.dumps(many))[
-            "ResultCode"
-        ]
-        == -10011
+    result = call(
+        "ShippingBasic.SetSellerCheckYNBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        SendPlanDtInfoJson=json.dumps(rows),
     )
+    assert result["ResultCode"] == 0
+    if fmt == "xml":
+        assert result["root"] == "StdCustomResultOfListOfBulkResult"
+    assert [r["result_cd"] for r in rows_of(result, fmt, "BulkResult")] == ["0", "-10001"]
+    many = [{"OrderNo": str(other_new.order_no), "EstShipDt": tomorrow}] * 501
+    too_many_checks = call(
+        "ShippingBasic.SetSellerCheckYNBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        SendPlanDtInfoJson=json.dumps(many),
+    )
+    assert too_many_checks["ResultCode"] == -10011
+    other_new.refresh_from_db()
+    assert other_new.shipping_status == ShippingStatus.REQUESTED
     ship_rows = [
         {"OrderNo": str(confirmed.order_no), "ShippingCorp": "ヤマト運輸", "TrackingNo": "A1"}
     ]
-    shipped = call("ShippingBasic.SetSendingInfoBulk", key, ShippingInfoJson=json.dumps(ship_rows))
-    assert shipped["ResultCode"] == 0 and shipped["ResultObject"][0]["result_cd"] == 0
     too_many = call(
-        "ShippingBasic.SetSendingInfoBulk", key, ShippingInfoJson=json.dumps(ship_rows * 501)
+        "ShippingBasic.SetSendingInfoBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        ShippingInfoJson=json.dumps(ship_rows * 501),
     )
     assert too_many["ResultCode"] == -10011
+    confirmed.refresh_from_db()
+    assert confirmed.shipping_status == ShippingStatus.CONFIRMED
+    shipped = call(
+        "ShippingBasic.SetSendingInfoBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        ShippingInfoJson=json.dumps(ship_rows),
+    )
+    assert shipped["ResultCode"] == 0
+    assert [r["result_cd"] for r in rows_of(shipped, fmt, "BulkResult")] == ["0"]
     confirmed.refresh_from_db()
     assert confirmed.shipping_status == ShippingStatus.ON_DELIVERY
 
@@ -384,7 +502,8 @@ def test_set_cancel_process(seller: User, buyer: User, form: str, fmt: str) -> N
     assert call("Claim.SetCancelProcess", key, ContrNo="abc")["ResultCode"] == -10002
 
 
-def test_claim_accept_and_redelivery(seller: User, buyer: User) -> None:
+@BOTH_WAYS
+def test_claim_accept_and_redelivery(seller: User, buyer: User, form: str, fmt: str) -> None:
     """SetClaimAccept approves an exchange (creating the return address); SetClaimRedelivery ships it."""
     order = order_in("delivered", seller=seller, buyer=buyer)
     claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
@@ -392,6 +511,8 @@ def test_claim_accept_and_redelivery(seller: User, buyer: User) -> None:
     accepted = call(
         "Claim.SetClaimAccept",
         key,
+        form=form,
+        fmt=fmt,
         orderNo=str(order.order_no),
         seller_name="テストショップ",
         seller_zip_code="100-0001",
@@ -401,11 +522,15 @@ def test_claim_accept_and_redelivery(seller: User, buyer: User) -> None:
         seller_tel_no="03-0000-0000",
     )
     assert accepted["ResultCode"] == 0, accepted
+    if fmt == "xml":
+        assert accepted["root"] == "StdResult"
     claim = Claim.objects.get(order=order)
     assert claim.status == ClaimStatus.EXCHANGE_APPROVED
     redelivered = call(
         "Claim.SetClaimRedelivery",
         key,
+        form=form,
+        fmt=fmt,
         orderNo=str(order.order_no),
         redelivery_date=ymd(timezone.localdate() + dt.timedelta(days=1)),
         invoice_no="R-1",
@@ -454,3 +579,54 @@ def test_another_shops_orders_are_not_found(seller: User, other_seller: User, bu
     order.refresh_from_db()
     assert order.shipping_status == ShippingStatus.REQUESTED
     assert not Claim.objects.filter(order=order).exists()
+
+
+@BOTH_WAYS
+def test_another_shops_claims_and_bulk_rows(
+    seller: User, other_seller: User, buyer: User, form: str, fmt: str
+) -> None:
+    """GetClaimInfo_V3 never lists another shop's claims; bulk rows of its orders are refused."""
+    theirs = order_in("confirmed", seller=other_seller, buyer=buyer)
+    claim_request_cancel(actor=buyer, order=theirs, reason="EDIT_ORDER")
+    theirs_new = order_in("new", seller=other_seller, buyer=buyer)
+    key = qapi_key(seller)
+    today = ymd(timezone.localdate())
+    for stat in ("", "1"):
+        claims = call(
+            "ShippingBasic.GetClaimInfo_V3",
+            key,
+            form=form,
+            fmt=fmt,
+            ClaimStat=stat,
+            search_Sdate=today,
+            search_Edate=today,
+            search_condition="2",
+        )
+        assert claims["ResultCode"] == 0
+        assert rows_of(claims, fmt, "ClaimInfo_V2") == []
+    tomorrow = ymd(timezone.localdate() + dt.timedelta(days=1))
+    checks = call(
+        "ShippingBasic.SetSellerCheckYNBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        SendPlanDtInfoJson=json.dumps(
+            [{"OrderNo": str(theirs_new.order_no), "EstShipDt": tomorrow}]
+        ),
+    )
+    sends = call(
+        "ShippingBasic.SetSendingInfoBulk",
+        key,
+        form=form,
+        fmt=fmt,
+        ShippingInfoJson=json.dumps(
+            [{"OrderNo": str(theirs.order_no), "ShippingCorp": "ヤマト運輸", "TrackingNo": "Z"}]
+        ),
+    )
+    for result in (checks, sends):
+        assert result["ResultCode"] == 0
+        assert [r["result_cd"] for r in rows_of(result, fmt, "BulkResult")] == ["-10001"]
+    theirs.refresh_from_db()
+    theirs_new.refresh_from_db()
+    assert theirs.shipping_status == ShippingStatus.CONFIRMED and theirs.tracking_no == ""
+    assert theirs_new.shipping_status == ShippingStatus.REQUESTED

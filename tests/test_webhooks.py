@@ -13,43 +13,61 @@ from django.db import transaction
 from django.utils import timezone
 
 from claimdesk.accounts.models import User
-from claimdesk.claims.services import claim_request_cancel
+from claimdesk.claims.services import claim_request_cancel, claim_seller_cancel
 from claimdesk.core.errors import InvalidInput
+from claimdesk.messaging import webhooks
 from claimdesk.messaging.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from claimdesk.messaging.services import note_send
 from claimdesk.messaging.webhooks import (
     check_url,
     verify,
+    webhook_deliver,
     webhook_endpoint_create,
     webhook_redeliver,
 )
 from claimdesk.orders.services import order_confirm
+from claimdesk.payments.models import SimulatedGatewaySwitch
 from tests.factories import order_in
 
 pytestmark = pytest.mark.django_db
 
 
 class Receiver:
-    """A local HTTP server that records what it receives and answers the queued codes."""
+    """A local HTTP server that records what it receives and answers the queued codes.
 
-    def __init__(self) -> None:
+    With `location` set it answers every request with a 302 redirect there.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.codes: list[int] = []
+        self.location: str | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                receiver.requests.append(
+                    {"method": self.command, "headers": dict(self.headers), "body": body}
+                )
+                if receiver.location:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 code = receiver.codes.pop(0) if receiver.codes else 200
                 self.send_response(code)
                 self.end_headers()
 
+            do_GET = do_POST  # noqa: N815 - a followed redirect turns into a GET
+
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://{host}:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -210,3 +228,189 @@ def test_seller_pages_show_tokens_and_webhooks(
     )
     assert hooks.status_code == 200
     assert receiver.url in hooks.content.decode()
+
+
+@pytest.fixture
+def only_127_0_0_1_is_public(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check addresses for real, treating 127.0.0.1 (the first hop) as public and no other."""
+    settings.CLAIMDESK = {
+        **settings.CLAIMDESK,
+        "WEBHOOKS_ALLOW_PRIVATE": False,
+        "WEBHOOK_RETRY_BASE_SECONDS": 3600,
+        "WEBHOOK_TIMEOUT_SECONDS": 5,
+    }
+    monkeypatch.setattr(webhooks, "_address_allowed", lambda address: address == "127.0.0.1")
+
+
+def test_a_redirect_is_not_followed(
+    seller: User, buyer: User, run_tasks: Any, only_127_0_0_1_is_public: None
+) -> None:
+    """A receiver answering 302 to a loopback address is logged as a failure, never followed."""
+    target = Receiver(host="127.0.0.2")
+    first_hop = Receiver()
+    first_hop.location = target.url
+    try:
+        with pytest.raises(InvalidInput):
+            check_url(target.url)  # the redirect target itself would be refused
+        order = order_in("new", seller=seller, buyer=buyer)
+        webhook_endpoint_create(actor=seller, url=first_hop.url, events=["order.status_changed"])
+        order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+        run_tasks()
+        assert len(first_hop.requests) == 1
+        assert target.requests == []
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == WebhookDeliveryStatus.PENDING  # retried later, not delivered
+        assert delivery.last_status_code == 302 and "not followed" in delivery.last_error
+    finally:
+        first_hop.close()
+        target.close()
+
+
+def test_the_checked_address_is_the_one_connected_to(
+    seller: User,
+    buyer: User,
+    run_tasks: Any,
+    only_127_0_0_1_is_public: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name that resolves elsewhere after the check (DNS rebinding) is still sent to the checked IP."""
+    checked = Receiver()
+    elsewhere = Receiver(host="127.0.0.2", port=checked.port)
+    real = webhooks.socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example.test":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) <= 2 else "127.0.0.2"
+        return real(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", rebinding)
+    try:
+        url = f"http://hooks.example.test:{checked.port}/hook"
+        order = order_in("new", seller=seller, buyer=buyer)
+        webhook_endpoint_create(actor=seller, url=url, events=["order.status_changed"])
+        order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+        run_tasks()
+        assert elsewhere.requests == []
+        assert len(checked.requests) == 1
+        assert checked.requests[0]["headers"]["Host"] == f"hooks.example.test:{checked.port}"
+        assert WebhookDelivery.objects.get().status == WebhookDeliveryStatus.SUCCEEDED
+    finally:
+        checked.close()
+        elsewhere.close()
+
+
+def test_manual_redelivery_and_a_scheduled_retry_post_once(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, settings: Any
+) -> None:
+    """A manual redelivery that succeeds leaves nothing for the scheduled retry to send."""
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "WEBHOOK_RETRY_BASE_SECONDS": 3600}
+    order = order_in("new", seller=seller, buyer=buyer)
+    webhook_endpoint_create(actor=seller, url=receiver.url, events=["order.status_changed"])
+    receiver.codes = [500, 500]
+    order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+    run_tasks()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 1 and delivery.next_attempt_at is not None
+    # The seller redelivers by hand; it fails again and schedules a later retry...
+    webhook_redeliver(actor=seller, delivery=delivery)
+    run_tasks()
+    assert len(receiver.requests) == 2
+    # ...so the first scheduled retry, firing now, is stale and sends nothing.
+    webhook_deliver(delivery_id=delivery.pk)
+    assert len(receiver.requests) == 2
+    # A manual redelivery that succeeds ends it: the scheduled retry finds it delivered.
+    webhook_redeliver(actor=seller, delivery=delivery)
+    run_tasks()
+    delivery.refresh_from_db()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    assert webhook_deliver(delivery_id=delivery.pk) is not None
+    assert len(receiver.requests) == 3
+    assert delivery.status == WebhookDeliveryStatus.SUCCEEDED
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 3
+
+
+def _cancel_with_refund(seller: User, buyer: User) -> None:
+    from claimdesk.api.qapi.methods import CANCEL_REASON_OF
+
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claim_seller_cancel(
+        actor=seller,
+        order=order,
+        reason=next(iter(CANCEL_REASON_OF.values())),
+        seller_memo="",
+        confirm_without_notice=True,
+    )
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+def test_refund_events(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, settings: Any, outcome: str
+) -> None:
+    """refund.succeeded and refund.failed reach a subscribed endpoint with the refund's data."""
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "REFUND_MAX_AUTO_RETRIES": 0}
+    if outcome == "failed":
+        SimulatedGatewaySwitch.objects.update_or_create(
+            pk=1, defaults={"mode": "fail", "remaining": 0}
+        )
+    endpoint = webhook_endpoint_create(
+        actor=seller, url=receiver.url, events=["refund.succeeded", "refund.failed"]
+    )
+    _cancel_with_refund(seller, buyer)
+    settle(run_tasks)
+    run_tasks()
+    types = [r["headers"]["X-Claimdesk-Event"] for r in receiver.requests]
+    assert types == [f"refund.{outcome}"]
+    request = receiver.requests[0]
+    assert verify(endpoint.secret, request["headers"]["X-Claimdesk-Signature"], request["body"])
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.payload["type"] == f"refund.{outcome}"
+    assert "refund" in delivery.payload["data"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_racing_manual_redelivery_and_retry_post_once_on_postgres(
+    postgres: None, settings: Any, seller: User, buyer: User
+) -> None:
+    """Two workers sending one delivery at the same moment make one POST (row lock)."""
+    from django.db import connection
+
+    settings.CLAIMDESK = {
+        **settings.CLAIMDESK,
+        "WEBHOOKS_ALLOW_PRIVATE": True,
+        "WEBHOOK_RETRY_BASE_SECONDS": 3600,
+    }
+    server = Receiver()
+    slow = server.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+
+    def slow_post(handler: Any) -> None:
+        threading.Event().wait(0.5)
+        slow(handler)
+
+    server.server.RequestHandlerClass.do_POST = slow_post  # type: ignore[attr-defined]
+    try:
+        order = order_in("new", seller=seller, buyer=buyer)
+        webhook_endpoint_create(actor=seller, url=server.url, events=["order.status_changed"])
+        order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+        delivery = WebhookDelivery.objects.get()
+        barrier = threading.Barrier(2)
+
+        def send(manual: bool) -> None:
+            try:
+                barrier.wait(timeout=10)
+                webhook_deliver(delivery_id=delivery.pk, manual=manual)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send, args=(m,)) for m in (True, False)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(server.requests) == 1
+        delivery.refresh_from_db()
+        assert delivery.status == WebhookDeliveryStatus.SUCCEEDED and delivery.attempts == 1
+    finally:
+        server.close()

@@ -145,6 +145,8 @@ class ShopRestriction(models.Model):
     lifted_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    #: Why it was lifted (the operator's reason; the timer's own words when it ended).
+    lift_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-starts_at"]

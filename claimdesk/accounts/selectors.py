@@ -122,6 +122,9 @@ def shop_cancel_rate(
     counts = Claim.objects.filter(
         shop=shop,
         type=ClaimType.CANCEL,
+        # a claim's order is always the claim's shop's: the repeated condition lets
+        # PostgreSQL read only this shop's orders of the period (order_shop_ordered_cov)
+        order__shop=shop,
         order__ordered_at__gte=period_start,
         order__ordered_at__lt=period_end,
     ).aggregate(

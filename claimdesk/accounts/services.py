@@ -42,6 +42,12 @@ def _clean_reason(reason: str) -> str:
 
 
 def _history(order: Order | None, *, actor: User | None, kind: str, data: dict[str, Any]) -> None:
+    """Write the order's history line, when the change is about an order.
+
+    Without an order (an operator's restriction) the ShopRestriction row is
+    the record: who imposed or lifted it, when and why; the console's shop
+    page and the seller's record page list it.
+    """
     if order is None:
         return
     from claimdesk.orders.history import record_event
@@ -154,11 +160,18 @@ def shop_restriction_impose(
     return restriction
 
 
-def shop_restriction_lift(*, actor: User | None, restriction: ShopRestriction) -> ShopRestriction:
-    """Lift a restriction: when it ends (the timer) or early (an operator)."""
+def shop_restriction_lift(
+    *, actor: User | None, restriction: ShopRestriction, reason: str = ""
+) -> ShopRestriction:
+    """Lift a restriction: when it ends (the timer) or early (an operator).
+
+    An operator's `reason` is kept on the restriction, in the history and in
+    the mail to the shop.
+    """
     from claimdesk.messaging.services import notify
 
     require_role(actor, "operator", "system")
+    text = _clean_reason(reason) if (reason or "").strip() else ""
     with transaction.atomic():
         restriction = (
             ShopRestriction.objects.select_for_update(of=("self",))
@@ -169,12 +182,21 @@ def shop_restriction_lift(*, actor: User | None, restriction: ShopRestriction) -
             raise Conflict("restriction_lifted", _("This restriction was already lifted."))
         restriction.lifted_at = timezone.now()
         restriction.lifted_by = actor
-        restriction.save(update_fields=["lifted_at", "lifted_by"])
+        restriction.lift_reason = text
+        restriction.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
         _history(
             restriction.order,
             actor=actor,
             kind="shop.restriction_lifted",
-            data={"restriction": restriction.pk},
+            data={"restriction": restriction.pk, "reason": text},
         )
-        notify(shop=restriction.shop, kind="restriction_lifted", order=restriction.order)
+        if text:
+            notify(
+                shop=restriction.shop,
+                kind="restriction_lifted_by_operator",
+                order=restriction.order,
+                context={"reason": text},
+            )
+        else:
+            notify(shop=restriction.shop, kind="restriction_lifted", order=restriction.order)
     return restriction

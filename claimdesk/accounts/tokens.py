@@ -21,7 +21,7 @@ from claimdesk.core.errors import InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import clean_short
 
-from .models import ApiToken, ApiTokenKind, Role, User
+from .models import ApiIdempotencyKey, ApiToken, ApiTokenKind, Role, User
 from .roles import require_role
 
 PREFIXES = {ApiTokenKind.REST: "cdk_", ApiTokenKind.QAPI: "cdq_"}
@@ -74,6 +74,8 @@ def api_token_create(
 def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     """Revoke a token of the actor's shop; it stops working at once."""
     require_role(actor, Role.SELLER)
+    if not 0 < token_id < 2**63:
+        raise NotFound("token_not_found", _("No such API token."))
     with transaction.atomic():
         token = (
             ApiToken.objects.select_for_update()
@@ -143,3 +145,14 @@ def qapi_key_issue(*, api_key: str | None, user_id: str, password: str) -> tuple
         can_write=caller.can_write,
         kind=ApiTokenKind.QAPI,
     )
+
+
+#: How long a finished Idempotency-Key answer is kept for replay.
+IDEMPOTENCY_KEEP = dt.timedelta(hours=24)
+
+
+def idempotency_keys_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete Idempotency-Key records older than 24 hours; return how many (worker sweep)."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEEP
+    deleted, _counts = ApiIdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

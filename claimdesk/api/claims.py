@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
@@ -262,6 +262,36 @@ def send_note(request: HttpRequest, order_no: int, body: NoteIn) -> Any:
         title=body.title,
         body=body.body,
         recipient_role=body.recipient,
+        by_mail=body.by_mail,
+    )
+    return Status(201, note_dict(note))
+
+
+@notes_router.post(
+    "/orders/{order_no}/notes/with-attachments",
+    response={201: NoteOut, **ERRORS},
+    auth=write_auth,
+)
+def send_note_with_attachments(
+    request: HttpRequest,
+    order_no: int,
+    body: Form[NoteIn],
+    attachments: File[list[UploadedFile] | None] = None,
+) -> Any:
+    """Send a note with files, as multipart/form-data (the note's fields plus `attachments`).
+
+    The files are checked as in the seller portal: JPG, PNG, GIF or PDF by
+    their content, and at most NOTE_ATTACHMENT_MAX_BYTES in all.
+    """
+    order = seller_order(request, order_no)
+    note = note_send(
+        actor=actor_of(request),
+        order=order,
+        category=body.category,
+        title=body.title,
+        body=body.body,
+        recipient_role=body.recipient,
+        attachments=list(attachments or []),
         by_mail=body.by_mail,
     )
     return Status(201, note_dict(note))

@@ -4,11 +4,15 @@
 answers 429 when its rate is exceeded, switches to the owner's language and,
 for a state-changing call with an `Idempotency-Key`, runs the call at most
 once per key (insert-first into a table with a unique constraint) and replays
-the stored answer to a repeated call.
+the stored answer to a repeated call. A key whose call never finished (the
+process died) may be taken again after CLAIMDESK["API_IDEMPOTENCY_STALE_SECONDS"]
+(60 s); records older than 24 hours are purged by the worker's sweep
+(`claimdesk.accounts.tokens.idempotency_keys_purge`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import time
@@ -19,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.utils import timezone, translation
 from ninja.security import HttpBearer
@@ -97,11 +102,29 @@ def _rate_limited(token: ApiToken) -> HttpResponse | None:
     )
 
 
+def _is_multipart(request: HttpRequest) -> bool:
+    return (request.content_type or "").lower() == "multipart/form-data"
+
+
 def _request_hash(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode() if request.method else b"")
     digest.update(b"\n" + request.get_full_path().encode() + b"\n")
-    digest.update(request.body)
+    if not _is_multipart(request):
+        digest.update(request.body)
+        return digest.hexdigest()
+    # Multipart (notes with attachments): hash the fields and the files' contents,
+    # streamed, instead of the raw body (which may exceed DATA_UPLOAD_MAX_MEMORY_SIZE
+    # and whose boundary differs between two sends of the same request).
+    for name in sorted(request.POST):
+        for value in request.POST.getlist(name):
+            digest.update(f"{name}={value}\n".encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(f"{name}:{upload.name}:{upload.size}\n".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
     return digest.hexdigest()
 
 
@@ -111,6 +134,25 @@ def _replay(record: ApiIdempotencyKey) -> HttpResponse:
     )
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _stale_after() -> dt.timedelta:
+    config: dict[str, Any] = settings.CLAIMDESK
+    return dt.timedelta(seconds=int(config.get("API_IDEMPOTENCY_STALE_SECONDS", 60)))
+
+
+def _retake(record: ApiIdempotencyKey) -> bool:
+    """Take over an unfinished key whose call died (older than the stale limit); True if won.
+
+    The conditional update lets one of several callers retaking the same key win.
+    """
+    now = timezone.now()
+    if record.created_at > now - _stale_after():
+        return False
+    won = ApiIdempotencyKey.objects.filter(
+        pk=record.pk, status_code__isnull=True, created_at=record.created_at
+    ).update(created_at=now)
+    return won == 1
 
 
 def _idempotent(
@@ -147,14 +189,16 @@ def _idempotent(
                     "This Idempotency-Key was already used for another request. Use a new key for a new request."
                 ),
             )
-        if existing is None or existing.status_code is None:
+        if existing is not None and existing.status_code is not None:
+            return _replay(existing)
+        if existing is None or not _retake(existing):
             return problem(
                 409,
                 "idempotency_in_progress",
                 _("A request with this Idempotency-Key is still running. Try again in a moment."),
                 headers={"Retry-After": "1"},
             )
-        return _replay(existing)
+        record = existing
     try:
         response = view(request, *args, **kwargs)
     except BaseException:
@@ -177,9 +221,13 @@ def _has_nul(request: HttpRequest) -> bool:
     """Return whether text the database cannot store (NUL) arrives in the query or body."""
     if "\x00" in request.path or any("\x00" in v for v in request.GET.values()):
         return True
-    return request.method in UNSAFE_METHODS and (
-        b"\\u0000" in request.body or b"\x00" in request.body
-    )
+    if request.method not in UNSAFE_METHODS:
+        return False
+    if _is_multipart(request):
+        fields = [v for name in request.POST for v in request.POST.getlist(name)]
+        names = [f.name or "" for name in request.FILES for f in request.FILES.getlist(name)]
+        return any("\x00" in v for v in [*fields, *names])
+    return b"\\u0000" in request.body or b"\x00" in request.body
 
 
 def guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -187,7 +235,11 @@ def guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if _has_nul(request):
+        try:
+            has_nul = _has_nul(request)
+        except MultiPartParserError:
+            return problem(422, "invalid_input", _("The multipart/form-data body cannot be read."))
+        if has_nul:
             return problem(
                 422, "invalid_input", _("The request contains a NUL character; remove it.")
             )

@@ -270,44 +270,88 @@ def bulk_cancel_confirm(
     return job
 
 
-def _already_cancelled(order_no: str, shop_id: int) -> bool:
-    return Claim.objects.filter(
-        order__order_no=int(order_no),
-        shop_id=shop_id,
-        type=ClaimType.CANCEL,
-        status__in=[ClaimStatus.CANCELLING, ClaimStatus.CANCEL_COMPLETED],
-    ).exists()
+def bulk_previous_run(job: BulkCancelJob) -> BulkCancelJob | None:
+    """Return the shop's latest confirmed job of the same file (same SHA-256), if any."""
+    return (
+        BulkCancelJob.objects.filter(shop_id=job.shop_id, file_sha256=job.file_sha256)
+        .exclude(pk=job.pk)
+        .exclude(status=BulkJobStatus.PREVIEW)
+        .order_by("-confirmed_at", "-pk")
+        .first()
+    )
+
+
+def _cancel_claim(order_no: str, shop_id: int) -> Claim | None:
+    return (
+        Claim.objects.filter(
+            order__order_no=int(order_no),
+            shop_id=shop_id,
+            type=ClaimType.CANCEL,
+            status__in=[ClaimStatus.CANCELLING, ClaimStatus.CANCEL_COMPLETED],
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _stamp_job(claim: Claim, job: BulkCancelJob) -> None:
+    """Mark the history lines the cancel of `claim` wrote with the job that did it."""
+    from claimdesk.orders.models import OrderEvent
+
+    for event in OrderEvent.objects.filter(claim=claim, actor=job.created_by, refused=False):
+        event.data = {**event.data, "bulk_job": job.pk}
+        event.save(update_fields=["data"])
+
+
+def _cancelled_by(claim: Claim, job: BulkCancelJob) -> bool:
+    from claimdesk.orders.models import OrderEvent
+
+    return OrderEvent.objects.filter(claim=claim, data__bulk_job=job.pk).exists()
 
 
 def _process_row(job: BulkCancelJob, row: BulkCancelRow) -> None:
+    """Cancel one row and mark it done in one transaction (a crash leaves neither)."""
     from .services import claim_seller_cancel
 
-    claim: Claim | None = None
-    if row.plan not in WILL_ACT:
-        result, message = row.plan, row.plan_message
-    else:
-        try:
-            order = access_order_for_seller(job.created_by, row.order_no)
-            claim = claim_seller_cancel(
-                actor=job.created_by,
-                order=order,
-                reason=row.reason_code,
-                seller_memo=row.memo,
-                confirm_without_notice=job.confirm_without_notice,
-            )
-            result = "approved" if row.plan == "will_approve" else "cancelled"
-            message = str(_("Cancelled: %(status)s.") % {"status": claim.get_status_display()})
-        except DomainError as error:
-            if error.code in ("order_closed", "claim_open") and _already_cancelled(
-                row.order_no, job.shop_id
-            ):
-                result = "already_cancelled"
-                message = str(
-                    _("Order %(order_no)s is already cancelled.") % {"order_no": row.order_no}
-                )
-            else:
-                result, message = error.code, str(error.message)
     with transaction.atomic():
+        claim: Claim | None = None
+        if row.plan not in WILL_ACT:
+            result, message = row.plan, row.plan_message
+        else:
+            try:
+                order = access_order_for_seller(job.created_by, row.order_no)
+                # the service's own transaction is a savepoint: a refusal rolls back
+                # only its changes, and its refusal line stays
+                claim = claim_seller_cancel(
+                    actor=job.created_by,
+                    order=order,
+                    reason=row.reason_code,
+                    seller_memo=row.memo,
+                    confirm_without_notice=job.confirm_without_notice,
+                )
+                _stamp_job(claim, job)
+                result = "approved" if row.plan == "will_approve" else "cancelled"
+                message = str(_("Cancelled: %(status)s.") % {"status": claim.get_status_display()})
+            except DomainError as error:
+                done = (
+                    _cancel_claim(row.order_no, job.shop_id)
+                    if error.code in ("order_closed", "claim_open")
+                    else None
+                )
+                if done is not None and _cancelled_by(done, job):
+                    # this job cancelled it before a crash: report it as this job's work
+                    claim = done
+                    result = "approved" if row.plan == "will_approve" else "cancelled"
+                    message = str(
+                        _("Cancelled: %(status)s.") % {"status": done.get_status_display()}
+                    )
+                elif done is not None:
+                    result = "already_cancelled"
+                    message = str(
+                        _("Order %(order_no)s is already cancelled.") % {"order_no": row.order_no}
+                    )
+                else:
+                    result, message = error.code, str(error.message)
         marked = BulkCancelRow.objects.filter(pk=row.pk, done=False).update(
             done=True, result=result, result_message=message, claim=claim
         )

@@ -150,7 +150,9 @@ def _create_claim(
         claim,
         actor=actor,
         kind=f"claim.opened.{type}",
-        memo=fields.get("buyer_memo") or fields.get("seller_memo", ""),
+        memo=fields.get("buyer_memo")
+        or fields.get("seller_memo")
+        or fields.get("operator_memo", ""),
     )
     return claim
 
@@ -733,8 +735,15 @@ def claim_seller_start_return(
     pickup_method: str = PickupMethod.SELLER_COLLECTS,
     pickup_carrier: str = "",
     accept_now: bool = False,
+    exchange: bool = False,
+    attachments: Sequence[File] = (),
 ) -> Claim:
-    """Start a return for a shipped order for a seller-fault reason (seed section 1, second half)."""
+    """Start a return (or an exchange) for a shipped order for a seller-fault reason.
+
+    Seed section 1, second half. An exchange needs the default return/exchange
+    address; files go to the buyer in the order's note thread. All of it
+    happens in one transaction or not at all.
+    """
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
     require_role(actor, "seller")
     memo = clean_memo(seller_memo, field="seller_memo")
@@ -766,9 +775,24 @@ def claim_seller_start_return(
             pickup_carrier=pickup_carrier[:100],
             return_address=address,
         )
-        if accept_now:
+        if exchange:
+            exchange_address = _default_return_address(order.shop)
+            transition(claim, "convert_to_exchange", S.EXCHANGE_APPROVED, actor=actor, memo=memo)
+            claim.type = ClaimType.EXCHANGE
+            claim.return_address = _address_snapshot(exchange_address)
+            claim.save()
+        elif accept_now:
             transition(claim, "accept_return", S.RETURNING, actor=actor)
             claim.save()
+        if attachments:
+            note_send(
+                actor=actor,
+                order=order,
+                category=NoteCategory.RETURN_EXCHANGE,
+                title=str(claim.get_type_display()),
+                body=memo or str(why.label),
+                attachments=attachments,
+            )
         notify(
             recipient=order.buyer,
             kind="claim_status_changed",
@@ -1156,6 +1180,15 @@ def claim_operator_decide(*, actor: User, claim: Claim, decision: str, reason: s
         raise InvalidInput("decision_invalid", _("Choose refund or reject."))
     with transaction.atomic():
         claim = _lock_claim(claim)
+        if claim.escalated_at is None or not claim.is_open:
+            raise DomainError(
+                "claim_not_escalated",
+                _(
+                    "This claim was not escalated to the customer center: the shop and the buyer "
+                    "settle it first. To end it now, withdraw it or cancel the order with its reason."
+                ),
+                {"status": claim.status},
+            )
         order = claim.order
         data = {"decision": decision}
         if decision == "reject":

@@ -103,7 +103,10 @@ def check(action: str, claim: Claim, actor: User | None) -> Transition:
     if claim.status not in rule.sources:
         raise DomainError(
             "wrong_claim_status",
-            _("The claim on order %(order_no)s is “%(status)s”; this action is not possible now.")
+            _(
+                "The claim on order %(order_no)s is “%(status)s”; this action is not possible now. "
+                "Reload the order to see what can be done next, or contact the customer center."
+            )
             % {"order_no": claim.order.order_no, "status": claim.get_status_display()},
             {"action": action, "status": claim.status},
         )

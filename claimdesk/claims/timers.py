@@ -448,6 +448,7 @@ def complete_redeliveries_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE)
 
 def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Run every platform timer once; return what each did."""
+    from claimdesk.accounts.tokens import idempotency_keys_purge
     from claimdesk.payments.services import refunds_recover, refunds_retry_due
 
     now = now or timezone.now()
@@ -464,6 +465,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "claims_flagged_overdue": flag_overdue_claims_due(now=now),
         "claims_escalated": escalate_claims_due(now=now),
         "redeliveries_completed": complete_redeliveries_due(now=now),
+        "idempotency_keys_purged": idempotency_keys_purge(now=now),
     }
 
 

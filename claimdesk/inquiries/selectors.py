@@ -225,9 +225,11 @@ def refund_monitor(*, days: int = 14) -> dict[str, Any]:
         .order_by("-day", "currency")
     )
     return {
+        # measured from when the refund (re)entered pending: recovery touching
+        # updated_at must not make a refund stuck for hours look fresh
         "stale": list(
-            refunds.filter(status=RefundStatus.PENDING, updated_at__lte=stale).order_by(
-                "updated_at"
+            refunds.filter(status=RefundStatus.PENDING, pending_since__lte=stale).order_by(
+                "pending_since", "pk"
             )[:200]
         ),
         "failed": list(refunds.filter(status=RefundStatus.FAILED).order_by("updated_at")[:200]),

@@ -110,6 +110,25 @@ MAILS: dict[str, tuple[Promise, Promise]] = {
         _("[claimdesk] Sales restriction lifted"),
         _("The sales restriction on your shop has ended."),
     ),
+    "restriction_lifted_by_operator": (
+        _("[claimdesk] Sales restriction lifted by the customer center"),
+        _("The customer center lifted the sales restriction on your shop.\nReason: %(reason)s"),
+    ),
+    "refund_retried": (
+        _("[claimdesk] The refund for order %(order_no)s is being sent again"),
+        _(
+            "The customer center sent the refund of %(amount)s for order %(order_no)s (%(item)s) "
+            "to the payment company again (attempt %(attempt)s).\nReason: %(reason)s"
+        ),
+    ),
+    "refund_resolved": (
+        _("[claimdesk] The refund for order %(order_no)s was settled by the customer center"),
+        _(
+            "The card refund of %(amount)s for order %(order_no)s (%(item)s) could not be "
+            "completed, so the customer center credited it to the buyer's platform balance "
+            "instead.\nReason: %(reason)s"
+        ),
+    ),
     "refund_succeeded": (
         _("[claimdesk] Refund completed for order %(order_no)s"),
         _("%(amount)s for order %(order_no)s (%(item)s) was refunded to your %(destination)s."),

@@ -15,12 +15,15 @@ recognisable: a receiver treats a second delivery of one id as a duplicate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +33,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
 
@@ -92,23 +95,27 @@ def _address_allowed(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_url(url: str) -> str:
-    """Return `url` if it is http(s) to a public address; refuse loopback and private ones.
+def _checked_address(url: str) -> tuple[str, str]:
+    """Return (url, IP address to connect to) if `url` is http(s) to a public address.
 
-    CLAIMDESK["WEBHOOKS_ALLOW_PRIVATE"] lifts the address check (tests, demos).
+    The host is resolved once; the delivery connects to the address checked
+    here, so a name that resolves elsewhere a moment later (DNS rebinding)
+    cannot lead a POST to a private address. CLAIMDESK["WEBHOOKS_ALLOW_PRIVATE"]
+    lifts the address check (tests, demos).
     """
     text = (url or "").strip()
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 500:
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 500 or port < 0:
         raise InvalidInput(
             "webhook_url_invalid",
             _("Enter a full http:// or https:// address of at most 500 characters."),
             {"field": "url"},
         )
-    if _config("WEBHOOKS_ALLOW_PRIVATE", False):
-        return text
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as exc:
         raise InvalidInput(
@@ -116,14 +123,36 @@ def check_url(url: str) -> str:
             _("The host %(host)s cannot be found. Check the address.") % {"host": parts.hostname},
             {"field": "url"},
         ) from exc
-    if not infos or not all(_address_allowed(str(info[4][0])) for info in infos):
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or (
+        not _config("WEBHOOKS_ALLOW_PRIVATE", False)
+        and not all(_address_allowed(a) for a in addresses)
+    ):
         raise InvalidInput(
             "webhook_url_private",
             _("%(host)s is a loopback or private address; webhooks go only to public addresses.")
             % {"host": parts.hostname},
             {"field": "url"},
         )
-    return text
+    return text, addresses[0]
+
+
+def check_url(url: str) -> str:
+    """Return `url` if it is http(s) to a public address; refuse loopback and private ones.
+
+    CLAIMDESK["WEBHOOKS_ALLOW_PRIVATE"] lifts the address check (tests, demos).
+    """
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if _config("WEBHOOKS_ALLOW_PRIVATE", False) and parts.scheme in ("http", "https"):
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            pass
+        else:
+            if parts.hostname and len(text) <= 500:
+                return text  # no need to resolve: any address is allowed
+    return _checked_address(text)[0]
 
 
 def _clean_events(events: list[str]) -> list[str]:
@@ -164,12 +193,18 @@ def webhook_endpoint_create(
     )
 
 
+def _object_id(value: object) -> int:
+    """Return `value` as a database id, or -1 when it is not one (text, 0, too many digits)."""
+    text = str(value).strip()
+    if not text.isdecimal() or len(text) > 19:
+        return -1
+    number = int(text)
+    return number if 0 < number < 2**63 else -1
+
+
 def access_endpoint_for_seller(user: User, endpoint_id: object) -> WebhookEndpoint:
     """Return an endpoint of the user's shop, or raise NotFound."""
-    try:
-        pk = int(str(endpoint_id))
-    except (TypeError, ValueError):
-        pk = -1
+    pk = _object_id(endpoint_id)
     endpoint = WebhookEndpoint.objects.filter(pk=pk, shop_id=user.shop_id or -1).first()
     if endpoint is None or not user.is_seller:
         raise NotFound("webhook_not_found", _("No such webhook endpoint."))
@@ -186,10 +221,7 @@ def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
 
 def access_delivery_for_seller(user: User, delivery_id: object) -> WebhookDelivery:
     """Return a delivery of one of the user's shop's endpoints, or raise NotFound."""
-    try:
-        pk = int(str(delivery_id))
-    except (TypeError, ValueError):
-        pk = -1
+    pk = _object_id(delivery_id)
     delivery = (
         WebhookDelivery.objects.select_related("endpoint")
         .filter(pk=pk, endpoint__shop_id=user.shop_id or -1)
@@ -312,74 +344,185 @@ def webhook_on_note(note: Note) -> None:
 # --- delivering ----------------------------------------------------------------------------------
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to a fixed IP address, with the URL's host in the Host header."""
+
+    def __init__(self, host: str, *, pinned_ip: str, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self.pinned_ip = pinned_ip
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.pinned_ip, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to a fixed IP address; SNI and certificate check use the URL's host."""
+
+    def __init__(
+        self, host: str, *, pinned_ip: str, context: ssl.SSLContext, **kwargs: Any
+    ) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self.pinned_ip = pinned_ip
+        self.pinned_context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned_ip, self.port), self.timeout)
+        self.sock = self.pinned_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, pinned_ip: str) -> None:
+        super().__init__()
+        self.pinned_ip = pinned_ip
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            functools.partial(_PinnedHTTPConnection, pinned_ip=self.pinned_ip),
+            req,
+        )
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, pinned_ip: str) -> None:
+        super().__init__()
+        self.pinned_ip = pinned_ip
+        self.pinned_context = ssl.create_default_context()
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            functools.partial(
+                _PinnedHTTPSConnection, pinned_ip=self.pinned_ip, context=self.pinned_context
+            ),
+            req,
+        )
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Answer a redirect as a failed delivery instead of following it."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirect to {newurl[:150]} not followed", headers, fp
+        )
+
+
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """POST `body` to `url`: at the address checked once, no proxy, no redirect followed."""
+    try:
+        _text, address = _checked_address(url)
+    except InvalidInput as error:
+        return None, str(error.message)[:255]
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _PinnedHTTPHandler(address),
+        _PinnedHTTPSHandler(address),
+        _RefuseRedirects(),
+    )
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as exc:
-        return int(exc.code), f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = f"HTTP {exc.code}" + (f": {exc.msg}" if 300 <= exc.code < 400 else "")
+        return int(exc.code), reason[:255]
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         return None, str(getattr(exc, "reason", exc))[:255]
 
 
 def webhook_deliver(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None:
     """POST one delivery and record the answer; schedule a retry after a failure.
 
-    Never call inside a transaction: the receiver is called with no lock held.
+    On PostgreSQL the delivery row is locked (select_for_update) for the POST,
+    bounded by WEBHOOK_TIMEOUT_SECONDS, so that a manual redelivery racing a
+    scheduled retry sends once: the second finds the outcome. A retry that
+    finds a later retry scheduled (a stale task) sends nothing.
     """
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != WebhookDeliveryStatus.PENDING:
-        return delivery
+    if connection.vendor == "sqlite":
+        # SQLite has no row locks: a transaction here would hold the write lock of the
+        # whole database (BEGIN IMMEDIATE) during the POST. Its single worker only checks.
+        delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+        if delivery is None or not _is_due(delivery, manual=manual):
+            return delivery
+        return _send_and_record(delivery, manual=manual)
+    with transaction.atomic():
+        # The row stays locked while the receiver is called: a manual redelivery and a
+        # scheduled retry racing for one delivery POST once, the second sees the outcome.
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or not _is_due(delivery, manual=manual):
+            return delivery
+        return _send_and_record(delivery, manual=manual)
+
+
+def _is_due(delivery: WebhookDelivery, *, manual: bool) -> bool:
+    """Return whether to POST now: pending, and not a stale retry (a later one is scheduled)."""
+    if delivery.status != WebhookDeliveryStatus.PENDING:
+        return False
+    return manual or delivery.next_attempt_at is None or delivery.next_attempt_at <= timezone.now()
+
+
+def _send_and_record(delivery: WebhookDelivery, *, manual: bool) -> WebhookDelivery:
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     started = time.monotonic()
-    try:
-        check_url(endpoint.url)
-    except InvalidInput as error:
-        code, error_text = None, str(error.message)
-    else:
-        code, error_text = _post(
-            endpoint.url,
-            body,
-            {
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "X-Claimdesk-Event": delivery.event_type,
-                "X-Claimdesk-Event-Id": delivery.event_id,
-                "X-Claimdesk-Delivery": str(delivery.pk),
-                "X-Claimdesk-Timestamp": str(timestamp),
-                SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
-            },
-            float(_config("WEBHOOK_TIMEOUT_SECONDS", 10)),
-        )
+    code, error_text = _post(
+        endpoint.url,
+        body,
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Claimdesk-Event": delivery.event_type,
+            "X-Claimdesk-Event-Id": delivery.event_id,
+            "X-Claimdesk-Delivery": str(delivery.pk),
+            "X-Claimdesk-Timestamp": str(timestamp),
+            SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+        },
+        float(_config("WEBHOOK_TIMEOUT_SECONDS", 10)),
+    )
     elapsed = int((time.monotonic() - started) * 1000)
-    ok = code is not None and 200 <= code < 300
     with transaction.atomic():
-        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        WebhookAttempt.objects.create(
-            delivery=locked,
-            status_code=code,
-            error="" if ok else (error_text or f"HTTP {code}"),
-            duration_ms=elapsed,
-            manual=manual,
-        )
-        locked.attempts += 1
-        locked.last_status_code = code
-        locked.last_error = "" if ok else (error_text or f"HTTP {code}")[:255]
-        if ok:
-            locked.status = WebhookDeliveryStatus.SUCCEEDED
-            locked.delivered_at = timezone.now()
-            locked.next_attempt_at = None
-        elif locked.attempts < int(_config("WEBHOOK_MAX_ATTEMPTS", 8)):
-            delay = int(_config("WEBHOOK_RETRY_BASE_SECONDS", 30)) * 2 ** (locked.attempts - 1)
-            locked.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
-            defer_at(deliver_webhook, locked.next_attempt_at, locked.pk)
-        else:
-            locked.status = WebhookDeliveryStatus.FAILED
-            locked.next_attempt_at = None
-        locked.save()
+        return _record(delivery, manual, code, error_text, elapsed)
+
+
+def _record(
+    locked: WebhookDelivery, manual: bool, code: int | None, error_text: str, elapsed: int
+) -> WebhookDelivery:
+    ok = code is not None and 200 <= code < 300
+    WebhookAttempt.objects.create(
+        delivery=locked,
+        status_code=code,
+        error="" if ok else (error_text or f"HTTP {code}"),
+        duration_ms=elapsed,
+        manual=manual,
+    )
+    locked.attempts += 1
+    locked.last_status_code = code
+    locked.last_error = "" if ok else (error_text or f"HTTP {code}")[:255]
+    if ok:
+        locked.status = WebhookDeliveryStatus.SUCCEEDED
+        locked.delivered_at = timezone.now()
+        locked.next_attempt_at = None
+    elif locked.attempts < int(_config("WEBHOOK_MAX_ATTEMPTS", 8)):
+        delay = int(_config("WEBHOOK_RETRY_BASE_SECONDS", 30)) * 2 ** (locked.attempts - 1)
+        locked.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+        defer_at(deliver_webhook, locked.next_attempt_at, locked.pk)
+    else:
+        locked.status = WebhookDeliveryStatus.FAILED
+        locked.next_attempt_at = None
+    locked.save()
     return locked
 
 

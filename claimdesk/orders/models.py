@@ -190,8 +190,30 @@ class Order(models.Model):
             models.Index(
                 fields=["shop", "shipping_status", "-ordered_at"], name="order_shop_status"
             ),
-            models.Index(fields=["shop", "-ordered_at"], name="order_shop_ordered"),
             models.Index(fields=["buyer", "-ordered_at"], name="order_buyer_ordered"),
+            # perf (bench/): the shipping page's boxes, counts and first pages of live orders
+            # read from the index alone; the shop record reads its period's orders likewise.
+            models.Index(
+                fields=[
+                    "shop",
+                    "shipping_status",
+                    "-ordered_at",
+                    "-id",
+                    "delay_type",
+                    "est_ship_date",
+                ],
+                condition=Q(cancelled_at__isnull=True),
+                name="order_live_box",
+            ),
+            models.Index(
+                fields=["shop", "shipping_status", "-paid_at", "-id"],
+                condition=Q(cancelled_at__isnull=True),
+                name="order_live_paid",
+            ),
+            models.Index(
+                fields=["shop", "-ordered_at", "paid_at", "shipped_at", "id"],
+                name="order_shop_ordered_cov",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -44,7 +44,10 @@ def _status_error(order: Order, action: str | Promise) -> DomainError:
         )
     return DomainError(
         "wrong_shipping_status",
-        _("Order %(order_no)s is “%(status)s”, so it cannot be %(action)s now.")
+        _(
+            "Order %(order_no)s is “%(status)s”, so it cannot be %(action)s now. "
+            "Reload the order to see the actions open to it."
+        )
         % {"order_no": order.order_no, "status": status, "action": action},
         {"shipping_status": order.shipping_status},
     )

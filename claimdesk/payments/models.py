@@ -74,6 +74,9 @@ class Refund(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     next_retry_at = models.DateTimeField(null=True, blank=True)
+    #: When the refund (re)entered pending: set on creation and on each retry, never
+    #: touched by recovery, so "pending too long" is measured from here.
+    pending_since = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]

@@ -318,9 +318,20 @@ def _refund_order(**kwargs: object) -> Order | None:
 
 
 @records_refusal("refund.retry", _refund_order)
-def refund_retry(*, actor: User | None, refund: Refund, automatic: bool = False) -> Refund:
-    """Send a failed refund to the gateway again, as a new attempt."""
+def refund_retry(
+    *, actor: User | None, refund: Refund, automatic: bool = False, reason: str = ""
+) -> Refund:
+    """Send a failed refund to the gateway again, as a new attempt.
+
+    An operator's `reason` goes into the history line's memo; a retry by hand
+    (not the automatic back-off) is mailed to the buyer and the shop.
+    """
     require_role(actor, "operator", "system")
+    text = (reason or "").strip()
+    if len(text) > 1000:
+        raise InvalidInput(
+            "reason_required", _("Give the reason (1 to 1000 characters)."), {"field": "reason"}
+        )
     with transaction.atomic():
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
         if locked.status != RefundStatus.FAILED:
@@ -336,14 +347,28 @@ def refund_retry(*, actor: User | None, refund: Refund, automatic: bool = False)
             locked.auto_retries += 1
         locked.next_retry_at = None
         locked.updated_at = timezone.now()
+        locked.pending_since = locked.updated_at
         locked.save()
         record_event(
             locked.order,
             actor=actor,
             claim=locked.claim,
             kind="refund.retried",
+            memo=text,
             data={"refund": locked.pk, "attempt": locked.attempt, "automatic": automatic},
         )
+        if not automatic:  # a retry by hand is mailed, with its reason, to both parties
+            from claimdesk.messaging.services import notify
+
+            context = {"amount": locked.amount.format(), "attempt": locked.attempt, "reason": text}
+            for party in ({"recipient": locked.order.buyer}, {"shop": locked.order.shop}):
+                notify(
+                    **party,
+                    kind="refund_retried",
+                    order=locked.order,
+                    claim=locked.claim,
+                    context=context,
+                )
         from .tasks import process_refund
 
         defer(process_refund, locked.pk)
@@ -425,4 +450,15 @@ def refund_resolve(*, actor: User, refund: Refund, reason: str) -> Refund:
         )
         locked.destination = RefundDestination.BALANCE
         _refund_succeed(locked, reference="manual")
+        from claimdesk.messaging.services import notify
+
+        context = {"amount": locked.amount.format(), "reason": text}
+        for party in ({"recipient": locked.order.buyer}, {"shop": locked.order.shop}):
+            notify(
+                **party,
+                kind="refund_resolved",
+                order=locked.order,
+                claim=locked.claim,
+                context=context,
+            )
     return locked

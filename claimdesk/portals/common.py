@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 import zoneinfo
 from collections.abc import Callable
@@ -14,11 +15,14 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from claimdesk.core.errors import DomainError
 
 View = Callable[..., HttpResponseBase]
+logger = logging.getLogger(__name__)
+#: Marks a message's extra_tags as the contact-the-customer-center link.
+INQUIRY_LINK_TAG = "inquiry-link:"
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -96,7 +100,18 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         reference = uuid.uuid4().hex[:10].upper()
-        context = {"error": exception, "reference": reference}
+        user = getattr(request, "user", None)
+        logger.warning(
+            "refusal %s code=%s user=%s path=%s",
+            reference,
+            exception.code,
+            getattr(user, "pk", None),
+            request.path,
+        )
+        inquiry_url = _inquiry_url(
+            request, exception.code, reference, with_order=exception.kind != "not_found"
+        )
+        context = {"error": exception, "reference": reference, "inquiry_url": inquiry_url}
         if exception.kind == "not_found":
             return render(request, "portals/not_found.html", context, status=404)
         if getattr(request, "htmx", False):
@@ -104,8 +119,24 @@ class DomainErrorMiddleware:
             response["HX-Retarget"] = "#messages"
             response["HX-Reswap"] = "innerHTML"
             return response
-        messages.error(request, f"{exception.message} [{exception.code} · {reference}]")
+        messages.error(
+            request,
+            f"{exception.message} [{exception.code} · {reference}]",
+            extra_tags=f"{INQUIRY_LINK_TAG}{inquiry_url}" if inquiry_url else "",
+        )
         return HttpResponseRedirect(_after_refusal(request))
+
+
+def _inquiry_url(request: HttpRequest, code: str, reference: str, *, with_order: bool) -> str:
+    """Return the seller's contact-the-customer-center link for a refusal ("" for others)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not getattr(user, "is_seller", False):
+        return ""
+    query = {"reference": reference, "code": code}
+    match = request.resolver_match
+    if with_order and match is not None and str(match.kwargs.get("order_no", "")).isdigit():
+        query["order"] = str(match.kwargs["order_no"])
+    return f"{reverse('seller:inquiry_new')}?{urlencode(query)}"
 
 
 def _after_refusal(request: HttpRequest) -> str:

@@ -90,8 +90,8 @@ def test_return_with_photos_from_request_to_refund(
     accept = seller_page.locator(f"form[action='/seller/claims/{order.order_no}/accept-return/']")
     accept.locator("button").click()
     accept.wait_for(state="detached")  # the panel now shows the return as accepted
-    seller_page.locator("[data-open=complete-return]").click()
-    dialog = seller_page.locator("dialog#complete-return")
+    seller_page.locator("summary[data-open-complete]").click()
+    dialog = seller_page.locator("details#complete-return")
     dialog.locator("input[name=goods_received][value=yes]").check()
     dialog.locator("input[name=confirmed][value=yes]").check()
     dialog.locator("button.primary").click()

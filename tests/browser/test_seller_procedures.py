@@ -52,8 +52,15 @@ def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, 
         "申し訳ありません。在庫切れのためキャンセルいたします。"
     )  # step 6
     form.locator("input[name=confirm_without_notice]").check()
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message))
     form.locator("button[type=submit]").click()  # step 7 (the confirm() dialog is accepted)
-    page.locator(".msg.success").wait_for()  # step 8
+    result = page.locator("dialog[data-result-dialog]")  # step 8: the result dialog
+    result.wait_for()
+    assert str(order.order_no) in result.inner_text()
+    result.locator("button").click()  # OK
+    result.wait_for(state="hidden")
+    assert any("信用" in question for question in asked)  # warned about the shop's rating
     claim = Claim.objects.get(order=order)
     assert claim.status == ClaimStatus.CANCEL_COMPLETED
     assert claim.seller_memo.startswith("申し訳ありません")
@@ -73,20 +80,18 @@ def test_section1_second_part_return_shipped_order_with_full_refund(page, seller
     page.fill("#id_search", str(order.order_no))  # step 2: 详情查询
     page.locator("form.search button[type=submit]").click()
     page.wait_for_url(f"**search={order.order_no}**")
-    # no claim yet, so the table is empty: open the shipped order itself
-    assert page.locator(f'tr[data-order="{order.order_no}"]').count() == 0
-    page.goto(f"/seller/claims/?search={order.order_no}&open={order.order_no}")
+    row = page.locator(f'tr[data-order="{order.order_no}"][data-no-claim]')
+    row.locator("input[type=checkbox]").check()  # step 3: tick ☑
+    row.dblclick()  # and double-click: 购物车信息 / 交易信息
     panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
     panel.wait_for()
     panel.locator("input[name=kind][value=return]").check()  # step 6
     panel.locator("select[name=reason]").select_option("DEFECTIVE")  # step 7
     panel.locator("textarea[name=seller_memo]").fill("テスト(販売者メモ)")
     panel.locator("form button.primary").first.click()
-    page.locator("text=Collected / full refund").or_(
-        page.locator("[data-open=complete-return]")
-    ).first.wait_for()
-    page.locator("[data-open=complete-return]").click()  # step 8
-    dialog = page.locator("dialog#complete-return")
+    page.locator("summary[data-open-complete]").wait_for()
+    page.locator("summary[data-open-complete]").click()  # step 8
+    dialog = page.locator("details#complete-return")
     dialog.locator("input[name=goods_received][value=yes]").check()  # step 10: 收到退货商品了吗? 是
     dialog.locator("input[name=confirmed][value=yes]").check()  # 要确认退货申请吗? 是
     dialog.locator("button.primary").click()

@@ -91,9 +91,24 @@ def _order(ctx: Context, order_no: str, *, missing: int = -10001) -> Order:
         raise QapiError(missing, error.message) from error
 
 
-def _shipping_row(order: Order) -> dict[str, Any]:
+def _related_orders(order: Order) -> str:
+    """Return the other order numbers of the order's cart, comma-separated (Qoo10's RelatedOrder)."""
+    siblings = getattr(order.cart, "_qapi_order_nos", None)
+    if siblings is None:
+        siblings = list(
+            Order.objects.filter(cart_id=order.cart_id)
+            .order_by("order_no")
+            .values_list("order_no", flat=True)
+        )
+        order.cart._qapi_order_nos = siblings  # type: ignore[attr-defined]
+    return ",".join(str(n) for n in siblings if n != order.order_no)
+
+
+def _shipping_row_v3(order: Order) -> dict[str, Any]:
+    """One order as GetShippingInfo_v3 answers it: Qoo10's PascalCase names."""
     cart = order.cart
     buyer = order.buyer
+    currency = order.currency
     discount = order.seller_discount_minor
     return {
         "ShippingStatus": str(order.shipping_status),
@@ -115,10 +130,10 @@ def _shipping_row(order: Order) -> dict[str, Any]:
         "ItemTitle": order.item_title,
         "Option": order.option_text,
         "OptionCode": order.option_code,
-        "OrderPrice": money_value(order.unit_price_minor, order.currency),
+        "OrderPrice": money_value(order.unit_price_minor, currency),
         "OrderQty": order.quantity,
-        "Discount": money_value(discount, order.currency),
-        "Total": money_value(order.total_minor, order.currency),
+        "Discount": money_value(discount, currency),
+        "Total": money_value(order.total_minor, currency),
         "Receiver": order.receiver_name,
         "ReceiverKana": order.receiver_kana,
         "ZipCode": order.receiver_zip,
@@ -127,17 +142,100 @@ def _shipping_row(order: Order) -> dict[str, Any]:
         "Address2": order.receiver_address2,
         "ReceiverTel": order.receiver_phone,
         "ReceiverMobile": order.receiver_mobile,
-        "ShippingCountry": order.receiver_country,
+        "DesiredDeliveryDate": "",
+        "SenderName": "",
+        "SenderTel": "",
+        "SenderNation": "",
+        "SenderZipCode": "",
+        "SenderAddress": "",
         "ShippingWay": order.shipping_way,
+        "ShippingMessage": "",
         "PaymentMethod": cart.payment_method,
-        "SellerDiscount": money_value(discount, order.currency),
-        "Currency": order.currency,
-        "ShippingRate": money_value(cart.shipping_fee_minor, order.currency),
+        "SellerDiscount": money_value(discount, currency),
+        "Currency": currency,
+        "ShippingRate": money_value(cart.shipping_fee_minor, currency),
+        "ShippingRateType": "",
+        "RelatedOrder": _related_orders(order),
         "DeliveryCompany": order.carrier,
         "TrackingNo": order.tracking_no,
-        "CartDiscountSeller": money_value(order.cart_seller_discount_minor, order.currency),
-        "CartDiscountQoo10": money_value(order.cart_platform_discount_minor, order.currency),
-        "SettlePrice": money_value(order.settle_price_minor, order.currency),
+        "PackingNo": "",
+        "SellerDeliveryNo": "",
+        "VoucherCode": "",
+        "PaymentNation": order.order_country,
+        "Gift": "",
+        "CartDiscountSeller": money_value(order.cart_seller_discount_minor, currency),
+        "CartDiscountQoo10": money_value(order.cart_platform_discount_minor, currency),
+        "SettlePrice": money_value(order.settle_price_minor, currency),
+        "BranchName": "",
+        "DelayType": str(order.delay_type or ""),
+    }
+
+
+def _shipping_row_v2(order: Order) -> dict[str, Any]:
+    """One order as GetShippingInfo_v2 answers it: Qoo10's older, mostly lowerCamel names."""
+    cart = order.cart
+    buyer = order.buyer
+    currency = order.currency
+    discount = order.seller_discount_minor
+    return {
+        "shippingStatus": str(order.shipping_status),
+        "sellerID": order.shop.code,
+        "packNo": cart.cart_no,
+        "orderDate": date_text(order.ordered_at),
+        "PaymentDate": date_text(order.paid_at),
+        "EstShippingDate": date_text(order.est_ship_date),
+        "ShippingDate": date_text(order.shipped_at),
+        "DeliveredDate": date_text(order.delivered_at),
+        "buyer": str(buyer),
+        "buyer_gata": buyer.kana_name,
+        "buyerTel": "",
+        "buyerMobile": "",
+        "buyerEmail": "",
+        "orderNo": order.order_no,
+        "itemCode": order.item_code,
+        "sellerItemCode": order.seller_item_code,
+        "itemTitle": order.item_title,
+        "option": order.option_text,
+        "optionCode": order.option_code,
+        "orderPrice": money_value(order.unit_price_minor, currency),
+        "orderQty": order.quantity,
+        "discount": money_value(discount, currency),
+        "total": money_value(order.total_minor, currency),
+        "receiver": order.receiver_name,
+        "receiver_gata": order.receiver_kana,
+        "shippingCountry": order.receiver_country,
+        "zipCode": order.receiver_zip,
+        "shippingAddr": f"{order.receiver_address} {order.receiver_address2}".strip(),
+        "Addr1": order.receiver_address,
+        "Addr2": order.receiver_address2,
+        "receiverTel": order.receiver_phone,
+        "receiverMobile": order.receiver_mobile,
+        "hopeDate": "",
+        "senderName": "",
+        "senderTel": "",
+        "senderNation": "",
+        "senderZipCode": "",
+        "senderAddr": "",
+        "ShippingWay": order.shipping_way,
+        "ShippingMsg": "",
+        "PaymentMethod": cart.payment_method,
+        "SellerDiscount": money_value(discount, currency),
+        "Currency": currency,
+        "ShippingRate": money_value(cart.shipping_fee_minor, currency),
+        "RelatedOrder": _related_orders(order),
+        "shippingRateType": "",
+        "DeliveryCompany": order.carrier,
+        "VoucherCode": "",
+        "PackingNo": "",
+        "SellerDeliveryNo": "",
+        "PaymentNation": order.order_country,
+        "Gift": "",
+        "cod_price": 0,
+        "Cart_Discount_Seller": money_value(order.cart_seller_discount_minor, currency),
+        "Cart_Discount_Qoo10": money_value(order.cart_platform_discount_minor, currency),
+        "SettlePrice": money_value(order.settle_price_minor, currency),
+        "BranchName": "",
+        "TrackingNo": order.tracking_no,
         "DelayType": str(order.delay_type or ""),
     }
 
@@ -168,6 +266,9 @@ def _claim_row(claim: Claim, refund: Refund | None) -> dict[str, Any]:
         "trackingNoReturn": "",
         "pickupAddress": "",
         "zipCode": order.receiver_zip,
+        "CODCancelPrice": 0,
+        "CODQrefundPrice": 0,
+        "CODCancelRelatedOrder": "",
         "paymentReturnShipping": money_value(claim.return_shipping_deduction_minor, order.currency),
         "itemCondition": "",
         "receiver": order.receiver_name,
@@ -206,7 +307,15 @@ def create_certification_key(ctx: Context, p: Params) -> Result:
 _SHIP_CONDITIONS = {"1": "ordered_at", "2": "paid_at", "3": "shipped_at", "4": "delivered_at"}
 
 
-def _shipping_info(ctx: Context, status: str, start: str, end: str, condition: str) -> Result:
+def _shipping_info(
+    ctx: Context,
+    status: str,
+    start: str,
+    end: str,
+    condition: str,
+    *,
+    row: Callable[[Order], dict[str, Any]],
+) -> Result:
     field = _SHIP_CONDITIONS.get(condition or "1")
     if field is None or status not in ("", "0", "1", "2", "3", "4", "5"):
         raise QapiError(-10001, "Invalid search condition or status.")
@@ -219,7 +328,7 @@ def _shipping_info(ctx: Context, status: str, start: str, end: str, condition: s
     else:
         orders = orders.filter(shipping_status=int(status))
     rows = orders.select_related("cart", "buyer", "shop").order_by(field, "id")
-    return Result([_shipping_row(o) for o in rows], "ListOfShippingInfo", "ShippingInfo")
+    return Result([row(o) for o in rows], "ListOfShippingInfo", "ShippingInfo")
 
 
 def get_shipping_info_v2(ctx: Context, p: Params) -> Result:
@@ -229,6 +338,7 @@ def get_shipping_info_v2(ctx: Context, p: Params) -> Result:
         p.get("search_Sdate", "SearchStartDate"),
         p.get("search_Edate", "SearchEndDate"),
         p.get("search_condition", "SearchCondition"),
+        row=_shipping_row_v2,
     )
 
 
@@ -239,13 +349,37 @@ def get_shipping_info_v3(ctx: Context, p: Params) -> Result:
         p.get("SearchStartDate", "search_Sdate"),
         p.get("SearchEndDate", "search_Edate"),
         p.get("SearchCondition", "search_condition"),
+        row=_shipping_row_v3,
     )
+
+
+#: Claim fields of ShippingClaimInfo_V2 (GetShippingAndClaimInfoByOrderNo_V2), with their
+#: value for an order without a claim.
+_CLAIM_PART_OF_SHIPPING_CLAIM_INFO: dict[str, Any] = {
+    "claimStatus": "",
+    "cancelRefundDate": "",
+    "reason": "",
+    "requestDate": "",
+    "deliveryCompanyReturn": "",
+    "trackingNoReturn": "",
+    "pickupAddress": "",
+    "pickupzipCode": "",
+    "paymentReturnShipping": 0,
+    "itemCondition": "",
+    "CODCancelPrice": 0,
+    "CODQrefundPrice": 0,
+    "CODCancelRelatedOrder": "",
+    "nrDutyTarget": "",
+    "nrSolType": "",
+    "nrPartRefundCnt": 0,
+    "nrPartRefundBalance": 0,
+}
 
 
 def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Result:
     order = _order(ctx, p.get("OrderNo", "ContrNo"))
     order = Order.objects.select_related("cart", "buyer", "shop").get(pk=order.pk)
-    row = _shipping_row(order)
+    row = _shipping_row_v2(order)
     claim = (
         Claim.objects.select_related("order", "order__cart", "buyer")
         .filter(order=order)
@@ -254,15 +388,15 @@ def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Resul
     )
     refund = Refund.objects.filter(claim=claim).first() if claim is not None else None
     claim_part = _claim_row(claim, refund) if claim is not None else {}
+    row["OrderType"] = ""
+    for name, default in _CLAIM_PART_OF_SHIPPING_CLAIM_INFO.items():
+        row[name] = claim_part.get(name, default)
     row |= {
-        "claimStatus": claim_part.get("claimStatus", ""),
-        "cancelRefundDate": claim_part.get("cancelRefundDate", ""),
-        "reason": claim_part.get("reason", ""),
-        "requestDate": claim_part.get("requestDate", ""),
-        "nrDutyTarget": claim_part.get("nrDutyTarget", ""),
-        "nrSolType": claim_part.get("nrSolType", ""),
-        "nrPartRefundCnt": claim_part.get("nrPartRefundCnt", 0),
-        "nrPartRefundBalance": claim_part.get("nrPartRefundBalance", 0),
+        "shippingDate": date_text(order.shipped_at),
+        "currency": order.currency,
+        "deliveryCompany": order.carrier,
+        "trackingNo": order.tracking_no,
+        "paymentNation": order.order_country,
     }
     return Result([row], "ListOfShippingClaimInfo_V2", "ShippingClaimInfo_V2")
 
@@ -270,13 +404,17 @@ def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Resul
 _CLAIM_CONDITIONS = {"1": "order__ordered_at", "2": "requested_at", "3": "completed_at"}
 #: Claim statuses Qoo10 clients know, plus non-receipt reported (91).
 _LISTED = [s.value for s in ClaimStatus if s.value <= 16] + [ClaimStatus.NON_RECEIPT_REPORTED]
+#: ClaimStat values accepted: every claim status ("" = "0" = the listed ones).
+_CLAIM_STAT_TEXT = {str(s.value) for s in ClaimStatus} | {""}
 
 
 def get_claim_info_v3(ctx: Context, p: Params) -> Result:
     field = _CLAIM_CONDITIONS.get(p.get("search_condition", "SearchCondition") or "2")
     status = p.get("ClaimStat", "ClaimStatus")
-    if field is None or (status and not status.isdigit()):
+    if field is None:
         raise QapiError(-10002, "Search Date Error")
+    if status and status.lstrip("0") not in _CLAIM_STAT_TEXT:
+        raise QapiError(-10001, "ClaimStat is not a claim status code.")
     lower, upper = _period(
         p.get("search_Sdate", "SearchStartDate"),
         p.get("search_Edate", "SearchEndDate"),
@@ -285,7 +423,11 @@ def get_claim_info_v3(ctx: Context, p: Params) -> Result:
     claims = Claim.objects.filter(shop_id=ctx.actor.shop_id or -1).filter(
         Q(**{f"{field}__gte": lower}) & Q(**{f"{field}__lt": upper})
     )
-    claims = claims.filter(status=int(status)) if status else claims.filter(status__in=_LISTED)
+    claims = (
+        claims.filter(status=int(status))
+        if status and int(status)
+        else claims.filter(status__in=_LISTED)
+    )
     rows = list(
         claims.select_related("order", "order__cart", "buyer").order_by("requested_at", "id")
     )

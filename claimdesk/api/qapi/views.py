@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -13,6 +15,11 @@ from claimdesk.accounts.tokens import api_token_lookup, api_token_touch
 
 from .envelope import MESSAGES, Params, QapiError, Result, render
 from .methods import METHODS, Context
+
+logger = logging.getLogger(__name__)
+
+#: Answered, with HTTP 200 as always, when a method fails unexpectedly.
+SYSTEM_ERROR = -99999
 
 
 def _format(request: HttpRequest, params: Params) -> str:
@@ -61,4 +68,7 @@ def endpoint(request: HttpRequest, method: str = "") -> HttpResponse:
     except QapiError as error:
         default = Result(None, "String")
         return render(fmt, error.code, error.message, default)
+    except Exception:
+        logger.exception("QAPI %s failed", spec.name)
+        return render(fmt, SYSTEM_ERROR, "System error. Try again later.", Result(None, "String"))
     return render(fmt, 0, result.message, result)

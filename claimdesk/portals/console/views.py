@@ -326,6 +326,7 @@ def order(request: HttpRequest, order_no: int) -> HttpResponseBase:
     open_claim: Claim | None = context["open_claim"]
     decidable = bool(
         open_claim
+        and open_claim.escalated_at is not None
         and (
             (
                 open_claim.type == ClaimType.RETURN
@@ -454,7 +455,8 @@ def refunds(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def refund_retry_view(request: HttpRequest, refund_id: int) -> HttpResponseBase:
     user = _user(request)
-    refund = refund_retry(actor=user, refund=_refund(refund_id))
+    refund = _refund(refund_id)
+    refund = refund_retry(actor=user, refund=refund, reason=_reason(request))
     messages.success(
         request, _("The refund was sent again (attempt %(n)s).") % {"n": refund.attempt}
     )
@@ -540,6 +542,6 @@ def shop_lift(request: HttpRequest, code: str, restriction_id: int) -> HttpRespo
     restriction = ShopRestriction.objects.filter(pk=restriction_id, shop=item).first()
     if restriction is None:
         raise NotFound("restriction_not_found", lazy_text("No such restriction."))
-    shop_restriction_lift(actor=user, restriction=restriction)
+    shop_restriction_lift(actor=user, restriction=restriction, reason=_reason(request))
     messages.success(request, _("The restriction was lifted; the shop was mailed."))
     return redirect("console:shop", item.code)

@@ -20,6 +20,7 @@ from claimdesk.claims.bulk import (
     bulk_cancel_counts,
     bulk_cancel_preview,
     bulk_cancel_result_rows,
+    bulk_previous_run,
 )
 from claimdesk.claims.models import BulkCancelJob, BulkJobStatus
 from claimdesk.claims.reasons import CANCEL_REASONS
@@ -93,6 +94,7 @@ def bulk_cancel_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
         "will_act": WILL_ACT,
         "needs_notice": any(r.plan == "will_cancel_without_notice" for r in rows),
         "preview": job.status == BulkJobStatus.PREVIEW,
+        "previous": bulk_previous_run(job) if job.status == BulkJobStatus.PREVIEW else None,
     }
     return render(request, "seller/bulk_cancel_job.html", context)
 

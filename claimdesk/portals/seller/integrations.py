@@ -23,6 +23,15 @@ from claimdesk.messaging.webhooks import (
 from .views import _shop_id, _user, seller_required
 
 
+def _posted_id(value: str | None) -> int:
+    """Return a POSTed id, or 0 (matching nothing) when it is not a number that fits an id."""
+    text = (value or "").strip()
+    if not text.isdecimal() or len(text) > 19:
+        return 0
+    number = int(text)
+    return number if number < 2**63 else 0
+
+
 @seller_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponseBase:
@@ -31,7 +40,7 @@ def api_tokens(request: HttpRequest) -> HttpResponseBase:
     created = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            api_token_revoke(actor=user, token_id=int(request.POST.get("token", "0") or 0))
+            api_token_revoke(actor=user, token_id=_posted_id(request.POST.get("token")))
             messages.success(request, _("The token was revoked; it no longer works."))
             return redirect("seller:api_tokens")
         token, raw = api_token_create(

@@ -29,7 +29,13 @@ from .views import _user
 seller_required = role_required("seller", "seller:login")
 
 #: Mails the platform timers send about a shop's record.
-TIMER_MAILS = ("delay_reminder", "delay_points", "restriction_imposed", "restriction_lifted")
+TIMER_MAILS = (
+    "delay_reminder",
+    "delay_points",
+    "restriction_imposed",
+    "restriction_lifted",
+    "restriction_lifted_by_operator",
+)
 WEEKS = 12
 MONTHS = 6
 #: Guideline above which the record page marks the cancellation rate (percent).
@@ -189,8 +195,16 @@ def timer_history(shop: Shop, *, limit: int = 100) -> list[dict[str, Any]]:
                     "kind": "lifted",
                     "order": order_no,
                     "detail": "",
+                    "reason": restriction.lift_reason,
                     "by_operator": restriction.lifted_by_id is not None,
-                    "mail": mails.get(("restriction_lifted", restriction.order_id)),
+                    "mail": mails.get(
+                        (
+                            "restriction_lifted_by_operator"
+                            if restriction.lift_reason
+                            else "restriction_lifted",
+                            restriction.order_id,
+                        )
+                    ),
                 }
             )
     lines.sort(key=lambda line: line["at"], reverse=True)

@@ -44,3 +44,11 @@ def event_label(kind: str) -> str:
     from claimdesk.orders.history import event_label as label
 
     return label(kind)
+
+
+@register.simple_tag
+def tracking_link(carrier: str, tracking_no: str) -> str:
+    """Return the carrier's tracking URL, or "" when the carrier is unknown."""
+    from claimdesk.orders.tracking import tracking_url
+
+    return tracking_url(carrier or "", tracking_no or "")

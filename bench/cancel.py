@@ -1,0 +1,208 @@
+"""Cancel with refund through the service, 4 processes at once, beside pgbench (TPC-B-like).
+
+    DATABASE_URL=postgres://claimdesk:claimdesk@127.0.0.1:5432/claimdesk_bench \
+        .venv/bin/python -m bench.cancel [--seconds 20] [--workers 4]
+
+First pgbench runs its TPC-B-like script with 4 clients for `--seconds` on its
+own database (`claimdesk_pgbench`, created and initialised at scale 10 if
+missing) on the same server; then 4 processes each call
+`claim_seller_cancel` (seller reason, refund recorded in the same
+transaction: card refunds pending with their task row, balance refunds
+settled with ledger postings) on paid, unshipped orders of the generated
+shops for the same time. The figure is cancels per second against pgbench's
+transactions per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bench.common import save, setup_django
+
+PGBENCH_DB = "claimdesk_pgbench"
+
+
+def _pgbench_bin() -> str:
+    for candidate in (shutil.which("pgbench"), "/usr/lib/postgresql/15/bin/pgbench"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise SystemExit("pgbench not found (apt-get install postgresql-contrib or postgresql-client)")
+
+
+def pgbench(seconds: int, clients: int) -> dict[str, float | str]:
+    """Run pgbench's TPC-B-like script; return tps and latency."""
+    url = urlparse(os.environ["DATABASE_URL"])
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    conn = [
+        "-h",
+        url.hostname or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "",
+    ]
+    exists = subprocess.run(  # noqa: S603 - fixed command
+        [  # noqa: S607 - psql from PATH
+            "psql",
+            *conn,
+            "-d",
+            url.path.lstrip("/"),
+            "-Atc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{PGBENCH_DB}'",  # noqa: S608 - a constant
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    binary = _pgbench_bin()
+    if not exists:
+        subprocess.run(["createdb", *conn, PGBENCH_DB], env=env, check=True)  # noqa: S603, S607
+        subprocess.run([binary, "-i", "-s", "10", "-q", *conn, PGBENCH_DB], env=env, check=True)  # noqa: S603
+    out = subprocess.run(  # noqa: S603
+        [binary, "-c", str(clients), "-j", "2", "-T", str(seconds), "-n", *conn, PGBENCH_DB],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {
+        "tps": round(tps, 1),
+        "latency_ms": float(latency.group(1)) if latency else -1.0,
+        "clients": clients,
+    }
+
+
+def _candidates(limit: int) -> list[int]:
+    from django.db.models import Exists, OuterRef
+
+    from claimdesk.claims.models import Claim
+    from claimdesk.orders.models import Order
+
+    open_claim = Claim.objects.filter(order=OuterRef("pk"), is_open=True)
+    return list(
+        Order.objects.filter(
+            cancelled_at__isnull=True, paid_at__isnull=False, shipping_status__in=[2, 3]
+        )
+        .exclude(shop__code="bench-big")
+        .filter(~Exists(open_claim))
+        .order_by("-ordered_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+    setup_django()
+    from django.db import connection
+
+    from claimdesk.accounts.models import User
+    from claimdesk.claims.services import claim_seller_cancel
+    from claimdesk.core.errors import DomainError
+    from claimdesk.orders.models import Order
+
+    sellers: dict[int, User] = {}
+    done = refused = 0
+    latencies = []
+    connection.ensure_connection()
+    while time.time() < start_at:
+        time.sleep(0.005)
+    deadline = start_at + seconds
+    for order_id in order_ids:
+        if time.time() >= deadline:
+            break
+        began = time.perf_counter()
+        order = Order.objects.get(pk=order_id)
+        actor = sellers.get(order.shop_id)
+        if actor is None:
+            actor = sellers[order.shop_id] = User.objects.filter(
+                shop_id=order.shop_id, role="seller"
+            ).first()  # type: ignore[assignment]
+        try:
+            claim_seller_cancel(
+                actor=actor,
+                order=order,
+                reason="OUT_OF_STOCK",
+                seller_memo="在庫切れ",
+                confirm_without_notice=True,
+            )
+            done += 1
+        except DomainError:
+            refused += 1
+        latencies.append((time.perf_counter() - began) * 1000)
+    queue.put({"done": done, "refused": refused, "latencies": latencies})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args(argv)
+    setup_django()
+    from django.db import connection
+
+    print(f"pgbench TPC-B-like, {args.workers} clients, {args.seconds} s …", flush=True)
+    pg = pgbench(args.seconds, args.workers)
+    print(f"  {pg['tps']} tps", flush=True)
+
+    ids = _candidates(args.workers * 4000)
+    connection.close()
+    if len(ids) < args.workers * 10:
+        raise SystemExit(
+            "not enough paid, unshipped orders without a claim: run bench.generate again"
+        )
+    chunks = [ids[i :: args.workers] for i in range(args.workers)]
+    queue: mp.Queue = mp.get_context("fork").Queue()  # type: ignore[type-arg]
+    start_at = time.time() + 3
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_worker, args=(c, args.seconds, start_at, queue)) for c in chunks]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=args.seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = args.seconds
+    done = sum(r["done"] for r in results)
+    refused = sum(r["refused"] for r in results)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    ops = done / elapsed
+    p50 = latencies[len(latencies) // 2] if latencies else 0
+    p95 = latencies[int(len(latencies) * 0.95)] if latencies else 0
+    ratio = ops / float(pg["tps"]) * 100
+    print(
+        f"cancel with refund: {done} in {elapsed} s = {ops:.1f} ops/s (refused {refused}); "
+        f"p50 {p50:.1f} ms p95 {p95:.1f} ms; {ratio:.1f} % of pgbench",
+        flush=True,
+    )
+    path = save(
+        "cancel",
+        {
+            "pgbench": pg,
+            "cancel": {
+                "workers": args.workers,
+                "seconds": elapsed,
+                "done": done,
+                "refused": refused,
+                "ops_per_s": round(ops, 1),
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+            },
+            "ratio_percent": round(ratio, 1),
+        },
+    )
+    print(f"figures saved to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
