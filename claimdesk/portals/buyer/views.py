@@ -6,15 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from claimdesk.accounts.models import User
@@ -31,7 +30,7 @@ from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.ledger import buyer_balance
 from claimdesk.payments.models import Account, LedgerEntry, Refund
 from claimdesk.portals.common import role_required
-from claimdesk.portals.throttle import LoginThrottle
+from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
 
@@ -56,34 +55,11 @@ def _done(request: HttpRequest, message: str, order_no: int) -> HttpResponseBase
     return redirect("buyer:order", order_no=order_no)
 
 
-class BuyerLoginView(LoginView):
+class BuyerLoginView(RoleLoginView):
+    role = "buyer"
     template_name = "buyer/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        throttle = LoginThrottle(request, request.POST.get("username", ""))
-        if throttle.blocked():
-            return render(
-                request,
-                self.template_name,
-                {"form": self.get_form(), "throttled": True},
-                status=429,
-            )
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttle.reset()
-        else:
-            throttle.fail()
-        return response
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        if getattr(form.get_user(), "role", None) != "buyer":
-            form.add_error(None, _("This login is not a buyer login. Use the page for your role."))
-            return self.form_invalid(form)
-        return super().form_valid(form)
-
-    def get_default_redirect_url(self) -> str:
-        return reverse("buyer:orders")
+    home_url_name = "buyer:orders"
+    wrong_role_message = _lazy("This login is not a buyer login. Use the page for your role.")
 
 
 @require_POST

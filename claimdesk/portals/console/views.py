@@ -13,15 +13,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from claimdesk.accounts.models import Role, Shop, ShopRestriction, User
@@ -62,7 +61,7 @@ from claimdesk.payments.services import refund_resolve, refund_retry
 from claimdesk.portals.common import role_required
 from claimdesk.portals.seller.inquiries import attachment_response
 from claimdesk.portals.seller.record import record_context
-from claimdesk.portals.throttle import LoginThrottle
+from claimdesk.portals.throttle import RoleLoginView
 
 operator_required = role_required("operator", "console:login")
 PAGE_SIZE = 50
@@ -84,40 +83,17 @@ def _form_error(form: forms.Form) -> InvalidInput:
 # --- sign in ------------------------------------------------------------------------
 
 
-class OperatorLoginView(LoginView):
+class OperatorLoginView(RoleLoginView):
+    role = Role.OPERATOR
     template_name = "console/login.html"
-    redirect_authenticated_user = True
+    home_url_name = "console:home"
+    wrong_role_message = _lazy("This login is not an operator login.")
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if user.is_authenticated and getattr(user, "role", None) != Role.OPERATOR:
             raise Http404  # the console does not exist for sellers and buyers
         return super().dispatch(request, *args, **kwargs)
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        throttle = LoginThrottle(request, request.POST.get("username", ""))
-        if throttle.blocked():
-            return render(
-                request,
-                self.template_name,
-                {"form": self.get_form(), "throttled": True},
-                status=429,
-            )
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttle.reset()
-        else:
-            throttle.fail()
-        return response
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        if getattr(form.get_user(), "role", None) != Role.OPERATOR:
-            form.add_error(None, _("This login is not an operator login."))
-            return self.form_invalid(form)
-        return super().form_valid(form)
-
-    def get_default_redirect_url(self) -> str:
-        return reverse("console:home")
 
 
 @operator_required

@@ -9,15 +9,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
@@ -57,7 +57,7 @@ from claimdesk.orders.selectors import (
     shipping_orders,
 )
 from claimdesk.portals.common import is_htmx, role_required
-from claimdesk.portals.throttle import LoginThrottle
+from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
 
@@ -118,37 +118,11 @@ def _done(
 # --- sign in -------------------------------------------------------------------------
 
 
-class SellerLoginView(LoginView):
+class SellerLoginView(RoleLoginView):
+    role = "seller"
     template_name = "seller/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        throttle = LoginThrottle(request, request.POST.get("username", ""))
-        if throttle.blocked():
-            return render(
-                request,
-                self.template_name,
-                {"form": self.get_form(), "throttled": True},
-                status=429,
-            )
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttle.reset()
-        else:
-            throttle.fail()
-        return response
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        user = form.get_user()
-        if getattr(user, "role", None) != "seller":
-            form.add_error(
-                None, _("This login is not a shop staff login. Use the page for your role.")
-            )
-            return self.form_invalid(form)
-        return super().form_valid(form)
-
-    def get_default_redirect_url(self) -> str:
-        return reverse("seller:home")
+    home_url_name = "seller:home"
+    wrong_role_message = _lazy("This login is not a shop staff login. Use the page for your role.")
 
 
 @require_POST
