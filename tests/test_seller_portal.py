@@ -501,3 +501,13 @@ def test_more_pages_use_a_fixed_number_of_queries(seller_client, seller, buyer, 
             shop=seller.shop, name="倉庫", zip_code="100-0001", address_front="東京都"
         )
     assert count() == few
+
+
+def test_order_panel_shows_the_buyers_request(seller_client, seller, buyer):
+    """运送信息 shows what the buyer asked for at checkout (买家已付款要求)."""
+    from claimdesk.orders.models import Order
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    Order.objects.filter(pk=order.pk).update(buyer_request="午前中の配達を希望します。")
+    html = seller_client.get(reverse("seller:order", args=[order.order_no])).content.decode()
+    assert "午前中の配達を希望します。" in html

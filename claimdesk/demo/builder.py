@@ -66,6 +66,18 @@ CURRENCY = "JPY"
 # --- the cast ------------------------------------------------------------------
 
 
+#: What buyers write at checkout (買家已付款要求); most write nothing.
+BUYER_REQUESTS = (
+    "",
+    "",
+    "午前中の配達を希望します。",
+    "",
+    "ギフト包装をお願いします。",
+    "",
+    "置き配希望",
+)
+
+
 @dataclass(frozen=True)
 class _ShopSpec:
     code: str
@@ -716,6 +728,7 @@ class _Builder:
             receiver=self.receivers[run.buyer.pk],
             shipping_fee=Money(fee, CURRENCY),
             ordered_at=run.t,
+            buyer_request=BUYER_REQUESTS[run.buyer.pk % len(BUYER_REQUESTS)],
         )
         run.orders = list(cart.orders.order_by("pk"))
         return run.order

@@ -160,6 +160,9 @@ class Order(models.Model):
     receiver_address2 = models.CharField(_("address (building, room)"), max_length=300, blank=True)
     shipping_way = models.CharField(_("shipping way"), max_length=100, default="一般運送 (追跡-O)")
     partner_name = models.CharField(_("partner name"), max_length=100, blank=True)
+    buyer_request = models.CharField(
+        _("buyer's request"), max_length=300, blank=True, default="", db_default=""
+    )
     shipping_status = models.PositiveSmallIntegerField(
         _("shipping status"),
         choices=ShippingStatus.choices,

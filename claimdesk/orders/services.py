@@ -107,6 +107,7 @@ def cart_place(
     shipping_fee: Money,
     ordered_at: dt.datetime | None = None,
     shipping_way: str = "一般運送 (追跡-O)",
+    buyer_request: str = "",
 ) -> Cart:
     """Check out `lines` of one shop: a cart with one order per line.
 
@@ -188,6 +189,7 @@ def cart_place(
                 receiver_address=receiver.address,
                 receiver_address2=receiver.address2,
                 shipping_way=shipping_way,
+                buyer_request=buyer_request.strip()[:300],
                 shipping_status=ShippingStatus.REQUESTED
                 if immediate
                 else ShippingStatus.AWAITING_PAYMENT,
