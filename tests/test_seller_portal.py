@@ -511,3 +511,36 @@ def test_order_panel_shows_the_buyers_request(seller_client, seller, buyer):
     Order.objects.filter(pk=order.pk).update(buyer_request="午前中の配達を希望します。")
     html = seller_client.get(reverse("seller:order", args=[order.order_no])).content.decode()
     assert "午前中の配達を希望します。" in html
+
+
+def test_staff_can_add_a_login_and_switch_one_off(seller_client, seller, other_seller):
+    """Settings › Staff adds a login to this shop; another shop's member cannot be switched off."""
+    from claimdesk.accounts.models import User
+
+    seller_client.post(
+        reverse("seller:staff"),
+        {
+            "username": "shop-new-staff",
+            "email": "new@shops.example",
+            "language": "ja",
+            "password": "a-long-pass-2026",
+        },
+    )
+    member = User.objects.get(username="shop-new-staff")
+    assert member.shop_id == seller.shop_id and member.role == "seller"
+    weak = seller_client.post(
+        reverse("seller:staff"),
+        {"username": "weak", "language": "ja", "password": "x"},
+        follow=True,
+    )
+    assert "password_weak" in weak.content.decode()
+    assert not User.objects.filter(username="weak").exists()
+    response = seller_client.post(
+        reverse("seller:staff"), {"action": "deactivate", "member": other_seller.pk}
+    )
+    assert response.status_code == 404
+    other_seller.refresh_from_db()
+    assert other_seller.is_active
+    seller_client.post(reverse("seller:staff"), {"action": "deactivate", "member": member.pk})
+    member.refresh_from_db()
+    assert not member.is_active

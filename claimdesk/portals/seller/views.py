@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
 from claimdesk.accounts.models import ShopAddress, User
 from claimdesk.accounts.selectors import ShopRecord, shop_active_restrictions, shop_record
+from claimdesk.accounts.staff import staff_create, staff_deactivate
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
 from claimdesk.claims.models import (
@@ -774,7 +775,25 @@ def addresses(request: HttpRequest) -> HttpResponseBase:
 
 
 @seller_required
+@require_http_methods(["GET", "POST"])
 def staff(request: HttpRequest) -> HttpResponseBase:
-    """The shop's staff logins."""
+    """The shop's staff logins: add one, or switch one off."""
+    user = _user(request)
+    if request.method == "POST":
+        if request.POST.get("action") == "deactivate":
+            member_id = request.POST.get("member", "")
+            staff_deactivate(actor=user, user_id=int(member_id) if member_id.isdigit() else 0)
+            messages.success(request, _("The login was switched off."))
+        else:
+            staff_create(
+                actor=user,
+                username=request.POST.get("username", ""),
+                email=request.POST.get("email", ""),
+                display_name=request.POST.get("display_name", ""),
+                language=request.POST.get("language", ""),
+                password=request.POST.get("password", ""),
+            )
+            messages.success(request, _("The staff login was added."))
+        return redirect("seller:staff")
     members = User.objects.filter(shop_id=_shop_id(request)).order_by("username")
     return render(request, "seller/staff.html", {"members": members})
