@@ -97,3 +97,17 @@ def _fee_table(request: pytest.FixtureRequest) -> None:
             PaymentFeeRule.objects.get_or_create(
                 method=method, currency="JPY", min_amount_minor=minimum, defaults={"fee_minor": fee}
             )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that asks for the `postgres` fixture with the `postgres` marker.
+
+    `make test-core` deselects that marker on SQLite; a test that forgot the
+    marker would otherwise fail there under CLAIMDESK_STRICT.
+    """
+    for item in items:
+        if (
+            "postgres" in getattr(item, "fixturenames", ())
+            and item.get_closest_marker("postgres") is None
+        ):
+            item.add_marker(pytest.mark.postgres)
