@@ -102,7 +102,7 @@ def _candidates(limit: int) -> list[int]:
     )
 
 
-def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Queue) -> None:
     setup_django()
     from django.db import connection
 
@@ -127,7 +127,7 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
         if actor is None:
             actor = sellers[order.shop_id] = User.objects.filter(
                 shop_id=order.shop_id, role="seller"
-            ).first()  # type: ignore[assignment]
+            ).order_by("pk")[0]
         try:
             claim_seller_cancel(
                 actor=actor,
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "not enough paid, unshipped orders without a claim: run bench.generate again"
         )
     chunks = [ids[i :: args.workers] for i in range(args.workers)]
-    queue: mp.Queue = mp.get_context("fork").Queue()  # type: ignore[type-arg]
+    queue: mp.Queue = mp.get_context("fork").Queue()
     start_at = time.time() + 3
     ctx = mp.get_context("fork")
     procs = [ctx.Process(target=_worker, args=(c, args.seconds, start_at, queue)) for c in chunks]

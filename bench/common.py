@@ -120,11 +120,16 @@ def _memory() -> str:
     return "?"
 
 
-def save(name: str, payload: dict[str, Any]) -> Path:
-    """Write a benchmark's figures as JSON under var/bench/ and return the path."""
+def save(name: str, payload: dict[str, Any], *, started: dict[str, str] | None = None) -> Path:
+    """Write a benchmark's figures as JSON under var/bench/ and return the path.
+
+    `started` is `machine()` taken when the run began (its load average is
+    the one before the run); without it the machine is described now, after
+    the run.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"machine": machine(), **payload}
+    payload = {"machine": started or machine(), **payload}
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=_plain))
     return path
 

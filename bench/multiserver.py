@@ -177,9 +177,9 @@ def run(
                     "reason": "OUT_OF_STOCK",
                     "seller_memo": "在庫切れのためキャンセルします",
                     "confirm_without_notice": "on",
-                    "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+                    "csrfmiddlewaretoken": session.cookies.get("csrftoken", "") or "",
                 },
-                headers={"X-CSRFToken": session.cookies.get("csrftoken", "")},
+                headers={"X-CSRFToken": session.cookies.get("csrftoken", "") or ""},
                 allow_redirects=False,
                 timeout=60,
             )

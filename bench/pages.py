@@ -101,9 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             client.get(url)
         captured = list(ctx.captured_queries)  # a view of the log: copy before the next request
         count = len(captured)
-        figure = measure(
-            name, lambda url=url: client.get(url), runs=args.runs, queries=lambda c=count: c
-        )
+
+        def fetch(url: str = url) -> object:
+            return client.get(url)
+
+        def queries(c: int = count) -> int:
+            return c
+
+        figure = measure(name, fetch, runs=args.runs, queries=queries)
         figures.append(figure)
         top = max(captured, key=lambda q: float(q["time"]))
         slowest[name] = top["sql"]

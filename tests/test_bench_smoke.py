@@ -7,7 +7,7 @@ from django.db.models import Count
 
 from bench.generate import Plan, generate
 from claimdesk.accounts.models import Shop
-from claimdesk.claims.models import Claim
+from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.orders.models import Order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -44,3 +44,45 @@ def test_generator_fills_a_small_marketplace(postgres: None) -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'order_live_box'")
         assert cur.fetchone()[0] == 1
+
+
+def test_fresh_paid_orders_can_be_cancelled_and_written_to_a_sheet(postgres: None) -> None:
+    """bench/fresh.py's orders are new, paid and cancellable by the shop; bench/bulk.py's sheet reads back."""
+    # given
+    import io
+
+    from django.utils import timezone
+
+    from bench.bulk import _sheet
+    from bench.fresh import add_paid_orders
+    from claimdesk.accounts.models import User
+    from claimdesk.claims.services import claim_seller_cancel
+    from claimdesk.core.sheets import read_rows
+
+    plan = Plan(
+        orders=300,
+        shops=3,
+        big_orders=100,
+        claims_per_status=5,
+        buyers=50,
+        seed=3,
+        now=timezone.now().timestamp(),
+    )
+    generate(plan, reset=True)
+    # when
+    numbers = add_paid_orders("bench-s1", 5)
+    order = Order.objects.get(order_no=numbers[0])
+    claim = claim_seller_cancel(
+        actor=User.objects.get(username="bench-s1-owner"),
+        order=order,
+        reason="OUT_OF_STOCK",
+        confirm_without_notice=True,
+    )
+    # then
+    assert Order.objects.filter(order_no__in=numbers, shipping_status=2).count() == 5
+    # a card refund waits for the worker (cancelling), a balance refund is settled at once
+    assert claim.status in (ClaimStatus.CANCELLING, ClaimStatus.CANCEL_COMPLETED)
+    assert claim.order.cancelled_at is not None
+    assert add_paid_orders("bench-s1", 1)[0] == numbers[-1] + 1  # numbers never reused
+    rows = read_rows(io.BytesIO(_sheet(numbers)), "s.xlsx", max_rows=10)
+    assert [r[0] for r in rows] == [str(n) for n in numbers]

@@ -205,7 +205,8 @@ def _refund_for(
         else (last and include_shipping)
     )
     # a full refund gives back what is left after earlier partial refunds
-    remaining = order.total - order.money(refunded_item_minor(order))
+    refunded = refunded_item_minor(order)
+    remaining = order.total - order.money(refunded)
     breakdown = refund_breakdown(
         item=item if item is not None else remaining,
         shipping_fee=cart.shipping_fee,
@@ -216,7 +217,7 @@ def _refund_for(
         grant_payment_fee=grant_payment_fee,
         deduction=deduction or Money.zero(currency),
     )
-    refund_create(actor=actor, claim=claim, breakdown=breakdown)
+    refund_create(actor=actor, claim=claim, breakdown=breakdown, refunded_minor=refunded)
 
 
 def _default_return_address(shop: Shop) -> ShopAddress:
@@ -455,7 +456,8 @@ def claim_seller_cancel(
                 ),
                 {"needs_confirmation": True},
             )
-        _refuse_open_claim(order)
+        # no second open-claim check here: _refuse_closed_or_claimed made it under the
+        # order lock above, and _create_claim makes it once more before inserting
         claim = _create_claim(
             order,
             actor=actor,

@@ -108,10 +108,18 @@ def refunded_item_minor(order: Order) -> int:
     return Refund.objects.filter(order=order).aggregate(s=Sum("item_minor"))["s"] or 0
 
 
-def refund_create(*, actor: User | None, claim: Claim, breakdown: RefundBreakdown) -> Refund:
+def refund_create(
+    *,
+    actor: User | None,
+    claim: Claim,
+    breakdown: RefundBreakdown,
+    refunded_minor: int | None = None,
+) -> Refund:
     """Record the refund of `claim` as pending; settle a balance refund at once.
 
     Call inside the transaction that holds the order lock and changes the claim.
+    `refunded_minor` is `refunded_item_minor(order)` when the caller has just
+    read it under that lock (saves reading it twice); otherwise it is read here.
     """
     order = claim.order
     if breakdown.item.minor < 0 or breakdown.total.minor < 0:
@@ -119,7 +127,9 @@ def refund_create(*, actor: User | None, claim: Claim, breakdown: RefundBreakdow
             "refund_negative",
             _("The deduction is larger than the refund. Enter a smaller return shipping amount."),
         )
-    if refunded_item_minor(order) + breakdown.item.minor > order.total_minor:
+    if refunded_minor is None:
+        refunded_minor = refunded_item_minor(order)
+    if refunded_minor + breakdown.item.minor > order.total_minor:
         raise DomainError(
             "refund_exceeds_paid",
             _("This would refund more than the buyer paid for the order. Nothing was refunded."),
