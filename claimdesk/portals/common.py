@@ -9,6 +9,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -17,7 +18,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from claimdesk.core.errors import DomainError
+from claimdesk.accounts.models import User
+from claimdesk.core.errors import DomainError, InvalidInput
 
 View = Callable[..., HttpResponseBase]
 logger = logging.getLogger(__name__)
@@ -151,3 +153,18 @@ def _after_refusal(request: HttpRequest) -> str:
         except NoReverseMatch:
             pass
     return back_url(request, request.path)
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """Return the signed-in user of a view that a role gate already let through."""
+    user = request.user
+    if not isinstance(user, User):  # the role gate let an anonymous request through
+        raise PermissionError("portal views need a signed-in user")
+    return user
+
+
+def form_refusal(form: forms.Form) -> InvalidInput:
+    """Turn the first error of an invalid form into a refusal naming the field."""
+    field, errors = next(iter(form.errors.items()))
+    label = form.fields[field].label if field in form.fields else field
+    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})

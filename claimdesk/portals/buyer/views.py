@@ -23,31 +23,19 @@ from claimdesk.claims.buyer_actions import buyer_actions
 from claimdesk.claims.models import Claim
 from claimdesk.claims.reasons import Picker, ReasonKind, reason_choices
 from claimdesk.core.conf import setting
-from claimdesk.core.errors import InvalidInput
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_buyer
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.ledger import buyer_balance
 from claimdesk.payments.models import Account, LedgerEntry, Refund
+from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
+from claimdesk.portals.common import signed_in_user as _user
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
 
 buyer_required = role_required("buyer", "buyer:login")
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionError("buyer views need a signed-in user")
-    return user
-
-
-def _form_error(form: Any) -> InvalidInput:
-    field, errors = next(iter(form.errors.items()))
-    label = form.fields[field].label if field in form.fields else field
-    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})
 
 
 def _done(request: HttpRequest, message: str, order_no: int) -> HttpResponseBase:

@@ -58,6 +58,7 @@ from claimdesk.orders.access import access_order_for_operator
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import Refund
 from claimdesk.payments.services import refund_resolve, refund_retry
+from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
 from claimdesk.portals.seller.inquiries import attachment_response
 from claimdesk.portals.seller.record import record_context
@@ -72,12 +73,6 @@ def _user(request: HttpRequest) -> User:
     if not isinstance(user, User) or not user.is_operator:
         raise Http404
     return user
-
-
-def _form_error(form: forms.Form) -> InvalidInput:
-    field, errors = next(iter(form.errors.items()))
-    label = form.fields[field].label if field in form.fields else field
-    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})
 
 
 # --- sign in ------------------------------------------------------------------------

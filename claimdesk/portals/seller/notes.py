@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError
 from claimdesk.messaging import services as note_services
 from claimdesk.messaging.access import (
@@ -48,17 +47,11 @@ from claimdesk.messaging.translation import translate_text
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.models import Order
 from claimdesk.portals.common import is_htmx, role_required
+from claimdesk.portals.common import signed_in_user as _user
 from claimdesk.portals.files import attachment_response
 
 seller_required = role_required("seller", "seller:login")
 THREADS_PAGE_SIZE = 30
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionError("seller views need a signed-in user")
-    return user
 
 
 def _default_target(order: Order) -> str:

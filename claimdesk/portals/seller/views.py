@@ -57,7 +57,9 @@ from claimdesk.orders.selectors import (
     shipping_box_counts,
     shipping_orders,
 )
+from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import is_htmx, role_required
+from claimdesk.portals.common import signed_in_user as _user
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
@@ -78,25 +80,11 @@ class CountedPaginator(Paginator):
             self.__dict__["count"] = count  # fills the cached_property
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # seller_required let someone else through
-        raise PermissionError("seller views need a signed-in user")
-    return user
-
-
 def _shop_id(request: HttpRequest) -> int:
     shop_id = _user(request).shop_id
     if shop_id is None:
         raise PermissionError("seller without a shop")
     return shop_id
-
-
-def _form_error(form: Any) -> InvalidInput:
-    first = next(iter(form.errors.items()))
-    field, errors = first
-    label = form.fields[field].label if field in form.fields else field
-    return InvalidInput("form_invalid", f"{label}: {errors[0]}", {"field": field})
 
 
 def _done(
