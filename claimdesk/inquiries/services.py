@@ -20,7 +20,7 @@ from claimdesk.core.conf import setting
 from claimdesk.core.errors import Conflict, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.messaging.policies import extension_for
-from claimdesk.messaging.services import _check_files, _display_name, notify
+from claimdesk.messaging.services import attachment_display_name, check_attachments, notify
 from claimdesk.messaging.storage import note_storage
 from claimdesk.orders.access import access_order_for_seller
 
@@ -93,7 +93,7 @@ def _seller_orders(actor: User, order_nos: Sequence[str]) -> list[Order]:
 
 def _store(message: InquiryMessage, files: Sequence[File]) -> list[str]:
     stored: list[str] = []
-    for upload, content_type in _check_files(list(files)):
+    for upload, content_type in check_attachments(list(files)):
         path = note_storage.save(
             f"inquiries/{message.inquiry_id}/{uuid.uuid4().hex}.{extension_for(content_type)}",
             upload,
@@ -102,7 +102,7 @@ def _store(message: InquiryMessage, files: Sequence[File]) -> list[str]:
         InquiryAttachment.objects.create(
             message=message,
             file=path,
-            name=_display_name(upload),
+            name=attachment_display_name(upload),
             content_type=content_type,
             size=int(upload.size or 0),
         )
@@ -161,7 +161,7 @@ def inquiry_open(
     if shop_id is None:
         raise NotFound("order_not_found", _("No such order. Check the order number."))
     # Check the files before anything is written (the same rules as notes).
-    _check_files(list(attachments))
+    check_attachments(list(attachments))
     for upload in attachments:
         upload.seek(0)
     now = timezone.now()
@@ -225,7 +225,7 @@ def inquiry_reply(
     """
     require_role(actor, "seller", "operator")
     text = _clean_body(body)
-    _check_files(list(attachments))
+    check_attachments(list(attachments))
     for upload in attachments:
         upload.seek(0)
     with transaction.atomic():

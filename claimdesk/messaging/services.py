@@ -302,7 +302,7 @@ def _attachment_limit() -> int:
     return int(option("NOTE_ATTACHMENT_MAX_BYTES"))
 
 
-def _check_files(files: Sequence[File]) -> list[tuple[File, str]]:
+def check_attachments(files: Sequence[File]) -> list[tuple[File, str]]:
     """Return (file, content type) for each file, or refuse the whole set."""
     limit = _attachment_limit()
     sizes = [int(f.size or 0) for f in files]
@@ -326,14 +326,15 @@ def _check_files(files: Sequence[File]) -> list[tuple[File, str]]:
                     "%(name)s is not a JPG, PNG, GIF or PDF file (its content was checked, "
                     "not its name). Attach only these types."
                 )
-                % {"name": _display_name(upload)},
-                {"name": _display_name(upload)},
+                % {"name": attachment_display_name(upload)},
+                {"name": attachment_display_name(upload)},
             )
         checked.append((upload, content_type))
     return checked
 
 
-def _display_name(upload: File) -> str:
+def attachment_display_name(upload: File) -> str:
+    """Return a safe file name to show and store for an upload."""
     name = Path(str(upload.name or "file")).name
     return get_valid_filename(name)[:150] or "file"
 
@@ -350,7 +351,7 @@ def _store_attachments(note: Note, files: list[tuple[File, str]]) -> list[str]:
         NoteAttachment.objects.create(
             note=note,
             file=path,
-            name=_display_name(upload),
+            name=attachment_display_name(upload),
             content_type=content_type,
             size=int(upload.size or 0),
         )
@@ -407,7 +408,7 @@ def note_send(
     recipient, category, title, body = _clean_note(
         actor=actor, category=category, title=title, body=body, recipient_role=recipient_role
     )
-    files = _check_files(list(attachments))
+    files = check_attachments(list(attachments))
     stored: list[str] = []
     try:
         with transaction.atomic():
