@@ -110,7 +110,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Shared by every process (API rate limits): a database table by default (created by
 # `manage.py createcachetable`; the test runner creates it itself), Redis when
-# CLAIMDESK_REDIS_URL is set (needs the redis package, not a default dependency).
+# CLAIMDESK_REDIS_URL is set.
 CACHES = {
     "default": (
         {
@@ -124,6 +124,11 @@ CACHES = {
         }
     )
 }
+
+# Several app servers read each other's sessions: from the database by default, through
+# Redis (still written to the database) when CLAIMDESK_REDIS_URL is set.
+if os.environ.get("CLAIMDESK_REDIS_URL"):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,6 +146,33 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Uploaded files (note, return-photo and inquiry attachments): under MEDIA_ROOT on one
+# machine; in an S3-compatible bucket that every app server and worker shares when
+# CLAIMDESK_S3_BUCKET is set (AWS S3, MinIO, R2, ...: docs/deployment.md). Credentials
+# come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the machine's role.
+STORAGES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if os.environ.get("CLAIMDESK_S3_BUCKET"):
+    _s3_options = {
+        "bucket_name": os.environ["CLAIMDESK_S3_BUCKET"],
+        "endpoint_url": os.environ.get("CLAIMDESK_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("CLAIMDESK_S3_REGION") or None,
+        "default_acl": None,  # private objects: files are served only after access checks
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3_options, "location": "media"},
+    }
+    # Read by claimdesk/messaging/storage.py for every attachment.
+    STORAGES["note_attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3_options, "location": "private"},
+    }
 
 TASKS = {
     "default": {
