@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -9,12 +10,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from claimdesk.accounts.models import ShopAddress
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.orders.models import ShippingStatus
+from claimdesk.claims.reasons import get_reason
+from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 from tests.factories import order_in, return_address
 
@@ -236,6 +239,69 @@ def test_excel_download_has_exactly_the_filtered_rows(seller_client, seller, buy
     rows = list(workbook.active.iter_rows(values_only=True))
     assert len(rows) == 2  # header + one claim
     assert rows[1][7] == kept.order_no
+
+
+def _export_line(claim: Claim) -> list[object]:
+    """The sheet line of `claim` as the list shows it, in the seller's language and local time."""
+    order = claim.order
+    kind = "cancel" if claim.type in ("cancel", "unpaid_cancel") else "return"
+    reason = get_reason(kind, claim.reason_code)
+
+    def day(moment: dt.datetime | None) -> str | None:
+        return timezone.localtime(moment).strftime("%Y/%m/%d") if moment else None
+
+    with translation.override("zh-hans"):
+        return [
+            f"{claim.get_type_display()}: {claim.get_status_display()}",
+            day(claim.completed_at),
+            str(reason.label) if reason else claim.reason_code,
+            claim.get_non_receipt_duty_display() or None,
+            claim.get_pickup_method_display() or None,
+            day(order.ordered_at),
+            day(order.shipped_at),
+            order.order_no,
+            order.cart.cart_no,
+            order.item_code,
+            order.seller_item_code,
+            timezone.localtime(claim.requested_at).strftime("%Y/%m/%d %H:%M"),
+            order.item_title,
+            order.quantity,
+            order.total_minor,
+            order.currency,
+        ]
+
+
+def test_excel_download_columns_hold_each_claims_values(seller_client, seller, buyer):
+    """Every column: translated texts, local dates and times, numbers, and text with markup."""
+    return_address(seller.shop)
+    cancelled = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
+    late_evening = timezone.now().replace(hour=20, minute=30) - dt.timedelta(days=3)  # UTC
+    returned = order_in("delivered", seller=seller, buyer=buyer, ordered_at=late_evening)
+    claims.claim_seller_start_return(
+        actor=seller, order=returned, reason="DEFECTIVE", accept_now=True
+    )
+    missing = order_in("shipped", seller=seller, buyer=buyer, quantity=2)
+    claims.claim_report_non_receipt(actor=buyer, order=missing, duty="SL", missing_quantity=1)
+    Order.objects.filter(pk=missing.pk).update(item_title=" T-shirt & <cap>\r\n ")
+    Claim.objects.filter(order=missing).update(
+        requested_at=timezone.now().replace(hour=14, minute=5, second=59) - dt.timedelta(days=1)
+    )
+    response = seller_client.get(reverse("seller:claims_export"))
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    expected = [
+        _export_line(claim)
+        for claim in Claim.objects.filter(shop=seller.shop)
+        .select_related("order__cart")
+        .order_by("-requested_at", "-id")
+    ]
+    assert rows == expected
+    by_order = {row[7]: row for row in rows}
+    assert list(by_order) == [returned.order_no, cancelled.order_no, missing.order_no]
+    assert by_order[returned.order_no][5] != late_evening.strftime("%Y/%m/%d")  # Tokyo's day
+    assert by_order[missing.order_no][11].endswith(" 23:05")
+    assert by_order[missing.order_no][12] == " T-shirt & <cap>\r\n "
 
 
 def test_bulk_ship_from_xlsx_reports_each_row(seller_client, seller, other_seller, buyer):
