@@ -28,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -255,31 +257,56 @@ def webhook_emit(*, shop_id: int, event_type: str, data: dict[str, Any]) -> int:
     Call inside the transaction of the change: the deliveries and their tasks
     commit or roll back with it. Return the number of deliveries recorded.
     """
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(shop_id=shop_id, is_active=True)
-        if event_type in (e.events or [])
-    ]
-    if not endpoints:
+    return _emit_many([(shop_id, event_type, data)])
+
+
+def _emit_many(messages: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
+    """Record several events (shop id, type, data) with one endpoint lookup for all their shops.
+
+    The endpoints are read when this is called, so one added earlier in the
+    same transaction gets the events; each event goes only to its own shop's
+    endpoints. Return the number of deliveries recorded.
+    """
+    if not messages:
         return 0
-    event_id = f"evt_{uuid.uuid4().hex}"
-    payload = json.loads(
-        json.dumps(
-            {
-                "id": event_id,
-                "type": event_type,
-                "created_at": timezone.now().isoformat(),
-                "data": data,
-            },
-            cls=DjangoJSONEncoder,
+    subscribed: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.filter(
+        shop_id__in={shop_id for shop_id, _type, _data in messages}, is_active=True
+    ):
+        subscribed[endpoint.shop_id].append(endpoint)
+    if not subscribed:
+        return 0
+    deliveries: list[WebhookDelivery] = []
+    for shop_id, event_type, data in messages:
+        endpoints = [e for e in subscribed.get(shop_id, ()) if event_type in (e.events or [])]
+        if not endpoints:
+            continue
+        event_id = f"evt_{uuid.uuid4().hex}"
+        payload = json.loads(
+            json.dumps(
+                {
+                    "id": event_id,
+                    "type": event_type,
+                    "created_at": timezone.now().isoformat(),
+                    "data": data,
+                },
+                cls=DjangoJSONEncoder,
+            )
         )
-    )
-    for endpoint in endpoints:
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload
-        )
+        deliveries += [
+            WebhookDelivery(
+                endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload
+            )
+            for endpoint in endpoints
+        ]
+    if connection.features.can_return_rows_from_bulk_insert:
+        WebhookDelivery.objects.bulk_create(deliveries)
+    else:  # pragma: no cover - every supported database returns the new ids
+        for delivery in deliveries:
+            delivery.save(force_insert=True)
+    for delivery in deliveries:
         defer(deliver_webhook, delivery.pk)
-    return len(endpoints)
+    return len(deliveries)
 
 
 _ORDER_FIELDS = {"shipping_status", "cancelled", "returned", "completed"}
@@ -287,8 +314,18 @@ _ORDER_FIELDS = {"shipping_status", "cancelled", "returned", "completed"}
 
 def webhook_on_order_event(event: OrderEvent) -> None:
     """Turn one order-history line into the webhook event it stands for, if any."""
+    webhook_on_order_events([event])
+
+
+def webhook_on_order_events(events: Sequence[OrderEvent]) -> int:
+    """Turn order-history lines into their webhook events, with one endpoint lookup for all."""
+    return _emit_many([m for m in map(_order_event_message, events) if m is not None])
+
+
+def _order_event_message(event: OrderEvent) -> tuple[int, str, dict[str, Any]] | None:
+    """Return (shop id, event type, data) of the webhook event a history line stands for."""
     if event.refused:
-        return
+        return None
     if event.field in _ORDER_FIELDS:
         event_type = WebhookEvent.ORDER_STATUS_CHANGED
     elif event.field == "claim_status":
@@ -300,7 +337,7 @@ def webhook_on_order_event(event: OrderEvent) -> None:
     elif event.kind in (WebhookEvent.REFUND_SUCCEEDED, WebhookEvent.REFUND_FAILED):
         event_type = WebhookEvent(event.kind)
     else:
-        return
+        return None
     order = event.order
     data: dict[str, Any] = {
         "order_no": order.order_no,
@@ -317,7 +354,7 @@ def webhook_on_order_event(event: OrderEvent) -> None:
         data["claim"] = {"id": event.claim_id, "status": _int_or_none(event.to_value)}
     if event.kind.startswith("refund."):
         data["refund"] = {k: v for k, v in (event.data or {}).items() if k != "message"}
-    webhook_emit(shop_id=order.shop_id, event_type=event_type, data=data)
+    return order.shop_id, event_type, data
 
 
 def _int_or_none(value: str) -> int | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from django.db import transaction
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: The history lines of the running `history_batch()`, or None outside one.
+_pending: ContextVar[list[OrderEvent] | None] = ContextVar("history_batch", default=None)
+
 
 def record_event(
     order: Order,
@@ -36,8 +41,11 @@ def record_event(
     data: dict[str, Any] | None = None,
     refused: bool = False,
 ) -> OrderEvent:
-    """Append one line to `order`'s history (and record the webhook event it stands for)."""
-    event = OrderEvent.objects.create(
+    """Append one line to `order`'s history (and record the webhook event it stands for).
+
+    Inside `history_batch()` the line is written when the batch ends.
+    """
+    event = OrderEvent(
         order=order,
         claim=claim,
         actor=actor,
@@ -51,10 +59,45 @@ def record_event(
         data=data or {},
         refused=refused,
     )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(event)
+        return event
+    event.save(force_insert=True)
     from claimdesk.messaging.webhooks import webhook_on_order_event
 
     webhook_on_order_event(event)
     return event
+
+
+@contextmanager
+def history_batch() -> Iterator[None]:
+    """Write the history lines recorded in the block in one multi-row INSERT at its end.
+
+    Use inside the action's transaction, after it has begun
+    (`with transaction.atomic(), history_batch():`): when the block ends
+    without an error, its lines and their webhook events (one endpoint lookup
+    for all) are written, still inside that transaction; after an error
+    nothing is written, as the transaction rolls back. Code in the block must
+    not read its own history lines back, nor go on after an error rolled back
+    a savepoint inside it. A batch inside a batch joins it.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("history_batch() needs an open transaction")
+    token = _pending.set([])
+    try:
+        yield
+        events = _pending.get() or []
+    finally:
+        _pending.reset(token)
+    if events:
+        OrderEvent.objects.bulk_create(events)
+        from claimdesk.messaging.webhooks import webhook_on_order_events
+
+        webhook_on_order_events(events)
 
 
 def records_refusal(
