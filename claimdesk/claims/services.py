@@ -24,11 +24,11 @@ from claimdesk.core.money import Money
 from claimdesk.core.validation import clean_memo, clean_short, parse_date
 from claimdesk.messaging.models import Note, NoteCategory
 from claimdesk.messaging.services import note_send, notify
-from claimdesk.orders.history import record_event, records_refusal
+from claimdesk.orders.history import history_batch, record_event, records_refusal
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import lock_order
 from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
-from claimdesk.payments.services import refund_create, refunded_item_minor
+from claimdesk.payments.services import refund_create, refund_totals
 
 from . import policies
 from .models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, NonReceiptSolution, PickupMethod
@@ -119,15 +119,26 @@ def _create_claim(
     status: int,
     reason: Reason,
     requested_by: str,
+    open_claim_checked: bool = False,
     **fields: Any,
 ) -> Claim:
-    _refuse_open_claim(order)
+    """Insert a claim on the locked `order` and write its history line.
+
+    `open_claim_checked`: the caller has just refused an open claim under the
+    order lock (`_refuse_closed_or_claimed`), so it is not read again; the
+    partial unique index still refuses a second open claim.
+    """
+    if not open_claim_checked:
+        _refuse_open_claim(order)
     try:
-        with transaction.atomic():
+        # no savepoint: an IntegrityError becomes a refusal that rolls back the
+        # service's whole transaction (or its savepoint when nested) anyway
+        with transaction.atomic(savepoint=False):
             claim = Claim.objects.create(
                 order=order,
                 shop_id=order.shop_id,
                 buyer_id=order.buyer_id,
+                ordered_at=order.ordered_at,
                 type=type,
                 status=status,
                 is_open=status not in {S.CANCEL_COMPLETED, S.UNPAID_CANCELLED},
@@ -205,8 +216,8 @@ def _refund_for(
         else (last and include_shipping)
     )
     # a full refund gives back what is left after earlier partial refunds
-    refunded = refunded_item_minor(order)
-    remaining = order.total - order.money(refunded)
+    totals = refund_totals(order, claim)
+    remaining = order.total - order.money(totals.refunded_minor)
     breakdown = refund_breakdown(
         item=item if item is not None else remaining,
         shipping_fee=cart.shipping_fee,
@@ -217,7 +228,7 @@ def _refund_for(
         grant_payment_fee=grant_payment_fee,
         deduction=deduction or Money.zero(currency),
     )
-    refund_create(actor=actor, claim=claim, breakdown=breakdown, refunded_minor=refunded)
+    refund_create(actor=actor, claim=claim, breakdown=breakdown, totals=totals)
 
 
 def _default_return_address(shop: Shop) -> ShopAddress:
@@ -428,7 +439,7 @@ def claim_seller_cancel(
             actor=actor, claim=request, seller_memo=memo, grant_payment_fee=grant_payment_fee
         )
     why = _reason(ReasonKind.CANCEL, reason, Picker.SELLER)
-    with transaction.atomic():
+    with transaction.atomic(), history_batch():
         order = lock_order(order)
         _refuse_closed_or_claimed(order)
         if not policies.seller_may_cancel(order):
@@ -456,8 +467,6 @@ def claim_seller_cancel(
                 ),
                 {"needs_confirmation": True},
             )
-        # no second open-claim check here: _refuse_closed_or_claimed made it under the
-        # order lock above, and _create_claim makes it once more before inserting
         claim = _create_claim(
             order,
             actor=actor,
@@ -465,6 +474,7 @@ def claim_seller_cancel(
             status=S.CANCELLING,
             reason=why,
             requested_by="seller",
+            open_claim_checked=True,  # by _refuse_closed_or_claimed, under the order lock
             seller_memo=memo,
             grant_payment_fee=grant_payment_fee,
             cancelled_without_notice=not noticed,
@@ -516,11 +526,17 @@ def claim_decline_cancel(*, actor: User, claim: Claim, carrier: str, tracking_no
     return claim
 
 
-def claim_on_refund_succeeded(*, claim: Claim) -> None:
-    """Complete a cancel once its money is back. Called inside the refund's transaction."""
-    claim.refresh_from_db()
+def claim_on_refund_succeeded(*, claim: Claim, current: bool = False) -> None:
+    """Complete a cancel once its money is back. Called inside the refund's transaction.
+
+    `current`: `claim` and its order were read or written under the order lock
+    of this transaction (a refund settled at once), so they are not read again.
+    """
+    if not current:
+        claim.refresh_from_db()
     if claim.status == S.CANCELLING:
-        claim.order = Order.objects.get(pk=claim.order_id)
+        if not current:
+            claim.order = Order.objects.get(pk=claim.order_id)
         transition(claim, "refund_succeeded", S.CANCEL_COMPLETED, actor=None)
 
 

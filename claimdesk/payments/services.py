@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from claimdesk.accounts.roles import require_role
@@ -108,18 +108,35 @@ def refunded_item_minor(order: Order) -> int:
     return Refund.objects.filter(order=order).aggregate(s=Sum("item_minor"))["s"] or 0
 
 
+class RefundTotals(NamedTuple):
+    """What `refund_create` checks before recording a claim's refund."""
+
+    refunded_minor: int  #: `refunded_item_minor(order)`
+    claim_refunded: bool  #: whether the claim has its refund already
+
+
+def refund_totals(order: Order, claim: Claim) -> RefundTotals:
+    """Return the order's refunded item amount and whether `claim` has a refund, in one query."""
+    row = Refund.objects.filter(Q(order=order) | Q(claim=claim)).aggregate(
+        refunded=Sum("item_minor", filter=Q(order=order)),
+        claim_refunds=Count("pk", filter=Q(claim=claim)),
+    )
+    return RefundTotals(row["refunded"] or 0, bool(row["claim_refunds"]))
+
+
 def refund_create(
     *,
     actor: User | None,
     claim: Claim,
     breakdown: RefundBreakdown,
-    refunded_minor: int | None = None,
+    totals: RefundTotals | None = None,
 ) -> Refund:
     """Record the refund of `claim` as pending; settle a balance refund at once.
 
-    Call inside the transaction that holds the order lock and changes the claim.
-    `refunded_minor` is `refunded_item_minor(order)` when the caller has just
-    read it under that lock (saves reading it twice); otherwise it is read here.
+    Call inside the transaction that holds the order lock and changes the claim;
+    `claim` and its order are then current (read or written under that lock).
+    `totals` is `refund_totals(order, claim)` when the caller has just read it
+    under that lock (saves reading it twice); otherwise it is read here.
     """
     order = claim.order
     if breakdown.item.minor < 0 or breakdown.total.minor < 0:
@@ -127,21 +144,21 @@ def refund_create(
             "refund_negative",
             _("The deduction is larger than the refund. Enter a smaller return shipping amount."),
         )
-    if refunded_minor is None:
-        refunded_minor = refunded_item_minor(order)
-    if refunded_minor + breakdown.item.minor > order.total_minor:
+    if totals is None:
+        totals = refund_totals(order, claim)
+    if totals.refunded_minor + breakdown.item.minor > order.total_minor:
         raise DomainError(
             "refund_exceeds_paid",
             _("This would refund more than the buyer paid for the order. Nothing was refunded."),
             {"paid": order.total_minor},
         )
-    if Refund.objects.filter(claim=claim).exists():
+    if totals.claim_refunded:
         raise DomainError(
             "refund_exists",
             _("This claim has already been refunded. Check the refund status instead."),
         )
     destination = refund_destination(order.cart.payment_method)
-    refund = Refund.objects.create(
+    refund = Refund(
         claim=claim,
         order=order,
         buyer_id=order.buyer_id,
@@ -155,6 +172,10 @@ def refund_create(
         destination=destination,
         idempotency_key=f"claim-{claim.pk}",
     )
+    at_once = destination == RefundDestination.BALANCE or refund.amount_minor == 0
+    if at_once:  # inserted as succeeded: one INSERT instead of an INSERT and an UPDATE
+        _mark_succeeded(refund, reference="balance")
+    refund.save(force_insert=True)
     record_event(
         order,
         actor=actor,
@@ -171,8 +192,8 @@ def refund_create(
             "deduction": refund.deduction_minor,
         },
     )
-    if destination == RefundDestination.BALANCE or refund.amount_minor == 0:
-        _refund_succeed(refund, reference="balance")
+    if at_once:
+        _refund_succeed(refund, reference="balance", settled_at_once=True)
     else:
         from .tasks import process_refund
 
@@ -208,7 +229,7 @@ def _refund_lines(refund: Refund) -> list[Line]:
     ]
 
 
-def _refund_succeed(refund: Refund, *, reference: str) -> None:
+def _mark_succeeded(refund: Refund, *, reference: str) -> None:
     now = timezone.now()
     refund.status = RefundStatus.SUCCEEDED
     refund.gateway_reference = reference
@@ -217,7 +238,17 @@ def _refund_succeed(refund: Refund, *, reference: str) -> None:
     refund.failure_code = ""
     refund.failure_message = ""
     refund.next_retry_at = None
-    refund.save()
+
+
+def _refund_succeed(refund: Refund, *, reference: str, settled_at_once: bool = False) -> None:
+    """Record a refund's success: ledger postings, history, claim completed, buyer mailed.
+
+    `settled_at_once`: `refund_create` has just inserted it as succeeded, in
+    the transaction that holds the order lock, so its claim and order are current.
+    """
+    if not settled_at_once:
+        _mark_succeeded(refund, reference=reference)
+        refund.save()
     ledger_post(
         kind="refund", lines=_refund_lines(refund), order_id=refund.order_id, refund_id=refund.pk
     )
@@ -230,7 +261,7 @@ def _refund_succeed(refund: Refund, *, reference: str) -> None:
     )
     from claimdesk.claims.services import claim_on_refund_succeeded
 
-    claim_on_refund_succeeded(claim=refund.claim)
+    claim_on_refund_succeeded(claim=refund.claim, current=settled_at_once)
     from claimdesk.messaging.services import notify
 
     notify(
