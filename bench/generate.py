@@ -62,7 +62,7 @@ CLAIM_COLS = (
     "pickup_method pickup_carrier return_address non_receipt_duty non_receipt_solution "
     "missing_quantity redelivery_date redelivery_carrier redelivery_tracking_no grant_payment_fee "
     "return_shipping_deduction_minor cancelled_without_notice requested_at completed_at "
-    "flagged_overdue_at escalated_at previous_status buyer_id order_id shop_id"
+    "flagged_overdue_at escalated_at previous_status buyer_id order_id shop_id ordered_at"
 ).split()
 REFUND_COLS = (
     "id currency amount_minor item_minor shipping_minor payment_fee_minor deduction_minor "
@@ -246,7 +246,7 @@ class Generator:
         returned: float | None = None,
         delay_type: int | None = None,
         est_ship: float | None = None,
-    ) -> tuple[int, int, int]:
+    ) -> tuple[int, int, int, float]:
         rng = self.rng
         order_id = self.ids.order
         self.ids.order += 1
@@ -310,12 +310,12 @@ class Generator:
             ],
         )
         self.ids.order_no += 1
-        return order_id, total, qty
+        return order_id, total, qty, ordered
 
     def claim(
         self,
         *,
-        order: tuple[int, int, int],
+        order: tuple[int, int, int, float],
         shop_id: int,
         buyer_id: int,
         status: int,
@@ -327,7 +327,7 @@ class Generator:
         rng = self.rng
         claim_id = self.ids.claim
         self.ids.claim += 1
-        order_id, total, qty = order
+        order_id, total, qty, ordered = order
         kind, reason, fault, by = self.kind_of(status)
         pickup = "seller_collects" if status in (5, 6, 12, 13, 92) else ""
         duty = rng.choice(["SC", "SL"]) if status in (14, 15, 91) else ""
@@ -371,6 +371,7 @@ class Generator:
                 str(buyer_id),
                 str(order_id),
                 str(shop_id),
+                ts(ordered),
             ],
         )
         if refund is not None:
