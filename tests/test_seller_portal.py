@@ -19,6 +19,7 @@ from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.reasons import get_reason
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
+from claimdesk.portals.seller import views as seller_views
 from tests.factories import order_in, return_address
 
 pytestmark = pytest.mark.django_db
@@ -337,6 +338,58 @@ def test_bulk_ship_refuses_a_renamed_binary(seller_client, seller):
     payload.name = "ship.csv"
     response = seller_client.post(reverse("seller:bulk_ship"), {"sheet": payload}, follow=True)
     assert "file_unreadable" in response.content.decode()
+
+
+def test_claims_by_order_date_use_the_orders_date(seller_client, seller, buyer):
+    """The order-date period lists and counts claims by when their order was placed."""
+    today = timezone.localdate()
+    old = order_in(
+        "delivered", seller=seller, buyer=buyer, ordered_at=timezone.now() - dt.timedelta(days=40)
+    )
+    late = claims.claim_request_return(actor=buyer, order=old, reason="OTHER")
+    recent = order_in("confirmed", seller=seller, buyer=buyer)
+    claims.claim_request_cancel(actor=buyer, order=recent, reason="EDIT_ORDER")
+    assert late.ordered_at == old.ordered_at
+
+    def listed(date_from: dt.date, date_to: dt.date) -> tuple[list[int], dict[int, int]]:
+        response = seller_client.get(
+            reverse("seller:claims") + f"?period_kind=order&date_from={date_from}&date_to={date_to}"
+        )
+        counts = {s: n for s, _label, n in response.context["boxes"] if n}
+        return [c.order.order_no for c in response.context["page"]], counts
+
+    assert listed(today - dt.timedelta(days=10), today) == (
+        [recent.order_no],
+        {ClaimStatus.CANCEL_REQUESTED: 1},
+    )
+    assert listed(today - dt.timedelta(days=45), today - dt.timedelta(days=35)) == (
+        [old.order_no],
+        {ClaimStatus.RETURN_REQUESTED: 1},
+    )
+
+
+@pytest.mark.parametrize("deep_offset", [0, 1000])
+def test_deep_pages_read_ids_first_and_show_the_same_rows(
+    seller_client, seller, buyer, monkeypatch, deep_offset
+):
+    """A page far down a list (ids first, then the rows) holds the rows OFFSET would give."""
+    monkeypatch.setattr(seller_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(seller_views, "DEEP_OFFSET", deep_offset)
+    orders = [order_in("confirmed", seller=seller, buyer=buyer) for _ in range(5)]
+    for order in orders:
+        claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    newest_first = [o.order_no for o in reversed(orders)]
+
+    def page(url: str, number: int) -> list[int]:
+        rows = seller_client.get(f"{url}&page={number}").context["page"]
+        return [getattr(row, "order", row).order_no for row in rows]
+
+    for url in (reverse("seller:shipping") + "?box=confirmed", reverse("seller:claims") + "?"):
+        assert [page(url, n) for n in (1, 2, 3)] == [
+            newest_first[0:2],
+            newest_first[2:4],
+            newest_first[4:],
+        ]
 
 
 @pytest.mark.parametrize(
