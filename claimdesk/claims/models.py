@@ -121,7 +121,11 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["shop", "status", "-requested_at"], name="claim_shop_status"),
+            # a status box's list in index order: with the id the LIMIT comes before the
+            # joins (without it PostgreSQL sorted every claim of the box with its order)
+            models.Index(
+                fields=["shop", "status", "-requested_at", "-id"], name="claim_shop_status_req"
+            ),
             models.Index(fields=["buyer", "-requested_at"], name="claim_buyer_requested"),
             # perf (bench/): the claims page's period lists and status counts, and the
             # home box counts, read from the index alone.

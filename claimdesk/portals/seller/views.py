@@ -69,10 +69,6 @@ seller_required = role_required("seller", "seller:login")
 PAGE_SIZE = 50
 
 
-#: Rows skipped from which a page reads its ids first, then its rows (`CountedPaginator.page`).
-DEEP_OFFSET = 1000
-
-
 class CountedPaginator(Paginator):
     """A paginator told its row count, for lists whose box counts were just taken.
 
@@ -86,15 +82,15 @@ class CountedPaginator(Paginator):
             self.__dict__["count"] = count  # fills the cached_property
 
     def page(self, number: Any) -> Page[Any]:
-        """Return the page; past the first ones, read its ids first, then its rows by id.
+        """Return the page: its ids first, from the list's covering index, then its rows by id.
 
-        Page 200 skips 9,950 rows: OFFSET over whole rows reads each of them and its
-        cart; OFFSET over the ids reads the list's covering index alone.
+        Page 200 skips 9,950 rows: OFFSET over whole rows read each of them and its
+        cart, where OFFSET over the ids reads index entries alone. On a first page it
+        keeps PostgreSQL from joining every row of a box before sorting it, as it did
+        for the delayed box (10,000 orders and carts for 50 rows).
         """
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if bottom < DEEP_OFFSET:
-            return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
