@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
+from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from claimdesk.accounts.models import ApiTokenKind, User
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke
+from claimdesk.api.qapi.envelope import XSD, XSI, Result, date_text, date_texts, render
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.services import claim_request_cancel, claim_request_return
-from claimdesk.orders.models import ShippingStatus
+from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.payments.models import Refund, RefundDestination, RefundStatus
 from tests.factories import order_in, return_address
 
 pytestmark = pytest.mark.django_db
@@ -630,3 +635,353 @@ def test_another_shops_claims_and_bulk_rows(
     theirs_new.refresh_from_db()
     assert theirs.shipping_status == ShippingStatus.CONFIRMED and theirs.tracking_no == ""
     assert theirs_new.shipping_status == ShippingStatus.REQUESTED
+
+
+def _claim_at(seller: User, buyer: User, **changes: Any) -> Claim:
+    """Return a claim of `seller`'s shop whose columns and order columns are then set as given."""
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    claim = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    order_changes = {k[7:]: v for k, v in changes.items() if k.startswith("order__")}
+    Order.objects.filter(pk=order.pk).update(**order_changes)
+    Claim.objects.filter(pk=claim.pk).update(
+        **{k: v for k, v in changes.items() if not k.startswith("order__")}
+    )
+    claim.refresh_from_db()
+    return claim
+
+
+def _refund(claim: Claim, amount: int) -> Refund:
+    return Refund.objects.create(
+        claim=claim,
+        order=claim.order,
+        buyer=claim.buyer,
+        currency=claim.order.currency,
+        amount_minor=amount,
+        item_minor=amount,
+        destination=RefundDestination.CARD,
+        status=RefundStatus.SUCCEEDED,
+        idempotency_key=f"test-refund-{claim.pk}",
+    )
+
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_claim_info_rows_field_for_field(
+    seller: User, buyer: User, other_buyer: User, fmt: str
+) -> None:
+    """Every ClaimInfo_V2 field, in order: JST dates (the day can change), empty dates, amounts in
+    the order's currency, the refund only for a partial non-receipt refund, escaped XML text."""
+    User.objects.filter(pk=buyer.pk).update(display_name="山田 <太郎> & Co")
+    User.objects.filter(pk=other_buyer.pk).update(display_name="")
+    other_buyer.refresh_from_db()
+    partly = _claim_at(
+        seller,
+        buyer,
+        status=ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED,
+        reason_code="NOT_RECEIVED",
+        requested_at=dt.datetime(2026, 1, 10, 15, 30, 0, 123456, tzinfo=UTC),  # 00:30 JST
+        completed_at=None,
+        pickup_carrier="佐川急便",
+        return_shipping_deduction_minor=0,
+        non_receipt_duty="SL",
+        non_receipt_solution="NC",
+        missing_quantity=2,
+        seller_memo='a < b & "c"',
+        order__ordered_at=dt.datetime(2026, 1, 5, 14, 59, 59, 999999, tzinfo=UTC),
+        order__paid_at=dt.datetime(2026, 1, 5, 15, 0, 0, tzinfo=UTC),
+        order__shipped_at=None,
+        order__delivered_at=None,
+        order__item_code="IT-1",
+        order__seller_item_code="",
+        order__item_title="Tシャツ <M>",
+        order__quantity=3,
+        order__total_minor=4500,
+        order__carrier="ヤマト運輸",
+        order__tracking_no="T-1",
+        order__receiver_zip="100-0001",
+        order__receiver_name="受取 人",
+        order__receiver_phone="03-0000-0000",
+        order__receiver_mobile="",
+    )
+    _refund(partly, 300)
+    whole = _claim_at(
+        seller,
+        other_buyer,
+        status=ClaimStatus.NON_RECEIPT_REFUNDED,
+        reason_code="NOT_RECEIVED",
+        requested_at=dt.datetime(2026, 1, 11, 2, 3, 4, tzinfo=UTC),
+        completed_at=dt.datetime(2026, 1, 12, 23, 0, 0, tzinfo=UTC),
+        return_shipping_deduction_minor=150,
+        missing_quantity=None,
+        order__currency="USD",
+        order__total_minor=1234,
+        order__ordered_at=dt.datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC),
+        order__paid_at=dt.datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC),  # the same date twice
+        order__shipped_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        order__delivered_at=dt.datetime(2026, 1, 3, 15, 0, 0, tzinfo=UTC),
+    )
+    _refund(whole, 1234)  # a full refund: not a partial refund balance
+    _claim_at(seller, buyer, status=ClaimStatus.WITHDRAWN)  # not listed
+    po, wo = partly.order, whole.order
+    expected = [
+        {
+            "claimStatus": "15",
+            "cancelRefundDate": "",
+            "reason": "NOT_RECEIVED",
+            "requestDate": "2026-01-11 00:30:00",
+            "orderDate": "2026-01-05 23:59:59",
+            "PaymentDate": "2026-01-06 00:00:00",
+            "shippingDate": "",
+            "DeliveredDate": "",
+            "orderNo": po.order_no,
+            "packNo": po.cart.cart_no,
+            "itemCode": "IT-1",
+            "sellerItemCode": "",
+            "itemTitle": "Tシャツ <M>",
+            "orderQty": 3,
+            "paymentNation": po.order_country,
+            "currency": "JPY",
+            "paymentAmount": 4500,
+            "deliveryCompany": "ヤマト運輸",
+            "trackingNo": "T-1",
+            "deliveryCompanyReturn": "佐川急便",
+            "trackingNoReturn": "",
+            "pickupAddress": "",
+            "zipCode": "100-0001",
+            "CODCancelPrice": 0,
+            "CODQrefundPrice": 0,
+            "CODCancelRelatedOrder": "",
+            "paymentReturnShipping": 0,
+            "itemCondition": "",
+            "receiver": "受取 人",
+            "receiverTel": "03-0000-0000",
+            "receiverMobile": "",
+            "buyer": "山田 <太郎> & Co",
+            "buyerTel": "",
+            "buyerMobile": "",
+            "nrDutyTarget": "SL",
+            "nrSolType": "NC",
+            "nrPartRefundCnt": 2,
+            "nrPartRefundBalance": 300,
+            "sellerMemo": 'a < b & "c"',
+        },
+        {
+            "claimStatus": "14",
+            "cancelRefundDate": "2026-01-13 08:00:00",
+            "reason": "NOT_RECEIVED",
+            "requestDate": "2026-01-11 11:03:04",
+            "orderDate": "2026-01-01 09:00:00",
+            "PaymentDate": "2026-01-01 09:00:00",
+            "shippingDate": "2026-01-02 12:04:05",
+            "DeliveredDate": "2026-01-04 00:00:00",
+            "orderNo": wo.order_no,
+            "packNo": wo.cart.cart_no,
+            "itemCode": wo.item_code,
+            "sellerItemCode": wo.seller_item_code,
+            "itemTitle": wo.item_title,
+            "orderQty": wo.quantity,
+            "paymentNation": wo.order_country,
+            "currency": "USD",
+            "paymentAmount": 12.34,
+            "deliveryCompany": "",
+            "trackingNo": "",
+            "deliveryCompanyReturn": "",
+            "trackingNoReturn": "",
+            "pickupAddress": "",
+            "zipCode": wo.receiver_zip,
+            "CODCancelPrice": 0,
+            "CODQrefundPrice": 0,
+            "CODCancelRelatedOrder": "",
+            "paymentReturnShipping": 1.5,
+            "itemCondition": "",
+            "receiver": wo.receiver_name,
+            "receiverTel": wo.receiver_phone,
+            "receiverMobile": wo.receiver_mobile,
+            "buyer": other_buyer.username,
+            "buyerTel": "",
+            "buyerMobile": "",
+            "nrDutyTarget": "",
+            "nrSolType": "",
+            "nrPartRefundCnt": 0,
+            "nrPartRefundBalance": 0.0,
+            "sellerMemo": "",
+        },
+    ]
+    key = qapi_key(seller)
+    result = call(
+        "ShippingBasic.GetClaimInfo_V3",
+        key,
+        fmt=fmt,
+        search_condition="2",
+        search_Sdate="20260111",
+        search_Edate="20260111",
+    )
+    assert result["ResultCode"] == 0
+    if fmt == "json":
+        got = result["ResultObject"]
+        assert [list(row) for row in got] == [list(row) for row in expected]  # names in order
+        assert got == expected
+        assert [[type(v) for v in row.values()] for row in got] == [
+            [type(v) for v in row.values()] for row in expected
+        ]
+    else:
+        rows = result["ResultObject"].findall("ClaimInfo_V2")
+        assert [[child.tag for child in row] for row in rows] == [list(r) for r in expected]
+        assert rows_of(result, fmt, "ClaimInfo_V2") == [
+            {k: str(v) for k, v in row.items()} for row in expected
+        ]
+    # The single-order call answers the same claim part.
+    one = call("ShippingBasic.GetShippingAndClaimInfoByOrderNo_V2", key, OrderNo=str(po.order_no))
+    (row,) = one["ResultObject"]
+    for name in ("claimStatus", "cancelRefundDate", "reason", "requestDate", "nrPartRefundCnt"):
+        assert row[name] == expected[0][name], name
+    assert row["nrPartRefundBalance"] == 300 and row["shippingDate"] == ""
+
+
+def test_claim_info_dates_follow_the_current_zone(seller: User, buyer: User) -> None:
+    """Dates are written in the current time zone: Tokyo, or another one with summer time."""
+    _claim_at(
+        seller,
+        buyer,
+        requested_at=dt.datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC),  # New York: 01:59:59 EST
+        order__paid_at=dt.datetime(2026, 3, 8, 7, 0, 0, tzinfo=UTC),  # New York: 03:00:00 EDT
+    )
+    key = qapi_key(seller)
+    params = {"search_condition": "2", "search_Sdate": "20260307", "search_Edate": "20260309"}
+    (tokyo,) = call("ShippingBasic.GetClaimInfo_V3", key, **params)["ResultObject"]
+    assert (tokyo["requestDate"], tokyo["PaymentDate"]) == (
+        "2026-03-08 15:59:59",
+        "2026-03-08 16:00:00",
+    )
+    with timezone.override("America/New_York"):
+        (new_york,) = call("ShippingBasic.GetClaimInfo_V3", key, **params)["ResultObject"]
+    assert (new_york["requestDate"], new_york["PaymentDate"]) == (
+        "2026-03-08 01:59:59",
+        "2026-03-08 03:00:00",
+    )
+
+
+def test_claim_info_query_count_does_not_grow_with_rows(seller: User, buyer: User) -> None:
+    """One query reads the claims with their orders, carts, buyers and refunds, however many."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key = qapi_key(seller)
+    today = ymd(timezone.localdate())
+    params = {"search_condition": "2", "search_Sdate": today, "search_Edate": today}
+    counts = []
+    for claims in (1, 4):
+        while Claim.objects.filter(shop=seller.shop).count() < claims:
+            _refund(_claim_at(seller, buyer, status=ClaimStatus.CANCEL_COMPLETED), 1000)
+        call("ShippingBasic.GetClaimInfo_V3", key, **params)  # the key's last use is written
+        with CaptureQueriesContext(connection) as queries:
+            result = call("ShippingBasic.GetClaimInfo_V3", key, **params)
+        assert len(result["ResultObject"]) == claims
+        counts.append(len(queries))
+        reads = [q["sql"] for q in queries if "claims_claim" in q["sql"]]
+        assert len(reads) == 1 and "payments_refund" in reads[0]  # the refund with the claims
+    assert counts[0] == counts[1] <= 3, counts
+
+
+def _reference_xml(code: int, message: str, result: Result | None) -> str:
+    """The XML answer as ElementTree wrote it: what the string writer must match byte for byte."""
+
+    def value_to(parent: ET.Element, value: Any, item_name: str) -> None:
+        if value is None:
+            return
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                value_to(ET.SubElement(parent, key), sub, item_name)
+        elif isinstance(value, list):
+            for item in value:
+                value_to(ET.SubElement(parent, item_name or "Item"), item, item_name)
+        elif isinstance(value, bool):
+            parent.text = "true" if value else "false"
+        else:
+            parent.text = str(value)
+
+    type_name = result.type_name if result is not None else "String"
+    root_name = f"StdCustomResultOf{type_name}" if type_name else "StdResult"
+    root = ET.Element(root_name, {"xmlns:xsi": XSI, "xmlns:xsd": XSD})
+    if type_name:
+        value_to(
+            ET.SubElement(root, "ResultObject"),
+            result.obj if result is not None else None,
+            result.item_name if result else "",
+        )
+    ET.SubElement(root, "ResultCode").text = str(code)
+    ET.SubElement(root, "ResultMsg").text = message
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        Result(),
+        Result(None, "String"),
+        Result("", "String"),
+        Result("key <&> 'x' \"y\"", "String"),
+        Result([], "ListOfClaimInfo_V2", "ClaimInfo_V2"),
+        Result([{}], "ListOfThing", ""),
+        Result(
+            [
+                {
+                    "s": "テキスト & <b>",
+                    "empty": "",
+                    "none": None,
+                    "zero": 0,
+                    "big": 2**63 - 1,
+                    "neg": -10001,
+                    "float": 12.34,
+                    "whole_float": 0.0,
+                    "yes": True,
+                    "no": False,
+                    "enum": ClaimStatus.CANCELLING,
+                    "decimal": Decimal("1.50"),
+                    "lazy": gettext_lazy("Cancelling"),
+                    "nested": {"a": [1, "x", None, {"b": ""}], "c": {}},
+                    "list": [],
+                    "tabs": "a\tb\r\nc",
+                },
+                {"other": "row", "keys": 1},
+            ],
+            "ListOfBulkResult",
+            "BulkResult",
+        ),
+        Result(["a", 1, None, True], "ListOfString", ""),
+        Result({"x": "y"}, "Thing", "Item"),
+        Result(7, "Int32"),
+    ],
+)
+@pytest.mark.parametrize("message", ["SUCCESS", "", "a < b & c"])
+def test_xml_answer_is_what_elementtree_wrote(result: Result | None, message: str) -> None:
+    """The string writer answers byte for byte what ElementTree serialised before it."""
+    got = render("xml", -10001 if result is None else 0, message, result)
+    want = _reference_xml(-10001 if result is None else 0, message, result)
+    assert got.content.decode() == want
+    ET.fromstring(got.content)  # noqa: S314 - our own answer
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "UTC", "America/New_York", "Australia/Lord_Howe"])
+def test_date_texts_is_date_text(zone: str) -> None:
+    """The per-answer date formatter writes what date_text writes, in any current zone."""
+    moments: list[Any] = [
+        None,
+        dt.datetime(2026, 1, 10, 15, 30, 0, 123456, tzinfo=UTC),
+        dt.datetime(2026, 3, 8, 7, 0, 0, tzinfo=UTC),
+        dt.datetime(2026, 4, 4, 15, 0, 0, tzinfo=UTC),
+        dt.datetime(2026, 4, 4, 15, 29, 59, tzinfo=UTC),
+        dt.datetime(2026, 11, 1, 5, 30, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
+        dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        dt.datetime(500, 6, 1, 12, 0, 0, tzinfo=UTC),
+        dt.date(2026, 2, 3),
+    ]
+    with timezone.override(zone):
+        text = date_texts()
+        for moment in moments + moments:  # the second time from the cache
+            assert text(moment) == date_text(moment), moment
+        with pytest.raises(ValueError):
+            text(dt.datetime(2026, 1, 1, 0, 0))  # naive, refused as localtime refuses it

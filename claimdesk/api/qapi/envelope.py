@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from xml.etree import ElementTree as ET  # noqa: S405 - we only build XML, never parse it
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -94,19 +94,87 @@ def date_text(value: dt.datetime | dt.date | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _xml_value(parent: ET.Element, value: Any, item_name: str) -> None:
-    if value is None:
-        return
+def date_texts() -> Callable[[dt.datetime | None], str]:
+    """Return `date_text` for the many dates of one answer, each distinct value formatted once.
+
+    The zone is read once; `str(local)[:19]` is `yyyy-MM-dd HH:mm:ss` for any
+    year from 1000 on, half the cost of `strftime`.
+    """
+    tz = timezone.get_current_timezone()
+    texts: dict[dt.datetime | None, str] = {None: ""}
+
+    def text(value: dt.datetime | None) -> str:
+        known = texts.get(value)
+        if known is not None:
+            return known
+        assert value is not None  # noqa: S101 - None is in the cache
+        if value.__class__ is not dt.datetime or value.tzinfo is None:
+            known = date_text(value)  # a date, or a naive time (which localtime refuses)
+        else:
+            local = value.astimezone(tz)
+            known = str(local)[:19] if local.year >= 1000 else date_text(value)
+        texts[value] = known
+        return known
+
+    return text
+
+
+def _xml_escape(text: str) -> str:
+    """Escape character data as ElementTree does (&, < and >; quotes stay)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_write(out: list[str], tag: str, value: Any, item_name: str) -> None:
+    """Append `value` as the element `tag`, byte for byte as ElementTree.tostring wrote it.
+
+    None, "" and an empty dict or list are `<tag />`; a dict is one child per
+    key, a list one `item_name` child per item, a bool true/false, anything
+    else its str(). Flat dicts of scalars (the rows of the list answers) are
+    written inline, without a call per field.
+    """
     if isinstance(value, dict):
+        if not value:
+            out.append(f"<{tag} />")
+            return
+        append = out.append
+        append(f"<{tag}>")
         for key, sub in value.items():
-            _xml_value(ET.SubElement(parent, key), sub, item_name)
+            cls = sub.__class__
+            if cls is str:
+                text = sub
+            elif cls is int or cls is float:
+                text = str(sub)
+            elif sub is None:
+                text = ""
+            elif cls is bool:
+                text = "true" if sub else "false"
+            else:
+                _xml_write(out, key, sub, item_name)
+                continue
+            if not text:
+                append(f"<{key} />")
+            elif "&" in text or "<" in text or ">" in text:
+                append(f"<{key}>{_xml_escape(text)}</{key}>")
+            else:
+                append(f"<{key}>{text}</{key}>")
+        append(f"</{tag}>")
     elif isinstance(value, list):
+        if not value:
+            out.append(f"<{tag} />")
+            return
+        out.append(f"<{tag}>")
+        name = item_name or "Item"
         for item in value:
-            _xml_value(ET.SubElement(parent, item_name or "Item"), item, item_name)
-    elif isinstance(value, bool):
-        parent.text = "true" if value else "false"
+            _xml_write(out, name, item, item_name)
+        out.append(f"</{tag}>")
     else:
-        parent.text = str(value)
+        if value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        out.append(f"<{tag}>{_xml_escape(text)}</{tag}>" if text else f"<{tag} />")
 
 
 def render(fmt: str, code: int, message: str, result: Result | None) -> HttpResponse:
@@ -115,13 +183,16 @@ def render(fmt: str, code: int, message: str, result: Result | None) -> HttpResp
     if fmt == "xml":
         type_name = result.type_name if result is not None else "String"
         root_name = f"StdCustomResultOf{type_name}" if type_name else "StdResult"
-        root = ET.Element(root_name, {"xmlns:xsi": XSI, "xmlns:xsd": XSD})
+        out = [
+            '<?xml version="1.0" encoding="utf-8"?>\n',
+            f'<{root_name} xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">',
+        ]
         if type_name:
-            _xml_value(ET.SubElement(root, "ResultObject"), obj, result.item_name if result else "")
-        ET.SubElement(root, "ResultCode").text = str(code)
-        ET.SubElement(root, "ResultMsg").text = message
-        body = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
-        return HttpResponse(body, content_type="text/xml; charset=utf-8")
+            _xml_write(out, "ResultObject", obj, result.item_name if result else "")
+        out.append(f"<ResultCode>{code}</ResultCode>")
+        _xml_write(out, "ResultMsg", message, "")
+        out.append(f"</{root_name}>")
+        return HttpResponse("".join(out), content_type="text/xml; charset=utf-8")
     payload = {"ResultObject": obj, "ResultCode": code, "ResultMsg": message}
     return HttpResponse(
         json.dumps(payload, ensure_ascii=False), content_type="application/json; charset=utf-8"

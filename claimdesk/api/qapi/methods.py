@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from claimdesk.accounts.addresses import address_create
@@ -19,13 +19,14 @@ from claimdesk.claims.access import access_claim_for_seller
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.reasons import CANCEL_REASONS
 from claimdesk.core.errors import DomainError
+from claimdesk.core.money import minor_units
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 
-from .envelope import Params, QapiError, Result, date_text, money_value
+from .envelope import Params, QapiError, Result, date_text, date_texts, money_value
 
 MAX_PERIOD_DAYS = 90
 BIG = 2**63 - 1
@@ -240,51 +241,150 @@ def _shipping_row_v2(order: Order) -> dict[str, Any]:
     }
 
 
-def _claim_row(claim: Claim, refund: Refund | None) -> dict[str, Any]:
-    order = claim.order
-    return {
-        "claimStatus": str(claim.status),
-        "cancelRefundDate": date_text(claim.completed_at),
-        "reason": claim.reason_code,
-        "requestDate": date_text(claim.requested_at),
-        "orderDate": date_text(order.ordered_at),
-        "PaymentDate": date_text(order.paid_at),
-        "shippingDate": date_text(order.shipped_at),
-        "DeliveredDate": date_text(order.delivered_at),
-        "orderNo": order.order_no,
-        "packNo": order.cart.cart_no,
-        "itemCode": order.item_code,
-        "sellerItemCode": order.seller_item_code,
-        "itemTitle": order.item_title,
-        "orderQty": order.quantity,
-        "paymentNation": order.order_country,
-        "currency": order.currency,
-        "paymentAmount": money_value(order.total_minor, order.currency),
-        "deliveryCompany": order.carrier,
-        "trackingNo": order.tracking_no,
-        "deliveryCompanyReturn": claim.pickup_carrier,
-        "trackingNoReturn": "",
-        "pickupAddress": "",
-        "zipCode": order.receiver_zip,
-        "CODCancelPrice": 0,
-        "CODQrefundPrice": 0,
-        "CODCancelRelatedOrder": "",
-        "paymentReturnShipping": money_value(claim.return_shipping_deduction_minor, order.currency),
-        "itemCondition": "",
-        "receiver": order.receiver_name,
-        "receiverTel": order.receiver_phone,
-        "receiverMobile": order.receiver_mobile,
-        "buyer": str(claim.buyer),
-        "buyerTel": "",
-        "buyerMobile": "",
-        "nrDutyTarget": claim.non_receipt_duty,
-        "nrSolType": claim.non_receipt_solution,
-        "nrPartRefundCnt": claim.missing_quantity or 0,
-        "nrPartRefundBalance": money_value(
-            refund.amount_minor if refund is not None and claim.status == 15 else 0, order.currency
-        ),
-        "sellerMemo": claim.seller_memo,
-    }
+#: The columns a ClaimInfo_V2 row is made of, read with values_list() in this order: no model
+#: instances (a 90-day answer of a big shop is 20,000 rows). `partial_refund_minor` is
+#: annotated by _claim_rows.
+_CLAIM_ROW_COLUMNS = (
+    "status",
+    "completed_at",
+    "reason_code",
+    "requested_at",
+    "order__ordered_at",
+    "order__paid_at",
+    "order__shipped_at",
+    "order__delivered_at",
+    "order__order_no",
+    "order__cart__cart_no",
+    "order__item_code",
+    "order__seller_item_code",
+    "order__item_title",
+    "order__quantity",
+    "order__order_country",
+    "order__currency",
+    "order__total_minor",
+    "order__carrier",
+    "order__tracking_no",
+    "pickup_carrier",
+    "order__receiver_zip",
+    "return_shipping_deduction_minor",
+    "order__receiver_name",
+    "order__receiver_phone",
+    "order__receiver_mobile",
+    "buyer__display_name",
+    "buyer__username",
+    "non_receipt_duty",
+    "non_receipt_solution",
+    "missing_quantity",
+    "partial_refund_minor",
+    "seller_memo",
+)
+
+
+def _claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
+    """Return the claims as ClaimInfo_V2 rows (Qoo10's names), in the queryset's order.
+
+    One query; each distinct date is formatted once and each currency's minor
+    units looked up once. The refund amount is read only for the claims partly
+    refunded for non-receipt (the only ones whose nrPartRefundBalance shows
+    it), through the refund's unique claim index, instead of joining every
+    refund.
+    """
+    partial_refund = Subquery(
+        Refund.objects.filter(claim=OuterRef("pk")).order_by().values("amount_minor")
+    )
+    claims = claims.annotate(
+        partial_refund_minor=Case(
+            When(status=ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED, then=partial_refund)
+        )
+    )
+    date = date_texts()
+    zero_places: dict[str, bool] = {}
+
+    def money(minor: int, currency: str) -> int | float:
+        whole = zero_places.get(currency)
+        if whole is None:
+            whole = zero_places[currency] = minor_units(currency) == 0
+        return minor if whole else money_value(minor, currency)
+
+    rows = []
+    for (
+        status,
+        completed_at,
+        reason_code,
+        requested_at,
+        ordered_at,
+        paid_at,
+        shipped_at,
+        delivered_at,
+        order_no,
+        cart_no,
+        item_code,
+        seller_item_code,
+        item_title,
+        quantity,
+        order_country,
+        currency,
+        total_minor,
+        carrier,
+        tracking_no,
+        pickup_carrier,
+        receiver_zip,
+        return_shipping_deduction_minor,
+        receiver_name,
+        receiver_phone,
+        receiver_mobile,
+        buyer_display_name,
+        buyer_username,
+        non_receipt_duty,
+        non_receipt_solution,
+        missing_quantity,
+        partial_refund_minor,
+        seller_memo,
+    ) in claims.values_list(*_CLAIM_ROW_COLUMNS):
+        rows.append(
+            {
+                "claimStatus": str(status),
+                "cancelRefundDate": date(completed_at),
+                "reason": reason_code,
+                "requestDate": date(requested_at),
+                "orderDate": date(ordered_at),
+                "PaymentDate": date(paid_at),
+                "shippingDate": date(shipped_at),
+                "DeliveredDate": date(delivered_at),
+                "orderNo": order_no,
+                "packNo": cart_no,
+                "itemCode": item_code,
+                "sellerItemCode": seller_item_code,
+                "itemTitle": item_title,
+                "orderQty": quantity,
+                "paymentNation": order_country,
+                "currency": currency,
+                "paymentAmount": money(total_minor, currency),
+                "deliveryCompany": carrier,
+                "trackingNo": tracking_no,
+                "deliveryCompanyReturn": pickup_carrier,
+                "trackingNoReturn": "",
+                "pickupAddress": "",
+                "zipCode": receiver_zip,
+                "CODCancelPrice": 0,
+                "CODQrefundPrice": 0,
+                "CODCancelRelatedOrder": "",
+                "paymentReturnShipping": money(return_shipping_deduction_minor, currency),
+                "itemCondition": "",
+                "receiver": receiver_name,
+                "receiverTel": receiver_phone,
+                "receiverMobile": receiver_mobile,
+                "buyer": buyer_display_name or buyer_username,  # str(User)
+                "buyerTel": "",
+                "buyerMobile": "",
+                "nrDutyTarget": non_receipt_duty,
+                "nrSolType": non_receipt_solution,
+                "nrPartRefundCnt": missing_quantity or 0,
+                "nrPartRefundBalance": money(partial_refund_minor or 0, currency),
+                "sellerMemo": seller_memo,
+            }
+        )
+    return rows
 
 
 # --- CertificationAPI --------------------------------------------------------------------------------
@@ -380,14 +480,8 @@ def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Resul
     order = _order(ctx, p.get("OrderNo", "ContrNo"))
     order = Order.objects.select_related("cart", "buyer", "shop").get(pk=order.pk)
     row = _shipping_row_v2(order)
-    claim = (
-        Claim.objects.select_related("order", "order__cart", "buyer")
-        .filter(order=order)
-        .order_by("-requested_at", "-id")
-        .first()
-    )
-    refund = Refund.objects.filter(claim=claim).first() if claim is not None else None
-    claim_part = _claim_row(claim, refund) if claim is not None else {}
+    latest = _claim_rows(Claim.objects.filter(order=order).order_by("-requested_at", "-id")[:1])
+    claim_part = latest[0] if latest else {}
     row["OrderType"] = ""
     for name, default in _CLAIM_PART_OF_SHIPPING_CLAIM_INFO.items():
         row[name] = claim_part.get(name, default)
@@ -428,13 +522,8 @@ def get_claim_info_v3(ctx: Context, p: Params) -> Result:
         if status and int(status)
         else claims.filter(status__in=_LISTED)
     )
-    rows = list(
-        claims.select_related("order", "order__cart", "buyer").order_by("requested_at", "id")
-    )
-    refunds = {r.claim_id: r for r in Refund.objects.filter(claim__in=rows)}
-    return Result(
-        [_claim_row(c, refunds.get(c.pk)) for c in rows], "ListOfClaimInfo_V2", "ClaimInfo_V2"
-    )
+    rows = _claim_rows(claims.order_by("requested_at", "id"))
+    return Result(rows, "ListOfClaimInfo_V2", "ClaimInfo_V2")
 
 
 # --- ShippingBasic: writing ---------------------------------------------------------------------------
