@@ -8,11 +8,13 @@ then sees the first one's result and is refused with a clear message.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from claimdesk.accounts.models import ShopAddress
@@ -22,13 +24,18 @@ from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
 from claimdesk.core.validation import clean_memo, clean_short, parse_date
-from claimdesk.messaging.models import Note, NoteCategory
+from claimdesk.messaging.models import Note, NoteCategory, WebhookEndpoint
 from claimdesk.messaging.services import note_send, notify
 from claimdesk.orders.history import history_batch, record_event, records_refusal
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import lock_order
+from claimdesk.payments.models import Refund
 from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
-from claimdesk.payments.services import refund_create, refund_totals
+from claimdesk.payments.services import (
+    RefundTotals,
+    refund_create,
+    refund_totals,
+)
 
 from . import policies
 from .models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, NonReceiptSolution, PickupMethod
@@ -63,20 +70,25 @@ def _open_claim(order: Order) -> Claim | None:
     return Claim.objects.filter(order=order, is_open=True).first()
 
 
-def _refuse_open_claim(order: Order) -> None:
-    claim = _open_claim(order)
-    if claim is not None:
+def _refuse_open_claim(order: Order, facts: _CancelFacts | None = None) -> None:
+    if facts is None:
+        claim = _open_claim(order)
+        open_claim = None if claim is None else (claim.pk, claim.status)
+    else:
+        open_claim = facts.open_claim
+    if open_claim is not None:
+        pk, status = open_claim
         raise DomainError(
             "claim_open",
             _(
                 "Order %(order_no)s already has an open claim (%(status)s). Settle or withdraw it first."
             )
-            % {"order_no": order.order_no, "status": claim.get_status_display()},
-            {"claim": claim.pk, "status": claim.status},
+            % {"order_no": order.order_no, "status": str(S(status).label)},
+            {"claim": pk, "status": status},
         )
 
 
-def _refuse_closed_or_claimed(order: Order) -> None:
+def _refuse_closed_or_claimed(order: Order, facts: _CancelFacts | None = None) -> None:
     """Refuse a new claim on a cancelled or returned order, or one with an open claim."""
     if policies.order_closed(order):
         raise _order_status_error(
@@ -85,7 +97,66 @@ def _refuse_closed_or_claimed(order: Order) -> None:
             % {"order_no": order.order_no},
             "order_closed",
         )
-    _refuse_open_claim(order)
+    _refuse_open_claim(order, facts)
+
+
+@dataclass(frozen=True)
+class _CancelFacts:
+    """What a cancel decides on besides the order row, read in one statement."""
+
+    open_claim: tuple[int, int] | None  #: (pk, status) of the order's open claim
+    noticed: bool  #: `seller_sent_cancel_notice(order)`
+    live_orders_left: int  #: `_live_orders_left(order)`
+    refunded_minor: int  #: `refunded_item_minor(order)`
+    webhooks: bool  #: whether the shop has an active webhook endpoint
+
+
+@functools.cache
+def _cancel_facts_sql() -> str:
+    # Plain SQL on purpose: this is every cancel's one read besides the lock, and the ORM
+    # spends longer building it from subqueries than the database spends answering it.
+    # tests/test_cancel_cost.py checks it against the ORM helpers it stands for.
+    claim = Claim._meta.db_table
+    note = Note._meta.db_table
+    order = Order._meta.db_table
+    refund = Refund._meta.db_table
+    endpoint = WebhookEndpoint._meta.db_table
+    return f"""
+        SELECT
+          (SELECT id FROM {claim} WHERE order_id = %(order)s AND is_open LIMIT 1),
+          (SELECT status FROM {claim} WHERE order_id = %(order)s AND is_open LIMIT 1),
+          EXISTS (SELECT 1 FROM {note} WHERE order_id = %(order)s AND author_role = 'seller'
+                  AND recipient_role = 'buyer' AND category = %(category)s),
+          (SELECT COUNT(*) FROM {order} WHERE cart_id = %(cart)s AND id <> %(order)s
+                  AND cancelled_at IS NULL AND returned_at IS NULL),
+          (SELECT COALESCE(SUM(item_minor), 0) FROM {refund} WHERE order_id = %(order)s),
+          EXISTS (SELECT 1 FROM {endpoint} WHERE shop_id = %(shop)s AND is_active)
+    """  # noqa: S608 - table names from the models, values as parameters
+
+
+def _cancel_facts(order: Order) -> _CancelFacts:
+    """Read the open claim, the cancel notice, the cart's other live orders, the refunds
+    and whether the shop has webhooks: one statement instead of five.
+
+    Call it after `lock_order`, not inside the locking query, whose subqueries
+    would see the rows as they were before the lock was granted.
+    """
+    params: dict[str, int | str | None] = {
+        "order": order.pk,
+        "cart": order.cart_id,
+        "shop": order.shop_id,
+        "category": NoteCategory.CANCEL_REFUND.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_cancel_facts_sql(), params)
+        claim_pk, claim_status, noticed, live_left, refunded, webhooks = cursor.fetchone()
+    return _CancelFacts(
+        open_claim=None if claim_pk is None else (claim_pk, claim_status),
+        noticed=bool(noticed),
+        live_orders_left=live_left,
+        refunded_minor=int(refunded),  # PostgreSQL sums a bigint as a numeric
+        webhooks=bool(webhooks),
+    )
 
 
 def _reason(kind: str, code: str, picker: str) -> Reason:
@@ -202,21 +273,30 @@ def _refund_for(
     include_shipping: bool | None = None,
     grant_payment_fee: bool = False,
     deduction: Money | None = None,
+    facts: _CancelFacts | None = None,
 ) -> None:
-    """Decide and record the refund of `claim` (nothing if the order was never paid)."""
+    """Decide and record the refund of `claim` (nothing if the order was never paid).
+
+    `facts`: read by `_cancel_facts` under this transaction's order lock, and
+    `claim` created after that in this transaction (so it has no refund yet).
+    """
     order = claim.order
     cart = order.cart
     if cart.paid_at is None:
         return
     currency = order.currency
-    last = _live_orders_left(order) == 0
+    last = (_live_orders_left(order) if facts is None else facts.live_orders_left) == 0
     shipping = (
         last and order.shipping_status < ShippingStatus.ON_DELIVERY
         if include_shipping is None
         else (last and include_shipping)
     )
     # a full refund gives back what is left after earlier partial refunds
-    totals = refund_totals(order, claim)
+    totals = (
+        refund_totals(order, claim)
+        if facts is None
+        else RefundTotals(facts.refunded_minor, claim_refunded=False)
+    )
     remaining = order.total - order.money(totals.refunded_minor)
     breakdown = refund_breakdown(
         item=item if item is not None else remaining,
@@ -439,9 +519,12 @@ def claim_seller_cancel(
             actor=actor, claim=request, seller_memo=memo, grant_payment_fee=grant_payment_fee
         )
     why = _reason(ReasonKind.CANCEL, reason, Picker.SELLER)
-    with transaction.atomic(), history_batch():
+    with transaction.atomic(), history_batch() as history:
         order = lock_order(order)
-        _refuse_closed_or_claimed(order)
+        facts = _cancel_facts(order)
+        if not facts.webhooks:
+            history.shops_without_webhooks.add(order.shop_id)
+        _refuse_closed_or_claimed(order, facts)
         if not policies.seller_may_cancel(order):
             if policies.after_shipment(order):
                 raise _order_status_error(
@@ -457,7 +540,7 @@ def claim_seller_cancel(
                 _("Order %(order_no)s cannot be cancelled by the shop in its current status.")
                 % {"order_no": order.order_no},
             )
-        noticed = seller_sent_cancel_notice(order)
+        noticed = facts.noticed
         if not noticed and not confirm_without_notice:
             raise DomainError(
                 "notice_not_sent",
@@ -480,7 +563,7 @@ def claim_seller_cancel(
             cancelled_without_notice=not noticed,
         )
         _mark_order(order, "cancelled", actor=actor, claim=claim)
-        _refund_for(claim, actor=actor, grant_payment_fee=grant_payment_fee)
+        _refund_for(claim, actor=actor, grant_payment_fee=grant_payment_fee, facts=facts)
         notify(
             recipient=order.buyer,
             kind="order_cancelled",

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: The history lines of the running `history_batch()`, or None outside one.
-_pending: ContextVar[list[OrderEvent] | None] = ContextVar("history_batch", default=None)
+#: The running `history_batch()`, or None outside one.
+_pending: ContextVar[HistoryBatch | None] = ContextVar("history_batch", default=None)
 
 
 def record_event(
@@ -59,9 +59,9 @@ def record_event(
         data=data or {},
         refused=refused,
     )
-    pending = _pending.get()
-    if pending is not None:
-        pending.append(event)
+    batch = _pending.get()
+    if batch is not None:
+        batch.events.append(event)
         return event
     event.save(force_insert=True)
     from claimdesk.messaging.webhooks import webhook_on_order_event
@@ -70,8 +70,18 @@ def record_event(
     return event
 
 
+class HistoryBatch:
+    """The history lines of a running `history_batch()`, written when it ends."""
+
+    def __init__(self) -> None:
+        self.events: list[OrderEvent] = []
+        #: Shops whose lines need no webhook lookup: the action read, in this
+        #: transaction, that they have no active endpoint.
+        self.shops_without_webhooks: set[int] = set()
+
+
 @contextmanager
-def history_batch() -> Iterator[None]:
+def history_batch() -> Iterator[HistoryBatch]:
     """Write the history lines recorded in the block in one multi-row INSERT at its end.
 
     Use inside the action's transaction, after it has begun
@@ -80,24 +90,29 @@ def history_batch() -> Iterator[None]:
     for all) are written, still inside that transaction; after an error
     nothing is written, as the transaction rolls back. Code in the block must
     not read its own history lines back, nor go on after an error rolled back
-    a savepoint inside it. A batch inside a batch joins it.
+    a savepoint inside it.
+
+    A batch inside a batch joins it; what is noted on the inner one's
+    `shops_without_webhooks` is then ignored (the outer block may add an
+    endpoint after the inner one read there was none).
     """
     if _pending.get() is not None:
-        yield
+        yield HistoryBatch()
         return
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("history_batch() needs an open transaction")
-    token = _pending.set([])
+    batch = HistoryBatch()
+    token = _pending.set(batch)
     try:
-        yield
-        events = _pending.get() or []
+        yield batch
     finally:
         _pending.reset(token)
-    if events:
-        OrderEvent.objects.bulk_create(events)
+    if batch.events:
+        OrderEvent.objects.bulk_create(batch.events)
         from claimdesk.messaging.webhooks import webhook_on_order_events
 
-        webhook_on_order_events(events)
+        skip = batch.shops_without_webhooks
+        webhook_on_order_events([e for e in batch.events if e.order.shop_id not in skip])
 
 
 def records_refusal(
