@@ -66,8 +66,12 @@ class UserPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(getattr(user, "time_zone", "Asia/Tokyo")))
             except zoneinfo.ZoneInfoNotFoundError:
                 timezone.activate(zoneinfo.ZoneInfo("Asia/Tokyo"))
-        response = self.get_response(request)
-        return response
+        try:
+            return self.get_response(request)
+        finally:
+            # The server thread serves other people next (API and QAPI callers are
+            # not signed in through the session): they must not inherit this zone.
+            timezone.deactivate()
 
 
 def back_url(request: HttpRequest, fallback: str) -> str:
