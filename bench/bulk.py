@@ -1,18 +1,19 @@
-"""Bulk cancellation of 10,000 orders from xlsx sheets, end to end: upload, dry run, confirm, worker.
+"""Bulk cancellation of 10,000 orders from one xlsx, end to end: upload, dry run, confirm, worker.
 
     DATABASE_URL=postgres://claimdesk:claimdesk@127.0.0.1:5432/claimdesk_bench \
-        .venv/bin/python -m bench.bulk [--orders 10000] [--workers 2]
+        .venv/bin/python -m bench.bulk [--orders 10000] [--workers 2] [--rows-per-sheet N]
 
 Writes `--orders` fresh paid, new orders of shop `bench-s4` (`bench/fresh.py`;
-not timed) and the xlsx sheets that cancel them (order_no, reason, memo),
-split into sheets of at most 1,000 rows: the seller page accepts no more
-per sheet (`MAX_BULK_CANCEL_ROWS`), so 10,000 orders are 10 uploads. Then,
-timed as one run:
+not timed) and the xlsx sheet that cancels them (order_no, reason, memo): one
+sheet, as the seller page takes up to `MAX_BULK_CANCEL_ROWS` (10,000) rows
+(`--rows-per-sheet` splits them into smaller sheets). Then, timed as one run:
 
 1. the seller uploads each sheet on /seller/bulk-cancel/ (Django test
    client, signed in as `bench-s4-owner`): the dry run checks every row;
+   the dry-run page (its first page of rows) is fetched too;
 2. the seller confirms each sheet (…/start/, "cancel without notice"
-   ticked), which queues one `process_bulk_cancel` task per sheet;
+   ticked), which queues the `process_bulk_cancel` tasks of the sheet (a
+   big sheet is shared by several tasks, hence by several workers);
 3. `--workers` processes run those tasks exactly as `manage.py worker`
    does (claim the task row with SELECT … FOR UPDATE SKIP LOCKED, run it),
    taking only the bulk tasks: a real worker on this database would first
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rows-per-sheet", type=int, default=0, help="default: the page's limit")
     args = parser.parse_args(argv)
     started = machine()
     setup_django()
@@ -107,10 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     owner = User.objects.get(username=f"{SHOP}-owner")
     print(f"writing {args.orders:,} paid orders of {SHOP} …", flush=True)
     order_nos = add_paid_orders(SHOP, args.orders, seed=int(time.time()))
-    sheets = [
-        _sheet(order_nos[i : i + MAX_BULK_CANCEL_ROWS])
-        for i in range(0, len(order_nos), MAX_BULK_CANCEL_ROWS)
-    ]
+    per_sheet = min(args.rows_per_sheet or MAX_BULK_CANCEL_ROWS, MAX_BULK_CANCEL_ROWS)
+    sheets = [_sheet(order_nos[i : i + per_sheet]) for i in range(0, len(order_nos), per_sheet)]
     tasks_before = DBTaskResult.objects.count()
     client = Client()
     client.force_login(owner)
@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"upload {n + 1} answered {response.status_code}")
         job_id = int(response["Location"].rstrip("/").rsplit("/", 1)[-1])
         jobs.append(job_id)
+        page = client.get(response["Location"])
+        if page.status_code != 200:
+            raise SystemExit(f"dry-run page of job {job_id} answered {page.status_code}")
     previewed = time.perf_counter() - began
     for job_id in jobs:
         response = client.post(
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "orders": args.orders,
             "sheets": len(sheets),
-            "rows_per_sheet": MAX_BULK_CANCEL_ROWS,
+            "rows_per_sheet": per_sheet,
             "workers": args.workers,
             "seconds_total": round(total, 1),
             "seconds_dry_runs": round(previewed, 1),

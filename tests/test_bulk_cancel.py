@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from claimdesk.claims.bulk import bulk_cancel_confirm, bulk_cancel_preview, bulk_cancel_process
@@ -214,3 +215,204 @@ def test_another_shops_bulk_job_cannot_be_started_or_watched(client, seller, oth
     job.refresh_from_db()
     assert job.status == BulkJobStatus.PREVIEW and job.confirmed_at is None
     assert not Claim.objects.exists()
+
+
+def _plans(job):  # type: ignore[no-untyped-def]
+    return [(r.plan, r.plan_message) for r in job.rows.order_by("line")]
+
+
+def dry_run(seller, rows):  # type: ignore[no-untyped-def]
+    return bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+
+
+def test_dry_run_reads_the_sheet_in_a_fixed_number_of_queries(seller, buyer):
+    """The orders, open claims and cancel notes of a sheet are read per sheet, not per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claimdesk.messaging.models import NoteCategory
+    from claimdesk.messaging.services import note_send
+
+    def preview(n: int) -> tuple[int, list[str]]:
+        orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(n)]
+        asked = order_in("confirmed", seller=seller, buyer=buyer)
+        claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+        note_send(
+            actor=seller,
+            order=orders[0],
+            category=NoteCategory.CANCEL_REFUND,
+            title="在庫切れ",
+            body="在庫切れのためキャンセルします。",
+        )
+        rows = [[o.order_no, "OUT_OF_STOCK", ""] for o in orders]
+        rows += [[asked.order_no, "OUT_OF_STOCK", ""], [asked.order_no + 10**9, "OUT_OF_STOCK", ""]]
+        with CaptureQueriesContext(connection) as queries:
+            job = bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+        return len(queries), [r.plan for r in job.rows.order_by("line")]
+
+    few, plans = preview(2)
+    assert plans == ["will_cancel", "will_cancel_without_notice", "wrong_state", "not_your_order"]
+    many, plans = preview(30)
+    assert plans[:2] == ["will_cancel", "will_cancel_without_notice"]
+    assert plans[2:30] == ["will_cancel_without_notice"] * 28
+    assert plans[30:] == ["wrong_state", "not_your_order"]
+    assert many == few <= 10
+
+
+def test_dry_run_messages_name_the_open_claim_and_the_same_order_spelled_twice(seller, buyer):
+    """An open claim is named with its status; "007" and "7" are the same order (a duplicate)."""
+    asked = order_in("confirmed", seller=seller, buyer=buyer)
+    claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    order = order_in("new", seller=seller, buyer=buyer)
+    with translation.override("en"):
+        job = dry_run(
+            seller,
+            [
+                [str(asked.order_no), "OUT_OF_STOCK", ""],
+                [str(order.order_no), "EDIT_ORDER", ""],
+                [f"00{order.order_no}", "OUT_OF_STOCK", ""],
+                [str(order.order_no + 1), "nonsense", "x" * 5000],
+                ["0", "OUT_OF_STOCK", ""],
+                ["9" * 30, "OUT_OF_STOCK", ""],
+            ],
+        )
+    plans = _plans(job)
+    assert plans[0][0] == "wrong_state" and "Customer request" in plans[0][1]
+    assert plans[1][0] == "reason_not_allowed" and "cannot be chosen by the shop" in plans[1][1]
+    assert plans[2][0] == "duplicate_row"
+    assert plans[3][0] == "not_your_order"  # checked before the reason and the memo
+    assert plans[4] == ("not_your_order", "Order 0 is not one of your shop's orders.")
+    assert plans[5][0] == "not_your_order"
+
+
+def test_cancels_are_stamped_with_the_job_and_counted_once_per_row(seller, buyer, run_tasks):
+    """Every history line the cancel wrote carries the job; a refused row amid good ones is alone."""
+    from claimdesk.orders.models import OrderEvent
+
+    orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(4)]
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    rows = [[o.order_no, "OUT_OF_STOCK", ""] for o in orders[:2]]
+    rows += [[shipped.order_no, "OUT_OF_STOCK", ""]]
+    rows += [[o.order_no, "OUT_OF_STOCK", ""] for o in orders[2:]]
+    job = bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+    # the shipped row passes the dry run only if it was not shipped then: make it pass
+    job.rows.filter(order_no=str(shipped.order_no)).update(plan="will_cancel")
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    run_tasks()
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 5
+    results = [r.result for r in job.rows.order_by("line")]
+    assert results == ["cancelled", "cancelled", "shipped_use_return", "cancelled", "cancelled"]
+    claims = Claim.objects.filter(order__in=orders)
+    assert claims.count() == 4
+    for claim in claims:
+        lines = OrderEvent.objects.filter(claim=claim, actor=seller, refused=False)
+        assert lines.count() >= 2
+        assert {line.data.get("bulk_job") for line in lines} == {job.pk}
+    refusal = OrderEvent.objects.get(order=shipped, refused=True)
+    assert refusal.reason == "shipped_use_return" and "bulk_job" not in refusal.data
+
+
+def test_a_big_sheet_is_shared_by_several_tasks_and_finishes_once(
+    seller, buyer, run_tasks, monkeypatch
+):
+    """A sheet over ROWS_PER_TASK rows queues several tasks; the job is done and mailed once."""
+    from django_tasks_db.models import DBTaskResult
+
+    from claimdesk.claims import bulk
+    from claimdesk.messaging.models import Notification
+
+    monkeypatch.setattr(bulk, "ROWS_PER_TASK", 2)
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
+    orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(5)]
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.bulk.process_bulk_cancel")
+    assert tasks.count() == 3
+    run_tasks()
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 5
+    assert Claim.objects.filter(status=ClaimStatus.CANCEL_COMPLETED).count() == 5
+    assert Notification.objects.filter(kind="bulk_cancel_done").count() == 1
+    bulk_cancel_process(job_id=job.pk)
+    assert Notification.objects.filter(kind="bulk_cancel_done").count() == 1
+
+
+def test_a_chunk_failing_on_a_database_error_is_redone_row_by_row(
+    seller, buyer, run_tasks, monkeypatch
+):
+    """A deadlock (say) rolls the whole chunk back; its rows are redone, none cancelled twice."""
+    from django.db import OperationalError
+
+    from claimdesk.claims import bulk
+    from claimdesk.payments.models import Refund
+
+    real = bulk._stamp_job
+    calls = {"n": 0}
+
+    def fail_once(claim_ids, job):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("deadlock detected")
+        real(claim_ids, job)
+
+    monkeypatch.setattr(bulk, "_stamp_job", fail_once)
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    bulk_cancel_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 3
+    assert [r.result for r in job.rows.order_by("line")] == ["cancelled"] * 3
+    assert Claim.objects.count() == 3 and Refund.objects.count() == 3
+    assert calls["n"] == 4  # the failed chunk, then one stamp per row
+
+
+def test_the_sheet_may_have_10000_rows_and_no_more(seller):
+    """10,000 rows are checked in one dry run; a row more is refused before anything is written."""
+    from claimdesk.claims.bulk import MAX_BULK_CANCEL_ROWS
+    from claimdesk.claims.models import BulkCancelJob
+
+    assert MAX_BULK_CANCEL_ROWS == 10_000
+    lines = "".join(f"{10**9 + n},OUT_OF_STOCK,\n" for n in range(MAX_BULK_CANCEL_ROWS + 1))
+    with pytest.raises(DomainError) as refused:
+        bulk_cancel_preview(
+            actor=seller, upload=io.BytesIO(f"order_no,reason,memo\n{lines}".encode()), filename="c"
+        )
+    assert refused.value.code == "too_many_rows" and not BulkCancelJob.objects.exists()
+    last = lines.rindex(",OUT_OF_STOCK")
+    upload = io.BytesIO(lines[: lines.rindex("\n", 0, last) + 1].encode())
+    job = bulk_cancel_preview(actor=seller, upload=upload, filename="c.csv")
+    assert job.total == MAX_BULK_CANCEL_ROWS
+    assert job.rows.filter(plan="not_your_order").count() == MAX_BULK_CANCEL_ROWS
+
+
+def test_job_page_summarises_plans_and_pages_the_rows(client, seller, buyer, monkeypatch):
+    """The page counts rows per plan, shows the rows a page at a time, or only those not cancelled."""
+    from claimdesk.portals.seller import bulk as pages
+
+    monkeypatch.setattr(pages, "ROWS_PAGE_SIZE", 2)
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
+    rows = [[o.order_no, "OUT_OF_STOCK", ""] for o in orders] + [["abc", "OUT_OF_STOCK", ""]]
+    rows.insert(1, [orders[0].order_no, "OUT_OF_STOCK", ""])
+    job = bulk_cancel_preview(actor=seller, upload=sheet(rows), filename="s.xlsx")
+    client.force_login(seller)
+    url = reverse("seller:bulk_cancel_job", args=[job.pk])
+    page = client.get(url).content.decode()
+    assert 'data-plan="will_cancel_without_notice">✓ will_cancel_without_notice: <b>3</b>' in page
+    assert 'data-plan="duplicate_row">✗ duplicate_row: <b>1</b>' in page
+    assert page.count('<tr data-line="') == 2 and 'data-line="2"' in page and "page=2" in page
+    assert 'name="confirm_without_notice"' in page
+    third = client.get(url, {"page": 3}).content.decode()
+    assert third.count('<tr data-line="') == 1 and 'data-line="6"' in third
+    bad = client.get(url, {"rows": "bad"}).content.decode()
+    assert bad.count('<tr data-line="') == 2
+    assert 'data-line="3"' in bad and 'data-line="6"' in bad

@@ -1,9 +1,11 @@
 """Bulk cancellation by the seller: a sheet, a dry run, then each row on its own.
 
 The dry run (`bulk_cancel_preview`) says per row what will happen or why it
-cannot (wrong state, reason not allowed, not your order, duplicate row). Once
-the seller confirms, a background task cancels row after row through
-`claim_seller_cancel`, the same service the cancel panel calls: one bad row
+cannot (wrong state, reason not allowed, not your order, duplicate row),
+reading the sheet's orders, open claims and cancel notes in a few queries.
+Once the seller confirms, background tasks cancel row after row through
+`claim_seller_cancel`, the same service the cancel panel calls, a chunk of
+rows per transaction (a big sheet is shared by several tasks): one bad row
 never blocks the others, and a row whose order is already cancelled is
 reported as such, so the same sheet uploaded again (or a task run twice after
 a crash) cancels nothing twice.
@@ -15,7 +17,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone, translation
@@ -42,7 +44,18 @@ if TYPE_CHECKING:
     from claimdesk.accounts.models import User
     from claimdesk.orders.models import Order
 
-MAX_BULK_CANCEL_ROWS = 1000
+#: Rows one sheet may have: the dry run reads the sheet's orders in a few queries.
+MAX_BULK_CANCEL_ROWS = 10_000
+#: Order numbers (or order ids) looked up per query by the dry run.
+_LOOKUP_BATCH = 2000
+_MAX_ORDER_NO = 2**63 - 1
+#: Rows a worker cancels per transaction (each in the cancel service's own
+#: savepoint): the commit that shows them on the progress bar writes their results.
+CHUNK_ROWS = 50
+#: A confirmed sheet is queued as one task per this many rows (at most
+#: MAX_TASKS_PER_JOB), so that several workers share a big sheet.
+ROWS_PER_TASK = 500
+MAX_TASKS_PER_JOB = 4
 #: Plans that lead to a cancel when the job runs.
 WILL_ACT = frozenset({"will_cancel", "will_cancel_without_notice", "will_approve"})
 #: Results that count as done (the order is cancelled, by this job or earlier).
@@ -67,69 +80,134 @@ def reason_aliases() -> dict[str, str]:
     return aliases
 
 
-def _any_reason(text: str) -> str | None:
-    """Return the code of any cancel reason `text` names (to say "not allowed" precisely)."""
-    value = text.strip().lower()
+def _reason_names() -> dict[str, str]:
+    """Map the code and every label of every cancel reason to its code (the first reason wins)."""
+    names: dict[str, str] = {}
     for code, reason in CANCEL_REASONS.items():
-        if value == code.lower():
-            return code
+        names.setdefault(code.lower(), code)
         for language in ("ja", "zh-hans", "en"):
             with translation.override(language):
-                if value == str(reason.label).strip().lower():
-                    return code
-    return None
+                names.setdefault(str(reason.label).strip().lower(), code)
+    return names
 
 
-def _plan_row(
-    actor: User, order_no: str, reason_text: str, memo: str, seen: set[str], aliases: dict[str, str]
-) -> tuple[str, Any, str]:
-    """Return (plan, message, reason code) for one row, changing nothing."""
-    number = order_no.strip()
-    if not number.isdigit():
-        return "invalid_row", _("The order number must be digits only."), ""
-    if number in seen:
-        return "duplicate_row", _("This order is already on an earlier row."), ""
-    seen.add(number)
+def _not_your_order(number: str) -> tuple[str, Any, str]:
+    return (
+        "not_your_order",
+        _("Order %(order_no)s is not one of your shop's orders.") % {"order_no": number},
+        "",
+    )
+
+
+def _order_number(number: str) -> int | None:
+    """The order number a digits-only cell names, or None if no order can have it."""
     try:
-        order = access_order_for_seller(actor, number)
-    except NotFound:
-        return (
-            "not_your_order",
-            _("Order %(order_no)s is not one of your shop's orders.") % {"order_no": number},
-            "",
-        )
-    code = aliases.get(reason_text.strip().lower())
-    if code is None:
-        named = _any_reason(reason_text) if reason_text.strip() else None
-        if named is None:
-            return (
-                "reason_not_allowed",
-                _(
+        value = int(number)
+    except ValueError:  # digits such as "²" that are no number
+        return None
+    return value if 0 < value <= _MAX_ORDER_NO else None
+
+
+class _SheetFacts:
+    """What the dry run needs about the orders a sheet names, read in a few queries."""
+
+    def __init__(self, actor: User, numbers: list[int]) -> None:
+        from claimdesk.messaging.models import Note, NoteCategory
+        from claimdesk.orders.models import Order
+
+        self.orders: dict[int, Order] = {}
+        self.open_claims: dict[int, Claim] = {}
+        self.noticed: set[int] = set()
+        if not actor.is_seller or actor.shop_id is None:
+            return
+        wanted = sorted(set(numbers))
+        for i in range(0, len(wanted), _LOOKUP_BATCH):
+            batch = wanted[i : i + _LOOKUP_BATCH]
+            for order in Order.objects.filter(shop_id=actor.shop_id, order_no__in=batch):
+                self.orders[order.order_no] = order
+        ids = sorted(order.pk for order in self.orders.values())
+        for i in range(0, len(ids), _LOOKUP_BATCH):
+            batch = ids[i : i + _LOOKUP_BATCH]
+            # one open claim per order at most (a unique constraint)
+            for claim in Claim.objects.filter(order_id__in=batch, is_open=True):
+                self.open_claims[claim.order_id] = claim
+            self.noticed.update(
+                Note.objects.filter(
+                    order_id__in=batch,
+                    author_role="seller",
+                    recipient_role="buyer",
+                    category=NoteCategory.CANCEL_REFUND,
+                ).values_list("order_id", flat=True)
+            )
+
+
+def _plan_rows(actor: User, rows: list[tuple[str, str, str]]) -> list[tuple[str, Any, str]]:
+    """Return (plan, message, reason code) for each (order no, reason, memo) row, changing nothing.
+
+    Set-based: the sheet's orders, their open claims and the cancel notes sent
+    are read once for the whole sheet, not once per row.
+    """
+    aliases = reason_aliases()
+    names: dict[str, str] | None = None
+    plans: list[tuple[str, Any, str] | None] = []
+    numbers: list[int | None] = []
+    seen: set[int | str] = set()
+    for order_no, _reason, _memo in rows:
+        text = order_no.strip()
+        number = _order_number(text) if text.isdigit() else None
+        numbers.append(number)
+        if not text.isdigit():
+            plans.append(("invalid_row", _("The order number must be digits only."), ""))
+            continue
+        key: int | str = text if number is None else number
+        if key in seen:
+            plans.append(("duplicate_row", _("This order is already on an earlier row."), ""))
+            continue
+        seen.add(key)
+        plans.append(None)
+    facts = _SheetFacts(actor, [n for n, p in zip(numbers, plans, strict=True) if p is None and n])
+    result: list[tuple[str, Any, str]] = []
+    for (order_no, reason_text, memo), number, plan in zip(rows, numbers, plans, strict=True):
+        if plan is not None:
+            result.append(plan)
+            continue
+        order = facts.orders.get(number) if number is not None else None
+        if order is None:
+            result.append(_not_your_order(order_no.strip()))
+            continue
+        code = aliases.get(reason_text.strip().lower())
+        if code is None:
+            if names is None:
+                names = _reason_names()
+            named = names.get(reason_text.strip().lower()) if reason_text.strip() else None
+            if named is None:
+                message = _(
                     "Unknown reason “%(reason)s”. Use out of stock, shipping delay or undeliverable region."
-                )
-                % {"reason": reason_text.strip() or "—"},
-                "",
+                ) % {"reason": reason_text.strip() or "—"}
+                result.append(("reason_not_allowed", message, ""))
+            else:
+                message = _(
+                    "“%(reason)s” cannot be chosen by the shop. Use out of stock, shipping delay or undeliverable region."
+                ) % {"reason": CANCEL_REASONS[named].label}
+                result.append(("reason_not_allowed", message, named))
+            continue
+        if len(memo) > setting("MEMO_MAX_CHARS"):
+            message = _("The memo is longer than %(limit)s characters.") % {
+                "limit": setting("MEMO_MAX_CHARS")
+            }
+            result.append(("invalid_row", message, code))
+            continue
+        result.append(
+            _plan_state(
+                order, code, facts.open_claims.get(order.pk), noticed=order.pk in facts.noticed
             )
-        return (
-            "reason_not_allowed",
-            _(
-                "“%(reason)s” cannot be chosen by the shop. Use out of stock, shipping delay or undeliverable region."
-            )
-            % {"reason": CANCEL_REASONS[named].label},
-            named,
         )
-    if len(memo) > setting("MEMO_MAX_CHARS"):
-        return (
-            "invalid_row",
-            _("The memo is longer than %(limit)s characters.")
-            % {"limit": setting("MEMO_MAX_CHARS")},
-            code,
-        )
-    return _plan_state(order, code)
+    return result
 
 
-def _plan_state(order: Order, code: str) -> tuple[str, Any, str]:
-    open_claim = Claim.objects.filter(order=order, is_open=True).first()
+def _plan_state(
+    order: Order, code: str, open_claim: Claim | None, *, noticed: bool
+) -> tuple[str, Any, str]:
     if order.cancelled_at is not None:
         return (
             "already_cancelled",
@@ -179,9 +257,7 @@ def _plan_state(order: Order, code: str) -> tuple[str, Any, str]:
             % {"order_no": order.order_no, "status": order.get_shipping_status_display()},
             code,
         )
-    from .services import seller_sent_cancel_notice
-
-    if not seller_sent_cancel_notice(order):
+    if not noticed:
         return (
             "will_cancel_without_notice",
             _(
@@ -204,8 +280,11 @@ def bulk_cancel_preview(*, actor: User, upload: IO[bytes], filename: str) -> Bul
     rows = read_rows(BytesIO(data), filename, max_rows=MAX_BULK_CANCEL_ROWS)
     if not rows:
         raise InvalidInput("file_empty", _("The sheet has no rows to cancel."))
-    aliases = reason_aliases()
-    seen: set[str] = set()
+    cells: list[tuple[str, str, str]] = []
+    for row in rows:
+        order_no, reason, memo = ([*row, "", "", ""])[:3]
+        cells.append((order_no, reason, memo.strip()))
+    plans = _plan_rows(actor, cells)
     with transaction.atomic():
         job = BulkCancelJob.objects.create(
             shop_id=actor.shop_id,
@@ -214,23 +293,22 @@ def bulk_cancel_preview(*, actor: User, upload: IO[bytes], filename: str) -> Bul
             file_sha256=digest,
             total=len(rows),
         )
-        lines = []
-        for index, cells in enumerate(rows):
-            order_no, reason, memo = ([*cells, "", "", ""])[:3]
-            plan, message, code = _plan_row(actor, order_no, reason, memo.strip(), seen, aliases)
-            lines.append(
-                BulkCancelRow(
-                    job=job,
-                    line=index + 2,
-                    order_no=order_no.strip()[:40],
-                    reason=reason.strip()[:100],
-                    reason_code=code,
-                    memo=memo.strip(),
-                    plan=plan,
-                    plan_message=str(message),
-                )
+        lines = [
+            BulkCancelRow(
+                job=job,
+                line=index + 2,
+                order_no=order_no.strip()[:40],
+                reason=reason.strip()[:100],
+                reason_code=code,
+                memo=memo,
+                plan=plan,
+                plan_message=str(message),
             )
-        BulkCancelRow.objects.bulk_create(lines)
+            for index, ((order_no, reason, memo), (plan, message, code)) in enumerate(
+                zip(cells, plans, strict=True)
+            )
+        ]
+        BulkCancelRow.objects.bulk_create(lines, batch_size=1000)
     return job
 
 
@@ -265,7 +343,10 @@ def bulk_cancel_confirm(
                 "bulk_job_started",
                 _("This sheet was already confirmed. Its progress is shown below."),
             )
-        defer(process_bulk_cancel, job.pk)
+        total = BulkCancelJob.objects.values_list("total", flat=True).get(pk=job.pk)
+        tasks = min(MAX_TASKS_PER_JOB, max(1, -(-total // ROWS_PER_TASK)))
+        for _task in range(tasks):  # the same task several times: they share the rows
+            defer(process_bulk_cancel, job.pk)
     job.refresh_from_db()
     return job
 
@@ -294,13 +375,27 @@ def _cancel_claim(order_no: str, shop_id: int) -> Claim | None:
     )
 
 
-def _stamp_job(claim: Claim, job: BulkCancelJob) -> None:
-    """Mark the history lines the cancel of `claim` wrote with the job that did it."""
+def _stamp_job(claim_ids: list[int], job: BulkCancelJob) -> None:
+    """Mark the history lines the cancels of `claim_ids` wrote with the job that did it.
+
+    One UPDATE setting the key `bulk_job` in each line's data.
+    """
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
     from claimdesk.orders.models import OrderEvent
 
-    for event in OrderEvent.objects.filter(claim=claim, actor=job.created_by, refused=False):
-        event.data = {**event.data, "bulk_job": job.pk}
-        event.save(update_fields=["data"])
+    if not claim_ids:
+        return
+    lines = OrderEvent.objects.filter(claim_id__in=claim_ids, actor=job.created_by, refused=False)
+    if connection.vendor == "postgresql":
+        lines.update(data=RawSQL("data || jsonb_build_object('bulk_job', %s::integer)", [job.pk]))
+    elif connection.vendor == "sqlite":
+        lines.update(data=RawSQL("json_set(data, '$.bulk_job', %s)", [job.pk]))
+    else:
+        for event in lines:
+            event.data = {**event.data, "bulk_job": job.pk}
+            event.save(update_fields=["data"])
 
 
 def _cancelled_by(claim: Claim, job: BulkCancelJob) -> bool:
@@ -309,70 +404,112 @@ def _cancelled_by(claim: Claim, job: BulkCancelJob) -> bool:
     return OrderEvent.objects.filter(claim=claim, data__bulk_job=job.pk).exists()
 
 
-def _process_row(job: BulkCancelJob, row: BulkCancelRow) -> None:
-    """Cancel one row and mark it done in one transaction (a crash leaves neither)."""
+def _row_orders(job: BulkCancelJob, rows: list[BulkCancelRow]) -> dict[int, Order]:
+    """The shop's orders the rows to act on name, read in one query as the seller sees them."""
+    from claimdesk.orders.models import Order
+
+    actor = job.created_by
+    numbers = {
+        number
+        for row in rows
+        if row.plan in WILL_ACT and (number := _order_number(row.order_no)) is not None
+    }
+    if not numbers or not actor.is_seller or actor.shop_id is None:
+        return {}
+    orders = Order.objects.select_related("cart", "buyer", "shop").filter(
+        shop_id=actor.shop_id, order_no__in=numbers
+    )
+    return {order.order_no: order for order in orders}
+
+
+def _process_row(
+    job: BulkCancelJob, row: BulkCancelRow, order: Order | None
+) -> tuple[str, str, Claim | None]:
+    """Cancel one row; return its result, message and claim (None if not cancelled)."""
     from .services import claim_seller_cancel
 
-    with transaction.atomic():
-        claim: Claim | None = None
-        if row.plan not in WILL_ACT:
-            result, message = row.plan, row.plan_message
-        else:
-            try:
-                order = access_order_for_seller(job.created_by, row.order_no)
-                # the service's own transaction is a savepoint: a refusal rolls back
-                # only its changes, and its refusal line stays
-                claim = claim_seller_cancel(
-                    actor=job.created_by,
-                    order=order,
-                    reason=row.reason_code,
-                    seller_memo=row.memo,
-                    confirm_without_notice=job.confirm_without_notice,
-                )
-                _stamp_job(claim, job)
-                result = "approved" if row.plan == "will_approve" else "cancelled"
-                message = str(_("Cancelled: %(status)s.") % {"status": claim.get_status_display()})
-            except DomainError as error:
-                done = (
-                    _cancel_claim(row.order_no, job.shop_id)
-                    if error.code in ("order_closed", "claim_open")
-                    else None
-                )
-                if done is not None and _cancelled_by(done, job):
-                    # this job cancelled it before a crash: report it as this job's work
-                    claim = done
-                    result = "approved" if row.plan == "will_approve" else "cancelled"
-                    message = str(
-                        _("Cancelled: %(status)s.") % {"status": done.get_status_display()}
-                    )
-                elif done is not None:
-                    result = "already_cancelled"
-                    message = str(
-                        _("Order %(order_no)s is already cancelled.") % {"order_no": row.order_no}
-                    )
-                else:
-                    result, message = error.code, str(error.message)
-        marked = BulkCancelRow.objects.filter(pk=row.pk, done=False).update(
-            done=True, result=result, result_message=message, claim=claim
+    if row.plan not in WILL_ACT:
+        return row.plan, row.plan_message, None
+    try:
+        if order is None:  # no longer the shop's: the same refusal the cancel panel gives
+            order = access_order_for_seller(job.created_by, row.order_no)
+        # the service's own transaction is a savepoint: a refusal rolls back
+        # only its changes, and its refusal line stays
+        claim = claim_seller_cancel(
+            actor=job.created_by,
+            order=order,
+            reason=row.reason_code,
+            seller_memo=row.memo,
+            confirm_without_notice=job.confirm_without_notice,
         )
-        if marked:
-            BulkCancelJob.objects.filter(pk=job.pk).update(processed=F("processed") + 1)
-
-
-def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
-    """Process every row not yet done, each on its own; then mail the shop. Safe to run twice."""
-    job = BulkCancelJob.objects.select_related("created_by", "shop").filter(pk=job_id).first()
-    if job is None or job.status in (BulkJobStatus.PREVIEW, BulkJobStatus.DONE):
-        return job
-    BulkCancelJob.objects.filter(pk=job.pk).update(status=BulkJobStatus.RUNNING)
-    with translation.override(job.created_by.language or "ja"):
-        for row in job.rows.filter(done=False).order_by("line").iterator(chunk_size=200):
-            _process_row(job, row)
-        counts = bulk_cancel_counts(job)
-        with transaction.atomic():
-            BulkCancelJob.objects.filter(pk=job.pk).update(
-                status=BulkJobStatus.DONE, finished_at=timezone.now()
+    except DomainError as error:
+        done = (
+            _cancel_claim(row.order_no, job.shop_id)
+            if error.code in ("order_closed", "claim_open")
+            else None
+        )
+        if done is not None and _cancelled_by(done, job):
+            # this job cancelled it before a crash: report it as this job's work
+            result = "approved" if row.plan == "will_approve" else "cancelled"
+            return (
+                result,
+                str(_("Cancelled: %(status)s.") % {"status": done.get_status_display()}),
+                done,
             )
+        if done is not None:
+            message = _("Order %(order_no)s is already cancelled.") % {"order_no": row.order_no}
+            return "already_cancelled", str(message), None
+        return error.code, str(error.message), None
+    result = "approved" if row.plan == "will_approve" else "cancelled"
+    return result, str(_("Cancelled: %(status)s.") % {"status": claim.get_status_display()}), claim
+
+
+def _process_rows(job: BulkCancelJob, rows: list[BulkCancelRow]) -> None:
+    """Cancel `rows` (locked, not done) and record their results. Call inside a transaction.
+
+    A refused row rolls back alone: the cancel service runs in its own
+    savepoint and writes nothing but its refusal line when it refuses. The
+    rows' results, the job's counter and the history stamps are written with a
+    few statements for all the rows, in the same transaction as the cancels: a
+    crash leaves neither the cancels nor their results.
+    """
+    orders = _row_orders(job, rows)
+    stamped: list[int] = []
+    for row in rows:
+        number = _order_number(row.order_no)
+        result, message, claim = _process_row(
+            job, row, orders.get(number) if number is not None else None
+        )
+        if claim is not None and result in CANCELLED_RESULTS:
+            stamped.append(claim.pk)
+        row.done, row.result, row.result_message, row.claim = True, result, message, claim
+    _stamp_job(stamped, job)
+    marked = job.rows.filter(done=False).bulk_update(
+        rows, ["done", "result", "result_message", "claim"]
+    )
+    if marked:
+        BulkCancelJob.objects.filter(pk=job.pk).update(processed=F("processed") + marked)
+
+
+def _next_rows(job: BulkCancelJob, limit: int) -> list[BulkCancelRow]:
+    """Lock the next rows not done that no other worker holds (SKIP LOCKED on PostgreSQL)."""
+    return list(
+        job.rows.filter(done=False).order_by("line").select_for_update(skip_locked=True)[:limit]
+    )
+
+
+def _finish(job: BulkCancelJob) -> None:
+    """Mark the job done and mail the shop, once, when no row is left."""
+    with transaction.atomic():
+        if job.rows.filter(done=False).exists():
+            return  # another worker still holds rows; it finishes the job
+        counts = bulk_cancel_counts(job)
+        finished = (
+            BulkCancelJob.objects.filter(pk=job.pk)
+            .exclude(status=BulkJobStatus.DONE)
+            .update(status=BulkJobStatus.DONE, finished_at=timezone.now())
+        )
+        if finished:
             from claimdesk.messaging.services import notify
 
             notify(
@@ -380,24 +517,63 @@ def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
                 kind="bulk_cancel_done",
                 context={"file": job.file_name, "total": job.total, **counts},
             )
+
+
+def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
+    """Process every row not yet done, then mail the shop. Safe to run twice, or at once.
+
+    Rows are taken CHUNK_ROWS at a time in one transaction; several tasks of
+    the same job share its rows (each locks the chunk it takes). If a chunk
+    fails on a database error (a deadlock with another transaction, say), all
+    of it rolls back and its rows are redone one transaction each.
+    """
+    job = BulkCancelJob.objects.select_related("created_by", "shop").filter(pk=job_id).first()
+    if job is None or job.status in (BulkJobStatus.PREVIEW, BulkJobStatus.DONE):
+        return job
+    BulkCancelJob.objects.filter(pk=job.pk, status=BulkJobStatus.QUEUED).update(
+        status=BulkJobStatus.RUNNING
+    )
+    with translation.override(job.created_by.language or "ja"):
+        while True:
+            rows: list[BulkCancelRow] = []
+            try:
+                with transaction.atomic():
+                    rows = _next_rows(job, CHUNK_ROWS)
+                    if not rows:
+                        break
+                    _process_rows(job, rows)
+            except DatabaseError:
+                if not rows:
+                    raise
+                for row in rows:
+                    with transaction.atomic():
+                        _process_rows(job, _locked_row(job, row))
+        _finish(job)
     job.refresh_from_db()
     return job
 
 
+def _locked_row(job: BulkCancelJob, row: BulkCancelRow) -> list[BulkCancelRow]:
+    return list(job.rows.filter(pk=row.pk, done=False).select_for_update())
+
+
 def bulk_cancel_counts(job: BulkCancelJob) -> dict[str, int]:
     """Return how many rows were cancelled, found already cancelled, refused, and are left."""
+    from django.db.models import Count
+
     counts = {"cancelled": 0, "unchanged": 0, "failed": 0, "pending": 0, "will_act": 0}
-    for plan, done, result in job.rows.values_list("plan", "done", "result"):
+    groups = job.rows.order_by().values_list("plan", "done", "result").annotate(n=Count("pk"))
+    for plan, done, result, n in groups:
         if plan in WILL_ACT:
-            counts["will_act"] += 1
+            counts["will_act"] += n
         if not done:
-            counts["pending"] += 1
+            counts["pending"] += n
         elif result in CANCELLED_RESULTS:
-            counts["cancelled"] += 1
+            counts["cancelled"] += n
         elif result in UNCHANGED_RESULTS:
-            counts["unchanged"] += 1
+            counts["unchanged"] += n
         else:
-            counts["failed"] += 1
+            counts["failed"] += n
     return counts
 
 

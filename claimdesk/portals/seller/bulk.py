@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -12,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.claims.bulk import (
+    CANCELLED_RESULTS,
     HEADER,
     MAX_BULK_CANCEL_ROWS,
     WILL_ACT,
@@ -31,6 +34,8 @@ from .views import _form_error, _user
 
 seller_required = role_required("seller", "seller:login")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Rows of a sheet shown per page (a sheet may have MAX_BULK_CANCEL_ROWS).
+ROWS_PAGE_SIZE = 500
 SELLER_REASONS = ("OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION", "CUSTOMER_REQUEST")
 
 
@@ -86,13 +91,26 @@ def _job_context(job: BulkCancelJob) -> dict[str, object]:
 
 @seller_required
 def bulk_cancel_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
-    """The dry run of a sheet (with the confirm button), or its progress and results."""
+    """The dry run of a sheet (with the confirm button), or its progress and results.
+
+    A sheet may have 10,000 rows: the page shows how many rows have each plan,
+    then the rows a page at a time (or only those not cancelled).
+    """
     job = access_bulk_job_for_seller(_user(request), job_id)
-    rows = list(job.rows.all())
+    rows = job.rows.order_by("line")
+    only_bad = request.GET.get("rows") == "bad"
+    if only_bad:
+        rows = rows.filter(~Q(plan__in=WILL_ACT) | Q(done=True) & ~Q(result__in=CANCELLED_RESULTS))
+    page = Paginator(rows, ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
+    plans = job.rows.order_by("plan").values_list("plan").annotate(n=Count("pk"))
     context = _job_context(job) | {
-        "rows": rows,
+        "page": page,
+        "rows": page.object_list,
+        "only_bad": only_bad,
+        "pager_query": "rows=bad" if only_bad else "",
+        "plans": [(plan, n, plan in WILL_ACT) for plan, n in plans],
         "will_act": WILL_ACT,
-        "needs_notice": any(r.plan == "will_cancel_without_notice" for r in rows),
+        "needs_notice": job.rows.filter(plan="will_cancel_without_notice").exists(),
         "preview": job.status == BulkJobStatus.PREVIEW,
         "previous": bulk_previous_run(job) if job.status == BulkJobStatus.PREVIEW else None,
     }
