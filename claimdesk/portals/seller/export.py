@@ -22,7 +22,7 @@ from django.db.models.functions import TruncDate, TruncTime
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from claimdesk.claims.models import ClaimStatus, ClaimType, NonReceiptDuty, PickupMethod
+from claimdesk.claims.models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, PickupMethod
 from claimdesk.claims.reasons import get_reason
 
 # --- the rows -------------------------------------------------------------------------------
@@ -64,6 +64,34 @@ def claim_texts(
     )
 
 
+#: Claims read per query of the export.
+READ_CHUNK = 2000
+
+
+def _lines(claims: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+    """Yield the sheet's columns of `claims`, newest request first, a chunk of rows at a time.
+
+    The ids come first, in order, from the claims' covering index; then each chunk
+    of 2,000 is read by id with its order and cart. One query over all the rows
+    had PostgreSQL hash-join the whole orders table and sort the result before
+    the first row (4 s of a 100,000-row export, and nothing streamed meanwhile).
+    """
+    ids = list(claims.order_by("-requested_at", "-id").values_list("pk", flat=True))
+    for start in range(0, len(ids), READ_CHUNK):
+        yield from (
+            Claim.objects.filter(pk__in=ids[start : start + READ_CHUNK])
+            .annotate(
+                completed_day=TruncDate("completed_at"),
+                ordered_day=TruncDate("order__ordered_at"),
+                shipped_day=TruncDate("order__shipped_at"),
+                requested_day=TruncDate("requested_at"),
+                requested_time=TruncTime("requested_at"),
+            )
+            .order_by("-requested_at", "-id")
+            .values_list(*_COLUMNS)
+        )
+
+
 def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
     """Yield one sheet line per claim of `claims`, newest request first.
 
@@ -82,17 +110,6 @@ def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
             text = days[value] = value.strftime("%Y/%m/%d")
         return text
 
-    rows = (
-        claims.annotate(
-            completed_day=TruncDate("completed_at"),
-            ordered_day=TruncDate("order__ordered_at"),
-            shipped_day=TruncDate("order__shipped_at"),
-            requested_day=TruncDate("requested_at"),
-            requested_time=TruncTime("requested_at"),
-        )
-        .order_by("-requested_at", "-id")
-        .values_list(*_COLUMNS)
-    )
     for (
         type_,
         status,
@@ -112,7 +129,7 @@ def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
         quantity,
         total_minor,
         currency,
-    ) in rows.iterator(chunk_size=2000):
+    ) in _lines(claims):
         status_text, reason, duty_text, pickup_text = texts(
             type_, status, reason_code, duty, pickup
         )
