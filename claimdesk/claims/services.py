@@ -520,7 +520,7 @@ def claim_seller_cancel(
         )
     why = _reason(ReasonKind.CANCEL, reason, Picker.SELLER)
     with transaction.atomic(), history_batch() as history:
-        order = lock_order(order)
+        order = lock_order(order, related=("cart", "buyer"))  # the shop row is not needed
         facts = _cancel_facts(order)
         if not facts.webhooks:
             history.shops_without_webhooks.add(order.shop_id)

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
     from claimdesk.accounts.models import User
 
 
-def lock_order(order: Order) -> Order:
-    """Return `order` re-read under a row lock. Call inside a transaction."""
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("cart", "shop", "buyer")
-        .get(pk=order.pk)
-    )
+def lock_order(order: Order, *, related: tuple[str, ...] = ("cart", "shop", "buyer")) -> Order:
+    """Return `order` re-read under a row lock. Call inside a transaction.
+
+    `related`: the rows read along with it (an action that never touches the
+    shop row saves reading it).
+    """
+    return Order.objects.select_for_update(of=("self",)).select_related(*related).get(pk=order.pk)
 
 
 def _status_error(order: Order, action: str | Promise) -> DomainError:
