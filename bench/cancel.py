@@ -158,6 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {pg['tps']} tps", flush=True)
 
     ids = _candidates(args.workers * 4000)
+    if len(ids) < args.workers * 1000:
+        # Earlier runs used up the generated cancellable orders: write fresh ones in
+        # eight ordinary shops (not timed), so the run can be repeated without regenerating.
+        from bench.fresh import add_paid_orders
+
+        print(f"only {len(ids)} cancellable orders left: writing 4,000 fresh ones …", flush=True)
+        for n in range(5, 13):
+            add_paid_orders(f"bench-s{n}", 500, seed=n)
+        ids = _candidates(args.workers * 4000)
     connection.close()
     if len(ids) < args.workers * 10:
         raise SystemExit(
