@@ -305,6 +305,31 @@ def test_excel_download_columns_hold_each_claims_values(seller_client, seller, b
     assert by_order[missing.order_no][12] == " T-shirt & <cap>\r\n "
 
 
+def test_excel_download_is_in_the_sellers_own_time_zone_and_language(client, seller, buyer):
+    """The rows stream after the request ends: still the seller's zone and language, not Tokyo's."""
+    seller.time_zone = "America/New_York"
+    seller.language = "en"
+    seller.save(update_fields=["time_zone", "language"])
+    order = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    requested = dt.datetime(2025, 3, 10, 2, 30, tzinfo=dt.UTC)  # 22:30 the day before in New York
+    Claim.objects.filter(order=order).update(requested_at=requested)
+    Order.objects.filter(pk=order.pk).update(item_title="Mug \ufffe\uffff\x0b ok")
+    client.force_login(seller)
+    response = client.get(
+        reverse("seller:claims_export"),
+        {"period_kind": "request", "date_from": "2025-03-01", "date_to": "2025-03-31"},
+    )
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(rows) == 1
+    assert rows[0][11] == "2025/03/09 22:30"
+    with translation.override("en"):
+        claim = Claim.objects.get(order=order)
+        assert rows[0][0] == f"{claim.get_type_display()}: {claim.get_status_display()}"
+    assert rows[0][12] == "Mug  ok"  # characters XML cannot hold are dropped, not a broken file
+
+
 def test_bulk_ship_from_xlsx_reports_each_row(seller_client, seller, other_seller, buyer):
     """批量发货: good rows ship, bad rows say why, and uploading again ships nothing twice."""
     ok = order_in("confirmed", seller=seller, buyer=buyer)

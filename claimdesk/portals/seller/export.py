@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.db.models.functions import TruncDate, TruncTime
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -68,7 +69,7 @@ def claim_texts(
 READ_CHUNK = 2000
 
 
-def _lines(claims: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+def _lines(claims: QuerySet[Any], tz: dt.tzinfo) -> Iterator[tuple[Any, ...]]:
     """Yield the sheet's columns of `claims`, newest request first, a chunk of rows at a time.
 
     The ids come first, in order, from the claims' covering index; then each chunk
@@ -81,25 +82,34 @@ def _lines(claims: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
         yield from (
             Claim.objects.filter(pk__in=ids[start : start + READ_CHUNK])
             .annotate(
-                completed_day=TruncDate("completed_at"),
-                ordered_day=TruncDate("order__ordered_at"),
-                shipped_day=TruncDate("order__shipped_at"),
-                requested_day=TruncDate("requested_at"),
-                requested_time=TruncTime("requested_at"),
+                completed_day=TruncDate("completed_at", tzinfo=tz),
+                ordered_day=TruncDate("order__ordered_at", tzinfo=tz),
+                shipped_day=TruncDate("order__shipped_at", tzinfo=tz),
+                requested_day=TruncDate("requested_at", tzinfo=tz),
+                requested_time=TruncTime("requested_at", tzinfo=tz),
             )
             .order_by("-requested_at", "-id")
             .values_list(*_COLUMNS)
         )
 
 
-def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
+def claim_export_rows(
+    claims: QuerySet[Any], *, tz: dt.tzinfo, language: str
+) -> Iterator[list[str | int]]:
     """Yield one sheet line per claim of `claims`, newest request first.
 
     Reads only the sheet's columns (no model instances), with the dates already
     turned to local days and times by the database, so that each distinct day is
     formatted once; the four translated texts are made once per combination.
     """
-    texts = functools.cache(claim_texts)
+    # The rows are made while the response streams, after the request's language and
+    # time zone were switched off: both are the downloader's, passed in explicitly.
+
+    @functools.cache
+    def texts(*key: Any) -> tuple[str, str, str, str]:
+        with translation.override(language):
+            return claim_texts(*key)
+
     days: dict[dt.date, str] = {}
 
     def day(value: dt.date | None) -> str:
@@ -129,7 +139,7 @@ def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
         quantity,
         total_minor,
         currency,
-    ) in _lines(claims):
+    ) in _lines(claims, tz):
         status_text, reason, duty_text, pickup_text = texts(
             type_, status, reason_code, duty, pickup
         )
@@ -157,8 +167,8 @@ def claim_export_rows(claims: QuerySet[Any]) -> Iterator[list[str | int]]:
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 #: Characters XML 1.0 cannot hold (openpyxl refuses them); they are left out of the sheet.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Rows compressed between two chunks handed to the response.
 CHUNK_ROWS = 2000
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -516,7 +516,12 @@ def claims_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Currency"),
     ]
     response = StreamingHttpResponse(
-        xlsx_plain_stream(header, claim_export_rows(rows)),
+        xlsx_plain_stream(
+            header,
+            claim_export_rows(
+                rows, tz=timezone.get_current_timezone(), language=translation.get_language()
+            ),
+        ),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = (
