@@ -965,6 +965,16 @@ def test_xml_answer_is_what_elementtree_wrote(result: Result | None, message: st
     ET.fromstring(got.content)  # noqa: S314 - our own answer
 
 
+@pytest.mark.parametrize("row", [{"title": "Mug\x0b \x01&\ufffe<ok>"}, {"t": ["\x1f"]}])
+def test_xml_answer_drops_characters_xml_cannot_hold(row: dict[str, Any]) -> None:
+    """A control character in a buyer's text leaves a well-formed answer, without it."""
+    got = render("xml", 0, "SUCCESS", Result([row], "ListOfThing", "Thing"))
+    root = ET.fromstring(got.content)  # noqa: S314 - our own answer
+    texts = [el.text for el in root.iter() if el.text and el.tag in ("title", "Item")]
+    assert texts in (["Mug &<ok>"], [])
+    assert b"\x0b" not in got.content and b"\x1f" not in got.content
+
+
 @pytest.mark.parametrize("zone", ["Asia/Tokyo", "UTC", "America/New_York", "Australia/Lord_Howe"])
 def test_date_texts_is_date_text(zone: str) -> None:
     """The per-answer date formatter writes what date_text writes, in any current zone."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -119,8 +120,18 @@ def date_texts() -> Callable[[dt.datetime | None], str]:
     return text
 
 
+#: Characters XML 1.0 cannot hold at all (a buyer's text may carry them): dropped.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml_escape(text: str) -> str:
-    """Escape character data as ElementTree does (&, < and >; quotes stay)."""
+    """Escape character data as ElementTree does (&, < and >; quotes stay).
+
+    Unlike ElementTree, characters XML cannot hold are dropped instead of written
+    as they are, which would leave the integrator with an answer no parser reads.
+    """
+    if not text.isprintable():  # cheap test first: most texts have no control character
+        text = _NOT_XML.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -153,7 +164,7 @@ def _xml_write(out: list[str], tag: str, value: Any, item_name: str) -> None:
                 continue
             if not text:
                 append(f"<{key} />")
-            elif "&" in text or "<" in text or ">" in text:
+            elif "&" in text or "<" in text or ">" in text or not text.isprintable():
                 append(f"<{key}>{_xml_escape(text)}</{key}>")
             else:
                 append(f"<{key}>{text}</{key}>")
