@@ -364,3 +364,21 @@ def test_a_row_refused_by_its_service_is_skipped_and_the_rest_go_on(seller, buye
     due = Order.objects.filter(pk__in=[o.pk for o in orders])
     assert _each("test", due, act, batch_size=1) == 2
     assert seen == sorted(o.pk for o in orders)
+
+
+def test_sweep_fills_the_order_date_of_claims_opened_without_it(seller, buyer, client) -> None:
+    """A claim opened by a server on the previous release shows under its order date once swept."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = Claim.objects.get(order=order)
+    Claim.objects.filter(pk=claim.pk).update(ordered_at=None)  # as the older release wrote it
+    day = order.ordered_at.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    client.force_login(seller)
+    url = f"/seller/claims/?period_kind=order&date_from={day}&date_to={day}"
+    assert str(order.order_no) not in client.get(url).content.decode()
+
+    assert sweep()["claim_order_dates_filled"] == 1
+    claim.refresh_from_db()
+    assert claim.ordered_at == order.ordered_at
+    assert str(order.order_no) in client.get(url).content.decode()
+    assert sweep()["claim_order_dates_filled"] == 0

@@ -150,6 +150,10 @@ class Claim(models.Model):
                 condition=Q(is_open=True),
                 name="claim_shop_open_requested",
             ),
+            # Claims still without the order's date (the sweep fills them): a tiny index.
+            models.Index(
+                fields=["id"], condition=Q(ordered_at__isnull=True), name="claim_ordered_at_missing"
+            ),
         ]
 
     def __str__(self) -> str:

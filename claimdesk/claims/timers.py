@@ -41,7 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -443,6 +443,17 @@ def complete_redeliveries_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE)
     return _each("redelivery_complete", due, act, batch_size)
 
 
+def fill_claim_order_dates(*, now: dt.datetime) -> int:
+    """Copy the order's date onto claims opened without it; return how many.
+
+    Every claim gets it when it is opened (`_create_claim`), but during a rolling
+    upgrade an app server still on the release before `claims.0005` opens claims
+    without it, and the order-date period would leave them out until filled here.
+    """
+    order_date = Order.objects.filter(pk=OuterRef("order_id")).values("ordered_at")[:1]
+    return Claim.objects.filter(ordered_at__isnull=True).update(ordered_at=Subquery(order_date))
+
+
 # --- the sweep -------------------------------------------------------------------------
 
 
@@ -466,6 +477,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "claims_escalated": escalate_claims_due(now=now),
         "redeliveries_completed": complete_redeliveries_due(now=now),
         "idempotency_keys_purged": idempotency_keys_purge(now=now),
+        "claim_order_dates_filled": fill_claim_order_dates(now=now),
     }
 
 

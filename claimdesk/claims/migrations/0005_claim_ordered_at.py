@@ -1,8 +1,11 @@
 """Claim.ordered_at: the order's date on the claim, for the order-date period without a join.
 
 Not atomic: the column is added at once (nullable, no rewrite), the existing claims
-are filled in one UPDATE of their own, then the two indexes are built; nothing holds
-the claims table locked for the whole of it.
+are filled in one UPDATE of their own, then the two indexes are built, each with a
+plain CREATE INDEX (writes to claims wait while one builds: on a large live database,
+create them CONCURRENTLY by hand first; docs/deployment.md). Claims opened meanwhile
+by servers still on the previous release are filled by the sweep
+(`claims.timers.fill_claim_order_dates`).
 """
 
 from django.db import migrations, models
