@@ -251,3 +251,26 @@ def test_a_shop_with_webhooks_costs_one_more_statement(
     assert WebhookDelivery.objects.count() == 2  # claim.created, order.status_changed
     # the endpoint lookup, the deliveries in one INSERT, a task for each
     assert len(statements) == CARD_CANCEL_STATEMENTS + 2 + 2
+
+
+def test_a_failed_action_inside_an_outer_batch_leaves_no_line(
+    seller: User, buyer: User, private_webhooks: None
+) -> None:
+    """An outer block that catches a refusal and goes on writes only what succeeded."""
+    good = order_in("new", seller=seller, buyer=buyer)
+    bad = order_in("new", seller=seller, buyer=buyer)
+    webhook_endpoint_create(actor=seller, url="http://127.0.0.1:9/hook", events=ALL_EVENTS)
+    before = OrderEvent.objects.filter(order=bad).count()
+    with transaction.atomic(), history_batch():
+        _cancel(seller, good)
+        try:
+            # A step the block may give up: its own savepoint and its own batch.
+            with transaction.atomic(), history_batch():
+                _cancel(seller, bad)
+                raise DomainError("refused_for_test", "refused after its lines were noted")
+        except DomainError:
+            pass
+    assert OrderEvent.objects.filter(order=good, kind="order.cancelled").exists()
+    assert OrderEvent.objects.filter(order=bad).count() == before
+    orders = {d.payload["data"]["order_no"] for d in WebhookDelivery.objects.all()}
+    assert orders == {good.order_no}

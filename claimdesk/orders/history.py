@@ -92,14 +92,16 @@ def history_batch() -> Iterator[HistoryBatch]:
     not read its own history lines back, nor go on after an error rolled back
     a savepoint inside it.
 
-    A batch inside a batch joins it; what is noted on the inner one's
-    `shops_without_webhooks` is then ignored (the outer block may add an
-    endpoint after the inner one read there was none).
+    A batch inside a batch keeps its own lines and hands them to the outer one
+    only when it ends without an error: to go on after a step that may fail,
+    give the step its own savepoint and batch
+    (`with transaction.atomic(), history_batch():`), and its lines go with
+    its rollback. What is noted on the inner one's `shops_without_webhooks` is then
+    ignored (the outer block may add an endpoint after the inner one read
+    there was none).
     """
-    if _pending.get() is not None:
-        yield HistoryBatch()
-        return
-    if not transaction.get_connection().in_atomic_block:
+    outer = _pending.get()
+    if outer is None and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("history_batch() needs an open transaction")
     batch = HistoryBatch()
     token = _pending.set(batch)
@@ -107,6 +109,9 @@ def history_batch() -> Iterator[HistoryBatch]:
         yield batch
     finally:
         _pending.reset(token)
+    if outer is not None:
+        outer.events.extend(batch.events)
+        return
     if batch.events:
         OrderEvent.objects.bulk_create(batch.events)
         from claimdesk.messaging.webhooks import webhook_on_order_events
