@@ -885,6 +885,38 @@ def test_claim_info_query_count_does_not_grow_with_rows(seller: User, buyer: Use
     assert counts[0] == counts[1] <= 3, counts
 
 
+def test_shipping_info_reads_related_orders_once_for_all_carts(seller: User, buyer: User) -> None:
+    """RelatedOrder names the cart's other orders; the query count does not grow with carts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import place_cart
+
+    key = qapi_key(seller)
+    today = timezone.localdate()
+    params = {
+        "ShippingStatus": "2",
+        "SearchStartDate": ymd(today - dt.timedelta(days=1)),
+        "SearchEndDate": ymd(today),
+    }
+    counts = []
+    carts = []
+    for total in (1, 4):
+        while len(carts) < total:
+            carts.append(place_cart(shop=seller.shop, buyer=buyer, prices=[1000, 2000]))
+        call("ShippingBasic.GetShippingInfo_v3", key, **params)  # the key's last use is written
+        with CaptureQueriesContext(connection) as queries:
+            result = call("ShippingBasic.GetShippingInfo_v3", key, **params)
+        rows = result["ResultObject"]
+        assert len(rows) == 2 * total
+        counts.append(len(queries))
+    for cart in carts:
+        first, second = sorted(cart.orders.values_list("order_no", flat=True))
+        related = {str(row["OrderNo"]): str(row["RelatedOrder"]) for row in rows}
+        assert related[str(first)] == str(second) and related[str(second)] == str(first)
+    assert counts[0] == counts[1], counts
+
+
 def _reference_xml(code: int, message: str, result: Result | None) -> str:
     """The XML answer as ElementTree wrote it: what the string writer must match byte for byte."""
 
