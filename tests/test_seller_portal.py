@@ -684,3 +684,106 @@ def test_staff_can_add_a_login_and_switch_one_off(seller_client, seller, other_s
     seller_client.post(reverse("seller:staff"), {"action": "deactivate", "member": member.pk})
     member.refresh_from_db()
     assert not member.is_active
+
+
+#: The list rows as the templates rendered them from the model instances before the
+#: views handed them ready-made texts (issue 7): the pages must still read exactly so.
+_REFERENCE_SHIPPING_ROWS = """{% load i18n %}{% for order in page %}{% url 'seller:order' order.order_no as order_url %}
+    <tr tabindex="0" data-order="{{ order.order_no }}" hx-get="{{ order_url }}" hx-target="#detail" hx-trigger="dblclick, keyup[key=='Enter']">
+      <td><input type="checkbox" name="order" value="{{ order.order_no }}" aria-label="{% blocktranslate with no=order.order_no %}Select order {{ no }}{% endblocktranslate %}"></td>
+      <td>{{ order.get_shipping_status_display }}{% if order.delay_type %} <span class="tag warn">{% translate "Delayed" %}</span>{% endif %}</td>
+      <td><a href="{{ order_url }}" hx-get="{{ order_url }}" hx-target="#detail" hx-push-url="false">{{ order.order_no }}</a></td>
+      <td>{{ order.cart.cart_no }}</td>
+      {% if tab == 'detail' %}<td>{{ order.item_title }}</td><td class="num">{{ order.quantity }}</td><td>{{ order.receiver_name }}</td>{% endif %}
+      <td>{{ order.carrier }}</td>
+      <td>{{ order.tracking_no }}</td>
+      <td>{{ order.shipped_at|date:"Y/m/d" }}</td>
+      <td>{{ order.ordered_at|date:"Y/m/d H:i" }}</td>
+      <td>{{ order.paid_at|date:"Y/m/d" }}</td>
+    </tr>
+  {% endfor %}"""
+
+_REFERENCE_CLAIM_ROWS = """{% load i18n %}{% for claim, text in rows %}{% url 'seller:claim' claim.order.order_no as claim_url %}
+    <tr tabindex="0" data-order="{{ claim.order.order_no }}" hx-get="{{ claim_url }}" hx-target="#detail" hx-trigger="dblclick, keyup[key=='Enter']">
+      <td><input type="checkbox" name="order" value="{{ claim.order.order_no }}" aria-label="{% blocktranslate with no=claim.order.order_no %}Select order {{ no }}{% endblocktranslate %}"></td>
+      <td>{{ text.status }}{% if claim.escalated_at %} <span class="tag warn">{% translate "Escalated" %}</span>{% elif claim.flagged_overdue_at %} <span class="tag warn">{% translate "Overdue" %}</span>{% endif %}</td>
+      <td>{{ claim.completed_at|date:"Y/m/d" }}</td>
+      <td>{{ text.reason }}</td>
+      <td>{{ text.duty }}</td>
+      <td>{{ text.pickup }}{% if claim.pickup_carrier %} ({{ claim.pickup_carrier }}){% endif %}</td>
+      <td>{{ claim.order.ordered_at|date:"Y/m/d" }}</td>
+      <td>{{ claim.order.shipped_at|date:"Y/m/d" }}</td>
+      <td><a href="{{ claim_url }}" hx-get="{{ claim_url }}" hx-target="#detail">{{ claim.order.order_no }}</a></td>
+      <td>{{ claim.order.cart.cart_no }}</td>
+      <td>{{ claim.order.item_code }}</td>
+      <td>{{ claim.order.seller_item_code }}</td>
+    </tr>
+  {% endfor %}"""
+
+
+@pytest.mark.parametrize(
+    ("language", "zone"),
+    [("ja", "Asia/Tokyo"), ("zh-hans", "Asia/Shanghai"), ("en", "America/Los_Angeles")],
+)
+def test_list_rows_read_as_the_templates_rendered_them_from_the_models(
+    client, seller, buyer, language, zone
+):
+    """Rows made from ready texts are byte for byte the rows the templates made from the models.
+
+    Tags (delayed, escalated, overdue), a return carrier, texts needing escaping, missing
+    dates, and dates near midnight in the seller's own zone and language.
+    """
+    from django.template import Context, Template
+
+    seller.language, seller.time_zone = language, zone
+    seller.save(update_fields=["language", "time_zone"])
+    late = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)  # the next day in Asia, not in LA
+    delayed = order_in("delayed", seller=seller, buyer=buyer)
+    unpaid = order_in("unpaid", seller=seller, buyer=buyer)
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    delivered = order_in("delivered", seller=seller, buyer=buyer)
+    Order.objects.filter(pk__in=[delayed.pk, unpaid.pk, shipped.pk, delivered.pk]).update(
+        item_title="T-shirt & <cap> \"x\" 'y'",
+        receiver_name="<b>Sato</b>",
+        seller_item_code="S&<1>",
+        ordered_at=late,
+    )
+    Order.objects.filter(pk=shipped.pk).update(
+        carrier="Y&<P>", tracking_no="1'2\"3", shipped_at=late
+    )
+    client.force_login(seller)
+
+    boxes = [("delayed", "detail"), ("awaiting_payment", "summary"), ("on_delivery", "")]
+    for box, tab in [*boxes, ("delivered", "")]:
+        response = client.get(reverse("seller:shipping"), {"box": box, "tab": tab})
+        context = response.context
+        assert len(context["page"]) == 1
+        with translation.override(language), timezone.override(zone):
+            expected = Template(_REFERENCE_SHIPPING_ROWS).render(
+                Context({"page": context["page"], "tab": context["tab"]})
+            )
+        assert expected.strip() and expected in response.content.decode(), box
+
+    confirmed = order_in("confirmed", seller=seller, buyer=buyer)
+    escalated = claims.claim_request_cancel(actor=buyer, order=confirmed, reason="EDIT_ORDER")
+    overdue = claims.claim_report_non_receipt(actor=buyer, order=shipped)
+    Claim.objects.filter(pk=escalated.pk).update(escalated_at=late, flagged_overdue_at=late)
+    Claim.objects.filter(pk=overdue.pk).update(
+        flagged_overdue_at=late, pickup_carrier="<C&D>", completed_at=late
+    )
+    response = client.get(reverse("seller:claims"))
+    page = response.context["page"]
+    assert len(page) == 2
+    with translation.override(language), timezone.override(zone):
+        texts = [
+            seller_views._claim_list_texts(
+                c.type, c.status, c.reason_code, c.fault, c.non_receipt_duty, c.pickup_method
+            )
+            for c in page
+        ]
+        expected = Template(_REFERENCE_CLAIM_ROWS).render(
+            Context({"rows": list(zip(page, texts, strict=True))})
+        )
+    html = response.content.decode()
+    assert expected in html
+    assert 'class="tag warn"' in expected and "(&lt;C&amp;D&gt;)" in expected
