@@ -39,7 +39,7 @@ from claimdesk.payments.models import (
     SimulatedGatewayRefund,
 )
 from claimdesk.payments.services import refund_process, refunds_recover
-from tests.factories import SellerFactory, order_in
+from tests.factories import SellerFactory, order_in, place_cart
 
 S = ClaimStatus
 JOIN_TIMEOUT = 60
@@ -319,3 +319,23 @@ def test_the_same_refund_sent_twice_at_once_reaches_the_processor_once(seller, b
     conf["PAYMENT_GATEWAY"] = "claimdesk.payments.gateways.SimulatedCardGateway"
     assert_books_sound(order)
     assert statuses(order) == [S.CANCEL_COMPLETED]
+
+
+def test_the_two_orders_of_a_cart_cancelled_at_once_give_back_the_shipping_fee_once(seller, buyer):
+    """Each cancel alone sees the other order live: the cart's lock makes one of them the last."""
+    for _round in range(5):
+        cart = place_cart(shop=seller.shop, buyer=buyer, prices=[1000, 2000], shipping_fee=500)
+        first, second = list(cart.orders.order_by("pk"))
+        outcomes = race(
+            lambda o=first: claims.claim_cancel_instantly(
+                actor=buyer, order=o, reason="EDIT_ORDER"
+            ),
+            lambda o=second: claims.claim_cancel_instantly(
+                actor=buyer, order=o, reason="EDIT_ORDER"
+            ),
+        )
+        assert all(o.ok for o in outcomes), outcomes
+        refunds = list(Refund.objects.filter(order__cart=cart).order_by("pk"))
+        assert len(refunds) == 2
+        assert sorted(r.shipping_minor for r in refunds) == [0, 500]
+        assert_books_sound(first, second)

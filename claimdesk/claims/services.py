@@ -27,7 +27,7 @@ from claimdesk.core.validation import clean_memo, clean_short, parse_date
 from claimdesk.messaging.models import Note, NoteCategory, WebhookEndpoint
 from claimdesk.messaging.services import note_send, notify
 from claimdesk.orders.history import history_batch, record_event, records_refusal
-from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.orders.models import Cart, Order, ShippingStatus
 from claimdesk.orders.services import lock_order
 from claimdesk.payments.models import Refund
 from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
@@ -285,7 +285,15 @@ def _refund_for(
     if cart.paid_at is None:
         return
     currency = order.currency
-    last = (_live_orders_left(order) if facts is None else facts.live_orders_left) == 0
+    live = _live_orders_left(order) if facts is None else facts.live_orders_left
+    if live:
+        # Another order of the cart looked live. If it is being cancelled or returned
+        # at this very moment, its transaction saw this order live too, and neither
+        # would give back the cart's shipping fee. The cart's lock puts the two in
+        # turn: whoever takes it second reads the first one's committed result.
+        Cart.objects.select_for_update().filter(pk=order.cart_id).values_list("pk").get()
+        live = _live_orders_left(order)
+    last = live == 0
     shipping = (
         last and order.shipping_status < ShippingStatus.ON_DELIVERY
         if include_shipping is None
