@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from claimdesk.core.i18n import lazy_text as _
 
 from .conf import setting
 from .errors import InvalidInput
+
+#: Characters XML 1.0 cannot hold at all. Texts written into XML (the Excel sheets, QAPI's
+#: XML answers) leave them out: a buyer's text may carry one, and one is enough to make
+#: the whole document unreadable.
+NOT_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def clean_memo(text: str | None, *, required: bool = False, field: str = "memo") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from claimdesk.core.money import minor_units
+from claimdesk.core.validation import NOT_XML_CHARS
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -120,10 +120,6 @@ def date_texts() -> Callable[[dt.datetime | None], str]:
     return text
 
 
-#: Characters XML 1.0 cannot hold at all (a buyer's text may carry them): dropped.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _xml_escape(text: str) -> str:
     """Escape character data as ElementTree does (&, < and >; quotes stay).
 
@@ -131,7 +127,7 @@ def _xml_escape(text: str) -> str:
     as they are, which would leave the integrator with an answer no parser reads.
     """
     if not text.isprintable():  # cheap test first: most texts have no control character
-        text = _NOT_XML.sub("", text)
+        text = NOT_XML_CHARS.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

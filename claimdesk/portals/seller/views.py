@@ -47,7 +47,7 @@ from claimdesk.claims.selectors import (
     claims_for_shop,
 )
 from claimdesk.core.errors import InvalidInput
-from claimdesk.core.sheets import read_rows
+from claimdesk.core.sheets import read_rows, xlsx_stream
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
@@ -65,7 +65,7 @@ from claimdesk.portals.common import signed_in_user as _user
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
-from .export import claim_export_rows, claim_texts, xlsx_plain_stream
+from .export import claim_export_rows, claim_texts
 
 seller_required = role_required("seller", "seller:login")
 PAGE_SIZE = 50
@@ -247,24 +247,14 @@ def shipping(request: HttpRequest) -> HttpResponseBase:
 # `{% blocktranslate %}` (a catalogue lookup per row) cost 15-20 ms per page.
 
 
-def _ymd(value: dt.datetime | None, tz: dt.tzinfo) -> SafeString:
-    """Return `value|date:"Y/m/d"` in the zone `tz` ("" for no date)."""
+def _ymd(value: dt.datetime | None, tz: dt.tzinfo, *, time: bool = False) -> SafeString:
+    """Return `value|date:"Y/m/d"` (with `time`, `"Y/m/d H:i"`) in the zone `tz` ("" for none)."""
     if value is None:
         return SafeString("")
     if timezone.is_aware(value):
         value = value.astimezone(tz)
-    return SafeString(f"{value.year:04d}/{value.month:02d}/{value.day:02d}")
-
-
-def _ymd_hm(value: dt.datetime | None, tz: dt.tzinfo) -> SafeString:
-    """Return `value|date:"Y/m/d H:i"` in the zone `tz` ("" for no date)."""
-    if value is None:
-        return SafeString("")
-    if timezone.is_aware(value):
-        value = value.astimezone(tz)
-    return SafeString(
-        f"{value.year:04d}/{value.month:02d}/{value.day:02d} {value.hour:02d}:{value.minute:02d}"
-    )
+    text = f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
+    return SafeString(f"{text} {value.hour:02d}:{value.minute:02d}" if time else text)
 
 
 def _esc(text: Any) -> SafeString:
@@ -279,31 +269,36 @@ def _url_maker(name: str) -> tuple[str, str]:
     return _esc(head), _esc(tail)
 
 
-def _select_label() -> str:
-    """Return the checkbox label "Select order %(no)s" in the active language.
+class _RowHead:
+    """What every list row starts with: the order number, its link and its checkbox label."""
 
-    As `{% blocktranslate %}` renders it: the translation is not escaped, the number is.
-    """
-    return _("Select order %(no)s")
+    def __init__(self, url_name: str) -> None:
+        self.head, self.tail = _url_maker(url_name)
+        # As `{% blocktranslate %}` renders it: the translation is not escaped, the number is.
+        self.label = _("Select order %(no)s")
+
+    def __call__(self, order_no: int) -> dict[str, SafeString]:
+        no = SafeString(order_no)
+        return {
+            "no": no,
+            "url": SafeString(self.head + no + self.tail),
+            "label": mark_safe(self.label % {"no": no}),  # noqa: S308 - a number in a translation
+        }
 
 
 def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
     """Return the shipping list's rows as the texts `_shipping_table.html` shows."""
     tz = timezone.get_current_timezone()
-    head, tail = _url_maker("seller:order")
-    label = _select_label()
+    row_head = _RowHead("seller:order")
     statuses: dict[int, SafeString] = {}
     rows = []
     for order in page:
-        no = SafeString(order.order_no)
         status = order.shipping_status
         if status not in statuses:
             statuses[status] = _esc(dict(ShippingStatus.choices).get(status, status))
         rows.append(
-            {
-                "no": no,
-                "url": SafeString(head + no + tail),
-                "label": mark_safe(label % {"no": no}),  # noqa: S308 - a number in a translation
+            row_head(order.order_no)
+            | {
                 "status": statuses[status],
                 "delayed": bool(order.delay_type),
                 "cart_no": SafeString(order.cart.cart_no),
@@ -313,7 +308,7 @@ def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
                 "carrier": _esc(order.carrier),
                 "tracking_no": _esc(order.tracking_no),
                 "shipped": _ymd(order.shipped_at, tz),
-                "ordered": _ymd_hm(order.ordered_at, tz),
+                "ordered": _ymd(order.ordered_at, tz, time=True),
                 "paid": _ymd(order.paid_at, tz),
             }
         )
@@ -547,13 +542,11 @@ def _claim_list_texts(
 def _claim_rows(page: Page[Any]) -> list[dict[str, Any]]:
     """Return the claims list's rows as the texts `claims.html` shows."""
     tz = timezone.get_current_timezone()
-    head, tail = _url_maker("seller:claim")
-    label = _select_label()
+    row_head = _RowHead("seller:claim")
     texts = functools.cache(_claim_list_texts)
     rows = []
     for claim in page:
         order = claim.order
-        no = SafeString(order.order_no)
         text = texts(
             claim.type,
             claim.status,
@@ -563,10 +556,8 @@ def _claim_rows(page: Page[Any]) -> list[dict[str, Any]]:
             claim.pickup_method,
         )
         rows.append(
-            {
-                "no": no,
-                "url": SafeString(head + no + tail),
-                "label": mark_safe(label % {"no": no}),  # noqa: S308 - a number in a translation
+            row_head(order.order_no)
+            | {
                 "status": _esc(text.status),
                 "escalated": claim.escalated_at is not None,
                 "overdue": claim.flagged_overdue_at is not None,
@@ -627,7 +618,7 @@ def claims_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Currency"),
     ]
     response = StreamingHttpResponse(
-        xlsx_plain_stream(
+        xlsx_stream(
             header,
             claim_export_rows(
                 rows, tz=timezone.get_current_timezone(), language=translation.get_language()
