@@ -450,16 +450,16 @@ def _process_row(
         )
         if done is not None and _cancelled_by(done, job):
             # this job cancelled it before a crash: report it as this job's work
-            result = "approved" if row.plan == "will_approve" else "cancelled"
-            return (
-                result,
-                str(_("Cancelled: %(status)s.") % {"status": done.get_status_display()}),
-                done,
-            )
+            return _cancelled(row, done)
         if done is not None:
             message = _("Order %(order_no)s is already cancelled.") % {"order_no": row.order_no}
             return "already_cancelled", str(message), None
         return error.code, str(error.message), None
+    return _cancelled(row, claim)
+
+
+def _cancelled(row: BulkCancelRow, claim: Claim) -> tuple[str, str, Claim]:
+    """The result of a row this job cancelled (or approved the buyer's request of)."""
     result = "approved" if row.plan == "will_approve" else "cancelled"
     return result, str(_("Cancelled: %(status)s.") % {"status": claim.get_status_display()}), claim
 
