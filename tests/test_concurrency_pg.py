@@ -24,7 +24,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from claimdesk.claims import services as claims
-from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.models import Claim, ClaimStatus, ClaimTally
+from claimdesk.claims.timers import compact_tallies
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import Money
 from claimdesk.core.worker import drain_tasks
@@ -40,6 +41,7 @@ from claimdesk.payments.models import (
 )
 from claimdesk.payments.services import refund_process, refunds_recover
 from tests.factories import SellerFactory, order_in, place_cart
+from tests.tallycheck import assert_tallies_exact
 
 S = ClaimStatus
 JOIN_TIMEOUT = 60
@@ -117,6 +119,7 @@ def assert_books_sound(*orders: Order) -> None:
         assert open_claims <= 1
         assert replay(order) == current_state(order)
     assert set(ledger_total().values()) <= {0}
+    assert_tallies_exact(sorted({order.shop_id for order in orders}), zones=("Asia/Tokyo",))
 
 
 def statuses(order: Order) -> list[int]:
@@ -339,3 +342,28 @@ def test_the_two_orders_of_a_cart_cancelled_at_once_give_back_the_shipping_fee_o
         assert len(refunds) == 2
         assert sorted(r.shipping_minor for r in refunds) == [0, 500]
         assert_books_sound(first, second)
+
+
+def test_cancels_in_one_shop_while_the_sweep_folds_the_tally(seller, buyer):
+    """Six cancels in one shop at once beside two folds of the box-count tally: nobody waits
+    for a counter row, nothing is lost, and the counts equal the lists."""
+    # given
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(6)]
+
+    def cancel(order: Order) -> Callable[[], Any]:
+        return lambda: claims.claim_seller_cancel(
+            actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
+        )
+
+    def fold() -> int:
+        return sum(compact_tallies() for _ in range(5))
+
+    # when
+    outcomes = race(*(cancel(order) for order in orders), fold, fold)
+
+    # then
+    assert all(outcome.ok for outcome in outcomes), outcomes
+    assert_books_sound(*orders)
+    compact_tallies()
+    assert not ClaimTally.objects.filter(merged=False).exists()
+    assert_tallies_exact([seller.shop_id], zones=("Asia/Tokyo",))

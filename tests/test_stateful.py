@@ -34,6 +34,11 @@ from hypothesis.stateful import (
 from claimdesk.accounts.models import User
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import TERMINAL_STATUSES, Claim
+from claimdesk.claims.selectors import (
+    ClaimFilter,
+    claim_home_counts,
+    claim_status_counts,
+)
 from claimdesk.core.errors import DomainError
 from claimdesk.core.worker import drain_tasks
 from claimdesk.messaging.models import NoteCategory, Notification
@@ -41,6 +46,7 @@ from claimdesk.messaging.services import note_send
 from claimdesk.orders import services as orders
 from claimdesk.orders.models import Cart, Order, OrderEvent
 from claimdesk.orders.replay import current_state, replay
+from claimdesk.orders.selectors import shipping_box_counts
 from claimdesk.payments import services as payments
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.ledger import buyer_balance, ledger_total
@@ -58,6 +64,7 @@ from tests.factories import (
     place_cart,
     return_address,
 )
+from tests.tallycheck import counted_boxes, counted_home, counted_statuses
 
 ACTORS = ("seller", "other_seller", "buyer", "other_buyer", "operator", "system")
 N_ORDERS = 4
@@ -607,6 +614,14 @@ class AfterSalesMachine(RuleBasedStateMachine):
         assert all(n == 1 for n in per_order.values()), per_order
         for claim in Claim.objects.all():
             assert claim.is_open == (claim.status not in TERMINAL_STATUSES), claim
+
+    @invariant()
+    def box_counts_match_their_lists(self) -> None:
+        for shop_id in (self.seller.shop_id, self.other_seller.shop_id):
+            assert shipping_box_counts(shop_id) == counted_boxes(shop_id)
+            assert claim_home_counts(shop_id) == counted_home(shop_id)
+            default = ClaimFilter()
+            assert claim_status_counts(shop_id, default) == counted_statuses(shop_id, default)
 
     @invariant()
     def history_replays_to_current_state(self) -> None:

@@ -160,6 +160,39 @@ class Claim(models.Model):
         return f"{self.get_type_display()} {self.order_id} ({self.status})"
 
 
+class TallyKind(models.IntegerChoices):
+    """What a claim tally row counts by: a date of the claim, or being open."""
+
+    REQUEST = 1  # requested_at's UTC day
+    ORDER = 2  # ordered_at's UTC day
+    COMPLETE = 3  # completed_at's UTC day
+    OPEN = 4  # open claims, any age (no day)
+
+
+class ClaimTally(models.Model):
+    """Claims per shop, status and UTC day of one of their dates (see `claims.tally`).
+
+    Written only by the database triggers on claims_claim and by `compact()`; read
+    by the seller's status and home boxes.
+    """
+
+    shop_id = models.BigIntegerField()
+    kind = models.PositiveSmallIntegerField(choices=TallyKind.choices)
+    day = models.DateField(null=True)
+    status = models.PositiveSmallIntegerField()
+    n = models.IntegerField()
+    merged = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop_id", "kind", "day", "status", "n"], name="claimtally_key"),
+            models.Index(fields=["id"], condition=Q(merged=False), name="claimtally_unmerged"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.get_kind_display()} {self.day} {self.status}: {self.n}"
+
+
 class BulkJobStatus(models.TextChoices):
     PREVIEW = "preview", _("Checked, waiting for confirmation")
     QUEUED = "queued", _("Queued")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 
-from .models import Claim, ClaimStatus
+from .models import Claim, ClaimStatus, ClaimTally, TallyKind
 
 S = ClaimStatus
 
@@ -65,18 +65,20 @@ MAX_PERIOD_DAYS = 90
 
 
 def claim_home_counts(shop_id: int) -> dict[str, int]:
-    """Count the shop's open claims per home box, in one query."""
-    # COUNT(*) per status reads the partial index claim_shop_open alone (no table rows).
-    rows = (
-        Claim.objects.filter(shop_id=shop_id, is_open=True)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("*"))
-    )
-    per_status = dict(rows)
+    """Count the shop's open claims per home box, in one query (from the claims tally)."""
+    per_status = dict(_tallied(shop_id, TallyKind.OPEN))
     return {
         name: sum(per_status.get(s, 0) for s in statuses) for name, statuses in HOME_BOXES.items()
     }
+
+
+def _tallied(shop_id: int, kind: int) -> QuerySet[ClaimTally, tuple[int, int]]:
+    return (
+        ClaimTally.objects.filter(shop_id=shop_id, kind=kind)
+        .order_by()
+        .values_list("status")
+        .annotate(total=Sum("n"))
+    )
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,17 @@ class ClaimFilter:
     open_only: bool = False
 
 
-def _period_bounds(kind: str, start: dt.date, end: dt.date) -> Q:
-    field = PERIOD_KINDS[kind]
+def _local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Return the period's first moment and the moment after it, in the current time zone."""
     tz = timezone.get_current_timezone()
     lower = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return lower, upper
+
+
+def _period_bounds(kind: str, start: dt.date, end: dt.date) -> Q:
+    field = PERIOD_KINDS[kind]
+    lower, upper = _local_bounds(start, end)
     return Q(**{f"{field}__gte": lower, f"{field}__lt": upper})
 
 
@@ -147,7 +155,27 @@ def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:
 
 
 def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
-    """Count the shop's claims per status for the period of `filters` (the 状态类查询 boxes)."""
+    """Count the shop's claims per status for the period of `filters` (the 状态类查询 boxes).
+
+    A period's whole UTC days are summed from the claims tally and the parts of
+    days at its two ends (the period is in the viewer's time zone) counted from
+    the claims, in one query: a 90-day count reads a few thousand rows, not every
+    claim of the period. A number search or open claims within a period are
+    counted from the claims directly (few rows, or a key the tally lacks).
+    """
+    counts = {status: 0 for status in LIST_STATUSES}
+    if filters.open_only and filters.date_from is None and filters.date_to is None:
+        rows = _tallied(shop_id, TallyKind.OPEN)
+    elif filters.search.strip() or filters.open_only:
+        rows = _direct_counts(shop_id, filters)
+    else:
+        rows = _period_counts(shop_id, filters)
+    for status, n in rows:
+        counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def _direct_counts(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim, tuple[int, int]]:
     base = claims_for_shop(
         shop_id,
         ClaimFilter(
@@ -159,8 +187,46 @@ def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
             open_only=filters.open_only,
         ),
     )
-    rows = base.order_by().values("status").annotate(n=Count("*"))
-    counts = {status: 0 for status in LIST_STATUSES}
-    for row in rows:
-        counts[row["status"]] = row["n"]
-    return counts
+    return base.order_by().values_list("status").annotate(n=Count("*"))
+
+
+_TALLY_KINDS = {
+    "order": TallyKind.ORDER,
+    "request": TallyKind.REQUEST,
+    "complete": TallyKind.COMPLETE,
+}
+
+
+def _period_counts(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim, tuple[int, int]]:
+    start, end = clean_period(filters.date_from, filters.date_to)
+    if filters.period_kind not in PERIOD_KINDS:
+        raise InvalidInput(
+            "period_kind_invalid", _("Choose order date, request date or completion date.")
+        )
+    lower, upper = _local_bounds(start, end)
+    field = PERIOD_KINDS[filters.period_kind]
+    claims = Claim.objects.filter(shop_id=shop_id).order_by().values_list("status")
+    # the UTC days wholly inside the period
+    first = _utc_midnight(lower, up=True)
+    last = _utc_midnight(upper, up=False)
+    if first >= last:
+        return claims.filter(**{f"{field}__gte": lower, f"{field}__lt": upper}).annotate(
+            n=Count("*")
+        )
+    ends = claims.filter(
+        Q(**{f"{field}__gte": lower, f"{field}__lt": first})
+        | Q(**{f"{field}__gte": last, f"{field}__lt": upper})
+    ).annotate(n=Count("*"))
+    days = _tallied(shop_id, _TALLY_KINDS[filters.period_kind]).filter(
+        day__gte=first.date(), day__lt=last.date()
+    )
+    return days.union(ends, all=True)  # type: ignore[arg-type]
+
+
+def _utc_midnight(moment: dt.datetime, *, up: bool) -> dt.datetime:
+    """Return the UTC midnight at or after (`up`) or at or before `moment`."""
+    utc = moment.astimezone(dt.UTC)
+    midnight = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    if up and midnight < utc:
+        midnight += dt.timedelta(days=1)
+    return midnight

@@ -454,6 +454,19 @@ def fill_claim_order_dates(*, now: dt.datetime) -> int:
     return Claim.objects.filter(ordered_at__isnull=True).update(ordered_at=Subquery(order_date))
 
 
+def compact_tallies() -> int:
+    """Fold the box-count tallies' new rows into one per key; return rows removed."""
+    from django.db import connection, transaction
+
+    from claimdesk.core import tally
+    from claimdesk.orders.tally import ORDERS
+
+    from .tally import CLAIMS
+
+    with transaction.atomic():
+        return tally.compact(connection, CLAIMS) + tally.compact(connection, ORDERS)
+
+
 # --- the sweep -------------------------------------------------------------------------
 
 
@@ -478,6 +491,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "redeliveries_completed": complete_redeliveries_due(now=now),
         "idempotency_keys_purged": idempotency_keys_purge(now=now),
         "claim_order_dates_filled": fill_claim_order_dates(now=now),
+        "tally_rows_folded": compact_tallies(),
     }
 
 

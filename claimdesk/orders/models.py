@@ -246,6 +246,34 @@ class Order(models.Model):
         )
 
 
+class OrderTally(models.Model):
+    """Live orders per shop and shipping box key (see `orders.tally`).
+
+    Written only by the database triggers on orders_order and by `compact()`;
+    read by the shipping boxes. For statuses 2 and 3 the key keeps whether a
+    delay is registered and the estimated ship date, which decide "delayed".
+    """
+
+    shop_id = models.BigIntegerField()
+    shipping_status = models.PositiveSmallIntegerField()
+    delay_registered = models.BooleanField()
+    est_ship_date = models.DateField(null=True)
+    n = models.IntegerField()
+    merged = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["shop_id", "shipping_status", "delay_registered", "est_ship_date", "n"],
+                name="ordertally_key",
+            ),
+            models.Index(fields=["id"], condition=Q(merged=False), name="ordertally_unmerged"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.shipping_status} {self.est_ship_date}: {self.n}"
+
+
 class OrderEvent(models.Model):
     """One line of an order's history: who did what, when, from which state to which.
 

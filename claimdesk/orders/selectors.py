@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 
 from claimdesk.accounts.models import Shop
 from claimdesk.claims.models import Claim
 from claimdesk.payments.models import Refund, RefundStatus
 
-from .models import Order
+from .models import Order, OrderTally
 
 
 def platform_counts() -> dict[str, int]:
@@ -46,18 +46,19 @@ def shipping_box_counts(shop_id: int) -> dict[str, int]:
     """Count a shop's live orders per shipping box (订购处理中, 新订购, 等待发货, 运送延期)."""
     from django.utils import timezone
 
-    from .models import delayed_q
-
     today = timezone.localdate()
-    # One row per status with its delayed part: PostgreSQL counts from the partial
-    # index order_live_box alone, testing one condition per order instead of six.
+    # From the orders tally: a few rows per status (one per estimated ship date
+    # for statuses 2 and 3), however many orders the shop has.
     rows = (
-        Order.objects.filter(shop_id=shop_id, cancelled_at__isnull=True)
+        OrderTally.objects.filter(shop_id=shop_id)
         .order_by()
         .values_list("shipping_status")
-        .annotate(n=Count("*"), late=Count("pk", filter=delayed_q(today)))
+        .annotate(
+            total=Sum("n"),
+            late=Sum("n", filter=Q(delay_registered=True) | Q(est_ship_date__lt=today)),
+        )
     )
-    n = {status: (total, late) for status, total, late in rows}
+    n = {status: (total, late or 0) for status, total, late in rows}
     new, new_late = n.get(2, (0, 0))
     confirmed, confirmed_late = n.get(3, (0, 0))
     return {
