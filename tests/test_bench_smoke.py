@@ -9,6 +9,7 @@ from bench.generate import Plan, generate
 from claimdesk.accounts.models import Shop
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.orders.models import Order
+from tests.tallycheck import assert_tallies_exact
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +39,8 @@ def test_generator_fills_a_small_marketplace(postgres: None) -> None:
         Claim.objects.filter(is_open=True).values("order").annotate(n=Count("pk")).filter(n__gt=1)
     )
     assert Order.objects.filter(shop=big).count() == 400
+    # the box-count tallies were recounted after the load (its triggers were off)
+    assert_tallies_exact(list(Shop.objects.values_list("pk", flat=True)), zones=("Asia/Tokyo",))
     # the indexes and keys dropped for the load are back
     from django.db import connection
 
@@ -84,5 +87,7 @@ def test_fresh_paid_orders_can_be_cancelled_and_written_to_a_sheet(postgres: Non
     assert claim.status in (ClaimStatus.CANCELLING, ClaimStatus.CANCEL_COMPLETED)
     assert claim.order.cancelled_at is not None
     assert add_paid_orders("bench-s1", 1)[0] == numbers[-1] + 1  # numbers never reused
+    # the triggers are back on after the load: the new orders and the cancel are counted
+    assert_tallies_exact([order.shop_id], zones=("UTC",))
     rows = read_rows(io.BytesIO(_sheet(numbers)), "s.xlsx", max_rows=10)
     assert [r[0] for r in rows] == [str(n) for n in numbers]
