@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from itertools import product
 
 from django.db.models import Count
 from django.utils import timezone
@@ -67,10 +68,12 @@ def assert_tallies_exact(shop_ids: list[int], *, zones: tuple[str, ...] = ZONES)
                 assert shipping_box_counts(shop_id) == counted_boxes(shop_id), (zone, shop_id)
                 assert claim_home_counts(shop_id) == counted_home(shop_id), (zone, shop_id)
                 for kind in PERIOD_KINDS:
-                    for start, end in periods(today):
-                        filters = ClaimFilter(period_kind=kind, date_from=start, date_to=end)
+                    for (start, end), open_only in product(periods(today), (False, True)):
+                        filters = ClaimFilter(
+                            period_kind=kind, date_from=start, date_to=end, open_only=open_only
+                        )
                         assert claim_status_counts(shop_id, filters) == counted_statuses(
                             shop_id, filters
-                        ), (zone, shop_id, kind, start, end)
+                        ), (zone, shop_id, filters)
                 home = ClaimFilter(open_only=True)
                 assert claim_status_counts(shop_id, home) == counted_statuses(shop_id, home)

@@ -167,6 +167,8 @@ class TallyKind(models.IntegerChoices):
     ORDER = 2  # ordered_at's UTC day
     COMPLETE = 3  # completed_at's UTC day
     OPEN = 4  # open claims, any age (no day)
+    OPEN_REQUEST = 5  # open claims by requested_at's UTC day
+    OPEN_ORDER = 6  # open claims by ordered_at's UTC day
 
 
 class ClaimTally(models.Model):

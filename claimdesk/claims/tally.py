@@ -22,6 +22,13 @@ CLAIMS = Tally(
         _by(TallyKind.ORDER, "{day:{r}.ordered_at}", "{r}.ordered_at IS NOT NULL"),
         _by(TallyKind.COMPLETE, "{day:{r}.completed_at}", "{r}.completed_at IS NOT NULL"),
         _by(TallyKind.OPEN, "NULL", "{r}.is_open"),
+        # the home boxes' lists with a period chosen
+        _by(TallyKind.OPEN_REQUEST, "{day:{r}.requested_at}", "{r}.is_open"),
+        _by(
+            TallyKind.OPEN_ORDER,
+            "{day:{r}.ordered_at}",
+            "{r}.is_open AND {r}.ordered_at IS NOT NULL",
+        ),
     ),
     watched=("shop_id", "status", "is_open", "requested_at", "ordered_at", "completed_at"),
 )

@@ -217,6 +217,14 @@ class Order(models.Model):
                 fields=["shop", "-ordered_at", "paid_at", "shipped_at", "id"],
                 name="order_shop_ordered_cov",
             ),
+            # the delayed box newest first: its condition depends on the day, so the
+            # orders that can be late are read in date order and tested from the index
+            # (a bitmap of every late order, sorted, took 27 ms with 10,000 of them)
+            models.Index(
+                fields=["shop", "-ordered_at", "-id", "delay_type", "est_ship_date"],
+                condition=Q(cancelled_at__isnull=True, shipping_status__in=[2, 3]),
+                name="order_live_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,7 +33,14 @@ class Migration(migrations.Migration):
                 (
                     "kind",
                     models.PositiveSmallIntegerField(
-                        choices=[(1, "Request"), (2, "Order"), (3, "Complete"), (4, "Open")]
+                        choices=[
+                            (1, "Request"),
+                            (2, "Order"),
+                            (3, "Complete"),
+                            (4, "Open"),
+                            (5, "Open Request"),
+                            (6, "Open Order"),
+                        ]
                     ),
                 ),
                 ("day", models.DateField(null=True)),
