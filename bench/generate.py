@@ -71,7 +71,8 @@ REFUND_COLS = (
     "next_retry_at buyer_id claim_id order_id pending_since"
 ).split()
 NOTE_COLS = (
-    "author_role recipient_role category title body created_at read_at author_id order_id by_mail"
+    "author_role recipient_role category title body created_at read_at author_id order_id by_mail "
+    "shop_id"
 ).split()
 
 SURNAMES = (
@@ -519,7 +520,9 @@ class Generator:
                 method=method,
             )
             if status in (4, 91, 11) and rng.random() < 0.05:
-                self.note(order[0], buyer, t["requested"] + HOUR, unread=rng.random() < 0.3)
+                self.note(
+                    order[0], shop_id, buyer, t["requested"] + HOUR, unread=rng.random() < 0.3
+                )
             self.maybe_flush()
 
     def timeline(self, status: int, ordered: float, paid: float | None) -> dict[str, Any]:
@@ -664,7 +667,7 @@ class Generator:
             made += size
             self.maybe_flush()
 
-    def note(self, order_id: int, buyer_id: int, at: float, *, unread: bool) -> None:
+    def note(self, order_id: int, shop_id: int, buyer_id: int, at: float, *, unread: bool) -> None:
         at = min(at, self.p.now - 60)
         self.w.row(
             "messaging_note",
@@ -679,6 +682,7 @@ class Generator:
                 str(buyer_id),
                 str(order_id),
                 "f",
+                str(shop_id),
             ],
         )
 

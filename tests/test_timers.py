@@ -332,7 +332,8 @@ def test_sweep_twice_at_the_same_instant_does_nothing_the_second_time(seller, bu
     mails_after_first = Notification.objects.count()
     events_after_first = OrderEvent.objects.count()
     second = sweep_at(at(5, 12, 12))
-    # then
+    # then (folding the box-count tallies is housekeeping: the orders made rows to fold)
+    assert first.pop("tally_rows_folded") > 0
     assert {k: v for k, v in first.items() if v} == {
         "unpaid_cancelled": 1,
         "delay_reminders": 1,
@@ -382,3 +383,32 @@ def test_sweep_fills_the_order_date_of_claims_opened_without_it(seller, buyer, c
     assert claim.ordered_at == order.ordered_at
     assert str(order.order_no) in client.get(url).content.decode()
     assert sweep()["claim_order_dates_filled"] == 0
+
+
+def test_sweep_fills_the_shop_of_notes_written_without_it(
+    seller, other_seller, buyer, client
+) -> None:
+    """A buyer's note written by a server on the previous release reaches the seller home's
+    unread notes once swept, and never another shop's home."""
+    from claimdesk.messaging.models import Note
+    from claimdesk.messaging.services import note_send
+
+    order = order_in("shipped", seller=seller, buyer=buyer)
+    note = note_send(
+        actor=buyer,
+        order=order,
+        category="shipping",
+        title="まだ届きません",
+        body="確認してください",
+    )
+    assert note.shop_id == seller.shop_id
+    client.force_login(seller)
+    assert "まだ届きません" in client.get("/seller/").content.decode()
+    Note.objects.filter(pk=note.pk).update(shop=None)  # as the older release wrote it
+    assert "まだ届きません" not in client.get("/seller/").content.decode()
+
+    assert sweep()["note_shops_filled"] == 1
+    assert "まだ届きません" in client.get("/seller/").content.decode()
+    assert sweep()["note_shops_filled"] == 0
+    client.force_login(other_seller)
+    assert "まだ届きません" not in client.get("/seller/").content.decode()

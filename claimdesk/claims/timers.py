@@ -454,6 +454,18 @@ def fill_claim_order_dates(*, now: dt.datetime) -> int:
     return Claim.objects.filter(ordered_at__isnull=True).update(ordered_at=Subquery(order_date))
 
 
+def fill_note_shops(*, now: dt.datetime) -> int:
+    """Copy the order's shop onto notes written without it; return how many.
+
+    As `fill_claim_order_dates`: only a server still on the release before
+    `messaging.0004` writes such notes during a rolling upgrade.
+    """
+    from claimdesk.messaging.models import Note
+
+    shop = Order.objects.filter(pk=OuterRef("order_id")).values("shop_id")[:1]
+    return Note.objects.filter(shop__isnull=True).update(shop_id=Subquery(shop))
+
+
 def compact_tallies() -> int:
     """Fold the box-count tallies' new rows into one per key; return rows removed."""
     from django.db import connection, transaction
@@ -491,6 +503,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "redeliveries_completed": complete_redeliveries_due(now=now),
         "idempotency_keys_purged": idempotency_keys_purge(now=now),
         "claim_order_dates_filled": fill_claim_order_dates(now=now),
+        "note_shops_filled": fill_note_shops(now=now),
         "tally_rows_folded": compact_tallies(),
     }
 

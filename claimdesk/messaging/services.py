@@ -414,6 +414,7 @@ def note_send(
         with transaction.atomic():
             note = Note.objects.create(
                 order=order,
+                shop_id=order.shop_id,
                 author=actor,
                 author_role=_party_of(actor),
                 recipient_role=recipient,

@@ -167,7 +167,7 @@ def home(request: HttpRequest) -> HttpResponseBase:
     ]
     unread = (
         Note.objects.filter(
-            order__shop_id=_shop_id(request), recipient_role="seller", read_at__isnull=True
+            shop_id=_shop_id(request), recipient_role="seller", read_at__isnull=True
         )
         .select_related("order")
         .order_by("-created_at")[:10]
