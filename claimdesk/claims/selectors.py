@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -165,6 +166,7 @@ def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
     completion date (a key the tally does not keep).
     """
     counts = {status: 0 for status in LIST_STATUSES}
+    rows: Iterable[tuple[int, int]]
     if filters.open_only and filters.date_from is None and filters.date_to is None:
         rows = _tallied(shop_id, TallyKind.OPEN)
     elif filters.search.strip() or (filters.open_only and filters.period_kind == "complete"):
@@ -176,7 +178,7 @@ def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
     return counts
 
 
-def _direct_counts(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim, tuple[int, int]]:
+def _direct_counts(shop_id: int, filters: ClaimFilter) -> Iterable[tuple[int, int]]:
     base = claims_for_shop(
         shop_id,
         ClaimFilter(
@@ -200,7 +202,7 @@ _TALLY_KINDS = {
 }
 
 
-def _period_counts(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim, tuple[int, int]]:
+def _period_counts(shop_id: int, filters: ClaimFilter) -> Iterable[tuple[int, int]]:
     start, end = clean_period(filters.date_from, filters.date_to)
     if filters.period_kind not in PERIOD_KINDS:
         raise InvalidInput(
@@ -226,7 +228,7 @@ def _period_counts(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim, tuple[
     days = _tallied(shop_id, _TALLY_KINDS[filters.period_kind, filters.open_only]).filter(
         day__gte=first.date(), day__lt=last.date()
     )
-    return days.union(head, tail, all=True)  # type: ignore[arg-type]
+    return days.union(head, tail, all=True)
 
 
 def _utc_midnight(moment: dt.datetime, *, up: bool) -> dt.datetime:

@@ -581,7 +581,7 @@ def _claim_rows(page: Page[Any]) -> list[SafeString]:
         )
         pickup = _esc(text.pickup)
         if claim.pickup_carrier:
-            pickup += f" ({_esc(claim.pickup_carrier)})"
+            pickup = SafeString(f"{pickup} ({_esc(claim.pickup_carrier)})")
         flag = ""
         if claim.escalated_at is not None:
             flag = escalated
