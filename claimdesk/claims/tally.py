@@ -31,4 +31,5 @@ CLAIMS = Tally(
         ),
     ),
     watched=("shop_id", "status", "is_open", "requested_at", "ordered_at", "completed_at"),
+    nullable=("day",),
 )

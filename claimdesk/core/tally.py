@@ -48,6 +48,7 @@ class Tally:
     key: tuple[str, ...]  # the tally's key columns, in the order of each entry's key
     entries: tuple[Entry, ...]
     watched: tuple[str, ...]  # the source columns the entries read
+    nullable: tuple[str, ...] = ()  # key columns that may be NULL
 
     @property
     def name(self) -> str:
@@ -214,7 +215,11 @@ def compact(connection: BaseDatabaseWrapper, tally: Tally) -> int:
     at a time, so the same is done in three statements inside a transaction.
     """
     keys = ", ".join(tally.key)
-    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM k.{c}" for c in tally.key)
+    # `=` where a column cannot be NULL, so that PostgreSQL can hash-join the keys
+    same = " AND ".join(
+        f"t.{c} IS NOT DISTINCT FROM k.{c}" if c in tally.nullable else f"t.{c} = k.{c}"
+        for c in tally.key
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # one compaction at a time (two would wait on each other's rows)
@@ -235,7 +240,7 @@ def compact(connection: BaseDatabaseWrapper, tally: Tally) -> int:
                 """
             )
             return int(cursor.fetchone()[0])
-        same = same.replace("IS NOT DISTINCT FROM", "IS")
+        same = same.replace("IS NOT DISTINCT FROM", "IS")  # SQLite's null-safe equality
         cursor.execute(f"SELECT MAX(id) FROM {tally.table}")
         top = cursor.fetchone()[0]
         if top is None:

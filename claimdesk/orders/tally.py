@@ -22,4 +22,5 @@ ORDERS = Tally(
         ),
     ),
     watched=("shop_id", "shipping_status", "delay_type", "est_ship_date", "cancelled_at"),
+    nullable=("est_ship_date",),
 )
