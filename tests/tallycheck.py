@@ -77,3 +77,15 @@ def assert_tallies_exact(shop_ids: list[int], *, zones: tuple[str, ...] = ZONES)
                         ), (zone, shop_id, filters)
                 home = ClaimFilter(open_only=True)
                 assert claim_status_counts(shop_id, home) == counted_statuses(shop_id, home)
+                for number in _numbers(shop_id):
+                    for open_only in (False, True):
+                        found = ClaimFilter(search=str(number), open_only=open_only)
+                        assert claim_status_counts(shop_id, found) == counted_statuses(
+                            shop_id, found
+                        ), (zone, shop_id, found)
+
+
+def _numbers(shop_id: int) -> list[int]:
+    """An order number with a claim of the shop, and one of no claim (a search's two cases)."""
+    claimed = Claim.objects.filter(shop_id=shop_id).values_list("order__order_no", flat=True)
+    return [*claimed[:1], 1]

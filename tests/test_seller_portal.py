@@ -424,6 +424,22 @@ def test_claims_period_over_the_limit_or_inverted_is_refused(seller_client, peri
     assert "period_too_long" in text or "period_inverted" in text
 
 
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+@pytest.mark.parametrize(
+    "period",
+    ["date_from=0001-01-01&date_to=0001-01-31", "date_from=9999-12-01&date_to=9999-12-31"],
+)
+def test_claims_period_at_the_ends_of_the_calendar_is_refused(
+    seller_client, seller, buyer, period, zone
+):
+    """Dates whose day leaves the calendar in UTC get a clear message, not an error page."""
+    seller.time_zone = zone
+    seller.save(update_fields=["time_zone"])
+    response = seller_client.get(reverse("seller:claims") + "?" + period, follow=True)
+    assert response.status_code == 200
+    assert "period_out_of_range" in response.content.decode()
+
+
 def test_malformed_date_is_refused(seller_client, seller, buyer):
     """A malformed date gets a form message; the order is unchanged."""
     order = order_in("new", seller=seller, buyer=buyer)

@@ -231,3 +231,16 @@ def test_a_load_with_the_triggers_off_is_recounted_by_the_command(seller, buyer)
     assert "tallies recounted" in out.getvalue()
     assert shipping_box_counts(seller.shop_id)["delivered"] == 2
     assert_tallies_exact([seller.shop_id], zones=("Asia/Kolkata",))
+
+
+def test_the_tally_descriptions_are_what_the_migrations_installed():
+    """A changed description needs a migration that installs it again: databases migrated
+    earlier keep the triggers an earlier migration installed."""
+    from claimdesk.claims import tally as claims_tally
+    from claimdesk.orders import tally as orders_tally
+
+    for module, spec in ((claims_tally, CLAIMS), (orders_tally, ORDERS)):
+        assert tally.fingerprint(spec) == module.INSTALLED, (
+            f"{spec.table}: add a migration that runs tally.install for it, then set "
+            f"INSTALLED in {module.__name__} to {tally.fingerprint(spec)!r}"
+        )

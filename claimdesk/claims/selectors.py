@@ -63,6 +63,9 @@ PERIOD_KINDS = {
     "complete": "completed_at",
 }
 MAX_PERIOD_DAYS = 90
+#: The dates a period may use (beyond them a day's bounds leave the calendar in UTC).
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2999, 12, 31)
 
 
 def claim_home_counts(shop_id: int) -> dict[str, int]:
@@ -116,6 +119,12 @@ def clean_period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt
     start = date_from or (end - dt.timedelta(days=30))
     if start > end:
         raise InvalidInput("period_inverted", _("The start date is after the end date. Swap them."))
+    if start < EARLIEST_DAY or end > LATEST_DAY:
+        raise InvalidInput(
+            "period_out_of_range",
+            _("Choose dates between %(first)s and %(last)s.")
+            % {"first": EARLIEST_DAY.isoformat(), "last": LATEST_DAY.isoformat()},
+        )
     if (end - start).days > MAX_PERIOD_DAYS:
         raise InvalidInput(
             "period_too_long",
@@ -167,10 +176,11 @@ def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
     """
     counts = {status: 0 for status in LIST_STATUSES}
     rows: Iterable[tuple[int, int]]
-    if filters.open_only and filters.date_from is None and filters.date_to is None:
-        rows = _tallied(shop_id, TallyKind.OPEN)
-    elif filters.search.strip() or (filters.open_only and filters.period_kind == "complete"):
+    # the same order of precedence as `claims_for_shop`: a search, then open claims of any age
+    if filters.search.strip() or (filters.open_only and filters.period_kind == "complete"):
         rows = _direct_counts(shop_id, filters)
+    elif filters.open_only and filters.date_from is None and filters.date_to is None:
+        rows = _tallied(shop_id, TallyKind.OPEN)
     else:
         rows = _period_counts(shop_id, filters)
     for status, n in rows:

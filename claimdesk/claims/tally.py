@@ -33,3 +33,7 @@ CLAIMS = Tally(
     watched=("shop_id", "status", "is_open", "requested_at", "ordered_at", "completed_at"),
     nullable=("day",),
 )
+
+#: `core.tally.fingerprint(CLAIMS)` as installed by the latest migration that installs
+#: it (claims/0008_tally). Changing CLAIMS needs a new migration running `tally.install`.
+INSTALLED = "bc80b60736781a1e"

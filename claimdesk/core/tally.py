@@ -24,6 +24,7 @@ full recount (`rebuild()`), so the three cannot disagree.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -101,6 +102,11 @@ def _delta_insert(tally: Tally, vendor: str, old: bool, new: bool, guard: str = 
     )
 
 
+def _lock(tally: Tally) -> str:
+    """The transaction lock that keeps compactions and recounts of `tally` apart (PostgreSQL)."""
+    return f"pg_advisory_xact_lock(hashtext('{tally.table}'))"
+
+
 def _changed(tally: Tally) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in tally.watched)
 
@@ -120,6 +126,7 @@ def install_sql(tally: Tally, vendor: str) -> list[str]:
             f"""
             CREATE OR REPLACE FUNCTION {name}_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
+                PERFORM {_lock(tally)};
                 DELETE FROM {tally.table};
                 RETURN NULL;
             END $$""",
@@ -178,11 +185,31 @@ def rebuild_sql(tally: Tally, vendor: str) -> list[str]:
             f"SELECT {cols} FROM {tally.source} r WHERE {_expr(vendor, entry.when, 'r')}"
         )
     true = "TRUE" if vendor == "postgresql" else "1"
+    # not beside a compaction: its merged rows, inserted after this DELETE's snapshot,
+    # would stay beside the recount
+    lock = [f"SELECT {_lock(tally)}"] if vendor == "postgresql" else []
     return [
+        *lock,
         f"DELETE FROM {tally.table}",
         f"INSERT INTO {tally.table} ({keys}, n, merged) SELECT {keys}, COUNT(*), {true} "
         f"FROM ({' UNION ALL '.join(selects)}) d GROUP BY {keys}",
     ]
+
+
+def fingerprint(tally: Tally) -> str:
+    """Return a digest of the SQL that installs and recounts `tally` on both databases.
+
+    A tally's module keeps the fingerprint its latest installing migration was
+    written for; `tests/test_tally.py` fails when the description changes without
+    a new migration that installs it again (databases migrated earlier keep the
+    triggers the earlier migration installed).
+    """
+    text = "\n".join(
+        statement
+        for vendor in ("postgresql", "sqlite")
+        for statement in (*install_sql(tally, vendor), *rebuild_sql(tally, vendor))
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
@@ -222,8 +249,8 @@ def compact(connection: BaseDatabaseWrapper, tally: Tally) -> int:
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one compaction at a time (two would wait on each other's rows)
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [tally.table])
+            # one compaction (or recount) at a time: two would wait on each other's rows
+            cursor.execute(f"SELECT {_lock(tally)}")
             cursor.execute(
                 f"""
                 WITH touched AS (

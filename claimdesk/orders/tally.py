@@ -24,3 +24,7 @@ ORDERS = Tally(
     watched=("shop_id", "shipping_status", "delay_type", "est_ship_date", "cancelled_at"),
     nullable=("est_ship_date",),
 )
+
+#: `core.tally.fingerprint(ORDERS)` as installed by the latest migration that installs
+#: it (orders/0004_tally). Changing ORDERS needs a new migration running `tally.install`.
+INSTALLED = "99ffc4932e74af73"
