@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
+from types import FrameType
 
 from django.db import transaction
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
+
+logger = logging.getLogger(__name__)
 
 
 def worker_id() -> str:
@@ -15,8 +20,46 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def drain_tasks(*, max_tasks: int | None = None, queues: list[str] | None = None) -> None:
-    """Run every ready task until the queue is empty (or `max_tasks` ran)."""
+class GracefulStop:
+    """SIGTERM or SIGINT: finish the task at hand, then stop (a second signal stops at once).
+
+    The process killed in the middle of a task would leave it RUNNING for good:
+    no worker takes a claimed task again. A second signal raises SystemExit in
+    the task, which the task runner records as FAILED (not RUNNING).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._worker: Worker | None = None
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise SystemExit(1)
+        self.requested = True
+        logger.warning("%s: stopping after the task at hand", signal.strsignal(signum))
+        if self._worker is not None:
+            self._worker.running = False  # its loop ends once the current task is done
+
+    def watch(self, worker: Worker) -> None:
+        self._worker = worker
+        if self.requested:
+            worker.running = False
+
+    def release(self) -> None:
+        self._worker = None
+
+
+def drain_tasks(
+    *,
+    max_tasks: int | None = None,
+    queues: list[str] | None = None,
+    stop: GracefulStop | None = None,
+) -> None:
+    """Run every ready task until the queue is empty (or `max_tasks` ran, or `stop` came)."""
     worker = Worker(
         queue_names=queues or ["*"],
         interval=0,
@@ -28,7 +71,14 @@ def drain_tasks(*, max_tasks: int | None = None, queues: list[str] | None = None
         excluded_queue_names=[],
     )
     if not transaction.get_connection().in_atomic_block:
-        worker.run()
+        if stop is None:
+            worker.run()
+            return
+        stop.watch(worker)
+        try:
+            worker.run()
+        finally:
+            stop.release()
         return
     # Called inside a transaction (a test's rolled-back one): Worker.run() closes
     # "old" connections between tasks, which on PostgreSQL kills this transaction.

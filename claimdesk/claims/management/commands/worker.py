@@ -1,4 +1,7 @@
-"""Run the background worker: the platform timers, then every ready task, forever."""
+"""Run the background worker: the platform timers, then every ready task, until stopped.
+
+SIGTERM or SIGINT stops it after the task at hand (a second one at once).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from claimdesk.claims.timers import sweep_if_due
 from claimdesk.core.conf import setting
-from claimdesk.core.worker import drain_tasks, worker_id
+from claimdesk.core.worker import GracefulStop, drain_tasks, worker_id
 from claimdesk.payments.services import refunds_recover
 
 logger = logging.getLogger(__name__)
@@ -34,9 +37,15 @@ class Command(BaseCommand):
         recovered = refunds_recover(stale_seconds=0)
         if recovered:
             logger.info("recovered %s pending refunds", recovered)
-        while True:
+        stop = GracefulStop()
+        stop.install()
+        while not stop.requested:
             sweep_if_due(holder=me, force=bool(options["once"]))
-            drain_tasks()
+            if stop.requested:
+                break
+            drain_tasks(stop=stop)
             if options["once"]:
                 return
-            time.sleep(min(options["interval"], setting("SWEEP_INTERVAL_SECONDS")))
+            if not stop.requested:
+                time.sleep(min(options["interval"], setting("SWEEP_INTERVAL_SECONDS")))
+        logger.info("worker %s stopped", me)
