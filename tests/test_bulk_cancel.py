@@ -376,6 +376,78 @@ def test_a_chunk_failing_on_a_database_error_is_redone_row_by_row(
     assert calls["n"] == 4  # the failed chunk, then one stamp per row
 
 
+def test_a_row_the_database_refuses_twice_is_reported_and_the_job_finishes(
+    seller, buyer, monkeypatch
+):
+    """A row failing on a database error again when redone alone is marked with a message;
+    the other rows are cancelled, the job is done and counts it as failed."""
+    from django.db import OperationalError
+
+    from claimdesk.claims import services
+    from claimdesk.claims.bulk import bulk_cancel_counts
+
+    seller.language = "ja"
+    seller.save(update_fields=["language"])
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
+    broken = orders[1].order_no
+    real = services.claim_seller_cancel
+
+    def refuse_one(**kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["order"].order_no == broken:
+            raise OperationalError("could not read block 7 of relation orders_order")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "claim_seller_cancel", refuse_one)
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    bulk_cancel_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 3
+    rows = list(job.rows.order_by("line"))
+    assert [r.result for r in rows] == ["cancelled", "database_error", "cancelled"]
+    # in the language of the seller who uploaded the sheet
+    assert f"注文 {broken} は処理できませんでした" in rows[1].result_message
+    assert bulk_cancel_counts(job)["failed"] == 1
+    assert not Claim.objects.filter(order__order_no=broken).exists()
+
+
+def test_a_worker_told_to_stop_hands_the_rest_of_the_sheet_on(
+    seller, buyer, run_tasks, monkeypatch
+):
+    """Between chunks a stopping worker queues the rest of the job for the next worker
+    instead of running past its stop timeout; the next one finishes it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from claimdesk.claims import bulk
+
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(5)]
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.bulk.process_bulk_cancel")
+    queued = tasks.count()
+    asked = iter([False, True])  # the signal comes after the first chunk
+
+    monkeypatch.setattr(bulk, "stop_requested", lambda: next(asked, False))
+    bulk_cancel_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.RUNNING and job.processed == 2
+    assert tasks.count() == queued + 1  # the rest handed on
+
+    run_tasks()
+    job.refresh_from_db()
+    assert job.status == BulkJobStatus.DONE and job.processed == 5
+    assert Claim.objects.filter(status=ClaimStatus.CANCEL_COMPLETED).count() == 5
+
+
 def test_the_sheet_may_have_10000_rows_and_no_more(seller):
     """10,000 rows are checked in one dry run; a row more is refused before anything is written."""
     from claimdesk.claims.bulk import MAX_BULK_CANCEL_ROWS

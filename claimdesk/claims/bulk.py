@@ -14,6 +14,7 @@ a crash) cancels nothing twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.sheets import read_rows
 from claimdesk.core.tasks import defer
+from claimdesk.core.worker import stop_requested
 from claimdesk.orders.access import access_order_for_seller
 
 from . import policies
@@ -51,6 +53,7 @@ _LOOKUP_BATCH = 2000
 _MAX_ORDER_NO = 2**63 - 1
 #: Rows a worker cancels per transaction (each in the cancel service's own
 #: savepoint): the commit that shows them on the progress bar writes their results.
+logger = logging.getLogger(__name__)
 CHUNK_ROWS = 50
 #: A confirmed sheet is queued as one task per this many rows (at most
 #: MAX_TASKS_PER_JOB), so that several workers share a big sheet.
@@ -535,6 +538,11 @@ def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
     )
     with translation.override(job.created_by.language or "ja"):
         while True:
+            if stop_requested():
+                # the worker is being stopped: hand the rest to the next worker
+                with transaction.atomic():
+                    defer(process_bulk_cancel, job.pk)
+                return job
             rows: list[BulkCancelRow] = []
             try:
                 with transaction.atomic():
@@ -546,8 +554,7 @@ def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
                 if not rows:
                     raise
                 for row in rows:
-                    with transaction.atomic():
-                        _process_rows(job, _locked_row(job, row))
+                    _process_row_alone(job, row)
         _finish(job)
     job.refresh_from_db()
     return job
@@ -555,6 +562,29 @@ def bulk_cancel_process(*, job_id: int) -> BulkCancelJob | None:
 
 def _locked_row(job: BulkCancelJob, row: BulkCancelRow) -> list[BulkCancelRow]:
     return list(job.rows.filter(pk=row.pk, done=False).select_for_update())
+
+
+def _process_row_alone(job: BulkCancelJob, row: BulkCancelRow) -> None:
+    """Redo one row of a failed chunk in its own transaction; if it fails again, say so.
+
+    A row the database refuses every time (a broken order row, say) is marked
+    done with a message instead of failing the task, so the job still finishes.
+    """
+    try:
+        with transaction.atomic():
+            _process_rows(job, _locked_row(job, row))
+    except DatabaseError:
+        logger.exception("bulk job %s: line %s failed twice", job.pk, row.line)
+        message = _(
+            "Order %(order_no)s could not be processed (a database error). Cancel it from "
+            "the shipping page, or upload a sheet with this row again."
+        ) % {"order_no": row.order_no}
+        with transaction.atomic():
+            marked = job.rows.filter(pk=row.pk, done=False).update(
+                done=True, result="database_error", result_message=str(message)
+            )
+            if marked:
+                BulkCancelJob.objects.filter(pk=job.pk).update(processed=F("processed") + marked)
 
 
 def bulk_cancel_counts(job: BulkCancelJob) -> dict[str, int]:

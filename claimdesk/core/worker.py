@@ -33,6 +33,8 @@ class GracefulStop:
         self._worker: Worker | None = None
 
     def install(self) -> None:
+        global _installed  # noqa: PLW0603 - one per worker process
+        _installed = self
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
 
@@ -51,6 +53,14 @@ class GracefulStop:
 
     def release(self) -> None:
         self._worker = None
+
+
+_installed: GracefulStop | None = None
+
+
+def stop_requested() -> bool:
+    """Whether this worker process was told to stop: a long task may hand its rest on."""
+    return _installed is not None and _installed.requested
 
 
 def drain_tasks(
