@@ -31,18 +31,4 @@ class Migration(migrations.Migration):
             "WHERE o.id = messaging_note.order_id) WHERE shop_id IS NULL",
             migrations.RunSQL.noop,
         ),
-        migrations.AddIndex(
-            model_name="note",
-            index=models.Index(
-                condition=models.Q(("read_at__isnull", True), ("recipient_role", "seller")),
-                fields=["shop", "-created_at"],
-                name="note_shop_unread_seller",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="note",
-            index=models.Index(
-                condition=models.Q(("shop__isnull", True)), fields=["id"], name="note_shop_missing"
-            ),
-        ),
     ]

@@ -3,8 +3,12 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from claimdesk.core.migration_ops import AddIndexConcurrentlyOnPostgres
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built CONCURRENTLY on PostgreSQL: orders stay writable
+
     dependencies = [
         ("accounts", "0005_fix5_restriction_lift_reason"),
         ("orders", "0004_tally"),
@@ -12,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrentlyOnPostgres(
             model_name="order",
             index=models.Index(
                 condition=models.Q(("cancelled_at__isnull", True), ("shipping_status__in", [2, 3])),
