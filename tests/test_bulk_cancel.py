@@ -18,6 +18,17 @@ from tests.factories import order_in
 pytestmark = pytest.mark.django_db
 
 
+def confirmed_job(seller, orders):  # type: ignore[no-untyped-def]
+    """A sheet cancelling `orders` as out of stock, checked and confirmed without notice."""
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    return job
+
+
 def sheet(rows: list[list[object]]) -> io.BytesIO:
     workbook = Workbook()
     ws = workbook.active
@@ -175,12 +186,7 @@ def test_a_row_cancelled_before_a_crash_reports_as_cancelled_by_this_job(seller,
     from claimdesk.claims.models import BulkCancelJob, BulkCancelRow
 
     orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(2)]
-    job = bulk_cancel_preview(
-        actor=seller,
-        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
-        filename="s.xlsx",
-    )
-    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    job = confirmed_job(seller, orders)
     run_tasks()
     # simulate the crash: the first row's cancel happened, its result was never written
     first = job.rows.order_by("line").first()
@@ -325,12 +331,7 @@ def test_a_big_sheet_is_shared_by_several_tasks_and_finishes_once(
     monkeypatch.setattr(bulk, "ROWS_PER_TASK", 2)
     monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
     orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(5)]
-    job = bulk_cancel_preview(
-        actor=seller,
-        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
-        filename="s.xlsx",
-    )
-    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    job = confirmed_job(seller, orders)
     tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.bulk.process_bulk_cancel")
     assert tasks.count() == 3
     run_tasks()
@@ -362,12 +363,7 @@ def test_a_chunk_failing_on_a_database_error_is_redone_row_by_row(
 
     monkeypatch.setattr(bulk, "_stamp_job", fail_once)
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
-    job = bulk_cancel_preview(
-        actor=seller,
-        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
-        filename="s.xlsx",
-    )
-    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    job = confirmed_job(seller, orders)
     bulk_cancel_process(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == BulkJobStatus.DONE and job.processed == 3
@@ -398,12 +394,7 @@ def test_a_row_the_database_refuses_twice_is_reported_and_the_job_finishes(
         return real(**kwargs)
 
     monkeypatch.setattr(services, "claim_seller_cancel", refuse_one)
-    job = bulk_cancel_preview(
-        actor=seller,
-        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
-        filename="s.xlsx",
-    )
-    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    job = confirmed_job(seller, orders)
     bulk_cancel_process(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == BulkJobStatus.DONE and job.processed == 3
@@ -426,12 +417,7 @@ def test_a_worker_told_to_stop_hands_the_rest_of_the_sheet_on(
 
     monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(5)]
-    job = bulk_cancel_preview(
-        actor=seller,
-        upload=sheet([[o.order_no, "OUT_OF_STOCK", ""] for o in orders]),
-        filename="s.xlsx",
-    )
-    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    job = confirmed_job(seller, orders)
     tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.bulk.process_bulk_cancel")
     queued = tasks.count()
     asked = iter([False, True])  # the signal comes after the first chunk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -189,18 +190,8 @@ def claim_status_counts(shop_id: int, filters: ClaimFilter) -> dict[int, int]:
 
 
 def _direct_counts(shop_id: int, filters: ClaimFilter) -> Iterable[tuple[int, int]]:
-    base = claims_for_shop(
-        shop_id,
-        ClaimFilter(
-            period_kind=filters.period_kind,
-            date_from=filters.date_from,
-            date_to=filters.date_to,
-            search_kind=filters.search_kind,
-            search=filters.search,
-            open_only=filters.open_only,
-        ),
-    )
-    return base.order_by().values_list("status").annotate(n=Count("*"))
+    rows = claims_for_shop(shop_id, dataclasses.replace(filters, status=None))
+    return rows.order_by().values_list("status").annotate(n=Count("*"))
 
 
 _TALLY_KINDS = {

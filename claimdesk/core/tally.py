@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import migrations
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,18 @@ def _expr(vendor: str, template: str, row: str) -> str:
     return text
 
 
+def _key_columns(tally: Tally, entry: Entry, vendor: str, row: str) -> str:
+    """Return `entry`'s key for `row` as a SELECT list named like the tally's columns."""
+    return ", ".join(
+        f"{_expr(vendor, e, row)} AS {c}" for e, c in zip(entry.key, tally.key, strict=True)
+    )
+
+
 def _rows(tally: Tally, vendor: str, row: str, sign: str, guard: str = "") -> list[str]:
     """Return one SELECT per entry giving the key and `sign` for `row`."""
     selects = []
     for entry in tally.entries:
-        cols = ", ".join(
-            f"{_expr(vendor, e, row)} AS {c}" for e, c in zip(entry.key, tally.key, strict=True)
-        )
+        cols = _key_columns(tally, entry, vendor, row)
         when = _expr(vendor, entry.when, row)
         where = f"({when})" + (f" AND {guard}" if guard else "")
         selects.append(f"SELECT {cols}, {sign} AS n WHERE {where}")
@@ -117,22 +125,20 @@ def install_sql(tally: Tally, vendor: str) -> list[str]:
     if vendor == "postgresql":
         body = _delta_insert(tally, vendor, True, True, guard="TG_OP <> '{op}'")
         return [
+            *uninstall_sql(tally, vendor),
             f"""
-            CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 {body};
                 RETURN NULL;
             END $$""",
             f"""
-            CREATE OR REPLACE FUNCTION {name}_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION {name}_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 PERFORM {_lock(tally)};
                 DELETE FROM {tally.table};
                 RETURN NULL;
             END $$""",
-            f"DROP TRIGGER IF EXISTS {name} ON {tally.source}",
-            f"DROP TRIGGER IF EXISTS {name}_update ON {tally.source}",
-            f"DROP TRIGGER IF EXISTS {name}_truncate ON {tally.source}",
             f"CREATE TRIGGER {name} AFTER INSERT OR DELETE ON {tally.source} "
             f"FOR EACH ROW EXECUTE FUNCTION {name}()",
             f"CREATE TRIGGER {name}_update AFTER UPDATE ON {tally.source} "
@@ -178,9 +184,7 @@ def rebuild_sql(tally: Tally, vendor: str) -> list[str]:
     keys = ", ".join(tally.key)
     selects = []
     for entry in tally.entries:
-        cols = ", ".join(
-            f"{_expr(vendor, e, 'r')} AS {c}" for e, c in zip(entry.key, tally.key, strict=True)
-        )
+        cols = _key_columns(tally, entry, vendor, "r")
         selects.append(
             f"SELECT {cols} FROM {tally.source} r WHERE {_expr(vendor, entry.when, 'r')}"
         )
@@ -226,6 +230,18 @@ def install(connection: BaseDatabaseWrapper, tally: Tally) -> None:
 
 def uninstall(connection: BaseDatabaseWrapper, tally: Tally) -> None:
     _run(connection, uninstall_sql(tally, connection.vendor))
+
+
+def install_operation(tally: Tally) -> migrations.RunPython:
+    """Return the migration operation that installs `tally` (and drops it when reversed)."""
+
+    def forwards(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:  # noqa: ARG001
+        install(schema_editor.connection, tally)
+
+    def backwards(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:  # noqa: ARG001
+        uninstall(schema_editor.connection, tally)
+
+    return migrations.RunPython(forwards, backwards)
 
 
 def rebuild(connection: BaseDatabaseWrapper, tally: Tally) -> None:

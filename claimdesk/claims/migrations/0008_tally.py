@@ -6,14 +6,6 @@ from claimdesk.claims.tally import CLAIMS
 from claimdesk.core import tally
 
 
-def install(apps, schema_editor):  # noqa: ANN001, ARG001 - migration signature
-    tally.install(schema_editor.connection, CLAIMS)
-
-
-def uninstall(apps, schema_editor):  # noqa: ANN001, ARG001 - migration signature
-    tally.uninstall(schema_editor.connection, CLAIMS)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("claims", "0007_claim_ordered_at_missing"),
@@ -61,5 +53,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        tally.install_operation(CLAIMS),
     ]

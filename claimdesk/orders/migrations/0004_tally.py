@@ -6,14 +6,6 @@ from claimdesk.core import tally
 from claimdesk.orders.tally import ORDERS
 
 
-def install(apps, schema_editor):  # noqa: ANN001, ARG001 - migration signature
-    tally.install(schema_editor.connection, ORDERS)
-
-
-def uninstall(apps, schema_editor):  # noqa: ANN001, ARG001 - migration signature
-    tally.uninstall(schema_editor.connection, ORDERS)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0003_buyer_request"),
@@ -56,5 +48,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        tally.install_operation(ORDERS),
     ]
