@@ -107,10 +107,14 @@ def _local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
     return lower, upper
 
 
-def _period_bounds(kind: str, start: dt.date, end: dt.date) -> Q:
-    field = PERIOD_KINDS[kind]
-    lower, upper = _local_bounds(start, end)
-    return Q(**{f"{field}__gte": lower, f"{field}__lt": upper})
+def _period(filters: ClaimFilter) -> tuple[str, dt.datetime, dt.datetime]:
+    """Return the checked period of `filters`: the claim field, its first moment and the next."""
+    start, end = clean_period(filters.date_from, filters.date_to)
+    if filters.period_kind not in PERIOD_KINDS:
+        raise InvalidInput(
+            "period_kind_invalid", _("Choose order date, request date or completion date.")
+        )
+    return PERIOD_KINDS[filters.period_kind], *_local_bounds(start, end)
 
 
 def clean_period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -152,12 +156,8 @@ def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:
     elif filters.open_only and filters.date_from is None and filters.date_to is None:
         pass  # the home box's open claims, however old: the list must show what the box counts
     else:
-        start, end = clean_period(filters.date_from, filters.date_to)
-        if filters.period_kind not in PERIOD_KINDS:
-            raise InvalidInput(
-                "period_kind_invalid", _("Choose order date, request date or completion date.")
-            )
-        claims = claims.filter(_period_bounds(filters.period_kind, start, end))
+        field, lower, upper = _period(filters)
+        claims = claims.filter(**{f"{field}__gte": lower, f"{field}__lt": upper})
     if filters.status is not None:
         claims = claims.filter(status=filters.status)
     if filters.open_only:
@@ -204,13 +204,7 @@ _TALLY_KINDS = {
 
 
 def _period_counts(shop_id: int, filters: ClaimFilter) -> Iterable[tuple[int, int]]:
-    start, end = clean_period(filters.date_from, filters.date_to)
-    if filters.period_kind not in PERIOD_KINDS:
-        raise InvalidInput(
-            "period_kind_invalid", _("Choose order date, request date or completion date.")
-        )
-    lower, upper = _local_bounds(start, end)
-    field = PERIOD_KINDS[filters.period_kind]
+    field, lower, upper = _period(filters)
     claims = Claim.objects.filter(shop_id=shop_id).order_by().values_list("status")
     if filters.open_only:
         claims = claims.filter(is_open=True)
