@@ -319,6 +319,64 @@ def test_cancels_are_stamped_with_the_job_and_counted_once_per_row(seller, buyer
     assert refusal.reason == "shipped_use_return" and "bulk_job" not in refusal.data
 
 
+def test_a_chunk_writes_its_history_in_one_insert(seller, buyer):
+    """The chunk's cancels, refusal line included, go to the history in one multi-row INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claimdesk.orders.models import OrderEvent
+
+    orders = [order_in("new", seller=seller, buyer=buyer, method="bank_transfer") for _ in range(4)]
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    job = confirmed_job(seller, [*orders, shipped])
+    job.rows.filter(order_no=str(shipped.order_no)).update(plan="will_cancel")
+    before = OrderEvent.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        bulk_cancel_process(job_id=job.pk)
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "orders_orderevent"')]
+    assert len(inserts) == 1
+    written = OrderEvent.objects.count() - before
+    # claim opened, order cancelled, refund created and settled to the balance, claim
+    # completed; and one refusal
+    assert written == 4 * 5 + 1
+    assert OrderEvent.objects.filter(order=shipped, refused=True).count() == 1
+
+
+def test_an_approval_refused_midway_leaves_none_of_its_lines(seller, buyer, monkeypatch):
+    """A buyer's request approved from the sheet and refused after its first history line:
+    the row rolls back with its lines; the rest of the chunk is written."""
+    from claimdesk.claims import services
+    from claimdesk.orders.models import OrderEvent
+
+    asked = order_in("confirmed", seller=seller, buyer=buyer)
+    request = claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    other = order_in("new", seller=seller, buyer=buyer)
+    job = bulk_cancel_preview(
+        actor=seller,
+        upload=sheet(
+            [[asked.order_no, "CUSTOMER_REQUEST", ""], [other.order_no, "OUT_OF_STOCK", ""]]
+        ),
+        filename="s.xlsx",
+    )
+    bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
+    real = services._refund_for
+
+    def refuse_for_asked(claim, **kwargs):  # type: ignore[no-untyped-def]
+        if claim.order_id == asked.pk:
+            raise DomainError("refund_exists", "refused after the transition line")
+        return real(claim, **kwargs)
+
+    monkeypatch.setattr(services, "_refund_for", refuse_for_asked)
+    lines_before = set(OrderEvent.objects.filter(order=asked).values_list("pk", flat=True))
+    bulk_cancel_process(job_id=job.pk)
+    assert [r.result for r in job.rows.order_by("line")] == ["refund_exists", "cancelled"]
+    request.refresh_from_db()
+    assert request.status == ClaimStatus.CANCEL_REQUESTED
+    new = OrderEvent.objects.filter(order=asked).exclude(pk__in=lines_before)
+    assert [(e.kind, e.refused) for e in new] == [("claim.approve_cancel", True)]
+    assert OrderEvent.objects.filter(order=other, kind="order.cancelled").count() == 1
+
+
 def test_a_big_sheet_is_shared_by_several_tasks_and_finishes_once(
     seller, buyer, run_tasks, monkeypatch
 ):
@@ -355,11 +413,11 @@ def test_a_chunk_failing_on_a_database_error_is_redone_row_by_row(
     real = bulk._stamp_job
     calls = {"n": 0}
 
-    def fail_once(claim_ids, job):  # type: ignore[no-untyped-def]
+    def fail_once(events, claim_ids, job):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 1:
             raise OperationalError("deadlock detected")
-        real(claim_ids, job)
+        real(events, claim_ids, job)
 
     monkeypatch.setattr(bulk, "_stamp_job", fail_once)
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]

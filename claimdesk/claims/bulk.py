@@ -30,6 +30,7 @@ from claimdesk.core.sheets import read_rows
 from claimdesk.core.tasks import defer
 from claimdesk.core.worker import stop_requested
 from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.history import history_batch
 
 from . import policies
 from .models import (
@@ -44,7 +45,7 @@ from .reasons import CANCEL_REASONS, Picker
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
-    from claimdesk.orders.models import Order
+    from claimdesk.orders.models import Order, OrderEvent
 
 #: Rows one sheet may have: the dry run reads the sheet's orders in a few queries.
 MAX_BULK_CANCEL_ROWS = 10_000
@@ -378,27 +379,19 @@ def _cancel_claim(order_no: str, shop_id: int) -> Claim | None:
     )
 
 
-def _stamp_job(claim_ids: list[int], job: BulkCancelJob) -> None:
-    """Mark the history lines the cancels of `claim_ids` wrote with the job that did it.
+def _stamp_job(events: list[OrderEvent], claim_ids: set[int], job: BulkCancelJob) -> None:
+    """Mark the history lines the cancels of `claim_ids` are writing with the job that did it.
 
-    One UPDATE setting the key `bulk_job` in each line's data.
+    `events` are the lines of the chunk's `history_batch()`, not written yet:
+    the key `bulk_job` goes into their data before the batch's one INSERT.
     """
-    from django.db import connection
-    from django.db.models.expressions import RawSQL
-
-    from claimdesk.orders.models import OrderEvent
-
-    if not claim_ids:
-        return
-    lines = OrderEvent.objects.filter(claim_id__in=claim_ids, actor=job.created_by, refused=False)
-    if connection.vendor == "postgresql":
-        lines.update(data=RawSQL("data || jsonb_build_object('bulk_job', %s::integer)", [job.pk]))
-    elif connection.vendor == "sqlite":
-        lines.update(data=RawSQL("json_set(data, '$.bulk_job', %s)", [job.pk]))
-    else:
-        for event in lines:
+    for event in events:
+        if (
+            event.claim_id in claim_ids
+            and event.actor_id == job.created_by_id
+            and not event.refused
+        ):
             event.data = {**event.data, "bulk_job": job.pk}
-            event.save(update_fields=["data"])
 
 
 def _cancelled_by(claim: Claim, job: BulkCancelJob) -> bool:
@@ -477,16 +470,17 @@ def _process_rows(job: BulkCancelJob, rows: list[BulkCancelRow]) -> None:
     crash leaves neither the cancels nor their results.
     """
     orders = _row_orders(job, rows)
-    stamped: list[int] = []
-    for row in rows:
-        number = _order_number(row.order_no)
-        result, message, claim = _process_row(
-            job, row, orders.get(number) if number is not None else None
-        )
-        if claim is not None and result in CANCELLED_RESULTS:
-            stamped.append(claim.pk)
-        row.done, row.result, row.result_message, row.claim = True, result, message, claim
-    _stamp_job(stamped, job)
+    stamped: set[int] = set()
+    with history_batch() as history:
+        for row in rows:
+            number = _order_number(row.order_no)
+            result, message, claim = _process_row(
+                job, row, orders.get(number) if number is not None else None
+            )
+            if claim is not None and result in CANCELLED_RESULTS:
+                stamped.add(claim.pk)
+            row.done, row.result, row.result_message, row.claim = True, result, message, claim
+        _stamp_job(history.events, stamped, job)
     marked = job.rows.filter(done=False).bulk_update(
         rows, ["done", "result", "result_message", "claim"]
     )

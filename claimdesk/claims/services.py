@@ -461,7 +461,8 @@ def claim_approve_cancel(
     """Approve the buyer's cancel request (取消处理): cancel and refund."""
     require_party(actor, shop_id=claim.shop_id, buyer_id=claim.buyer_id)
     memo = clean_memo(seller_memo, field="seller_memo")
-    with transaction.atomic():
+    # its own batch: inside a bulk job's batch, a refusal here takes its lines with it
+    with transaction.atomic(), history_batch():
         claim = _lock_claim(claim)
         transition(
             claim, "approve_cancel", S.CANCELLING, actor=actor, reason="CUSTOMER_REQUEST", memo=memo
