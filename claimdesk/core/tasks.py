@@ -4,14 +4,28 @@ With the database task backend the task row is written in the same
 transaction as the change that caused it (a transactional outbox): it becomes
 visible to workers exactly when that transaction commits and disappears with
 it on rollback. With any other backend the task is enqueued on commit.
+Inside `task_batch()` (every `orders.history.history_batch()` opens one) the
+rows are collected and written in one INSERT when the batch ends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
+from django.db.models.signals import pre_save
 from django.tasks import Task, task_backends
+from django.tasks.signals import task_enqueued
+from django.utils.json import normalize_json
+
+if TYPE_CHECKING:
+    from django_tasks_db.models import DBTaskResult
+
+#: The task rows of the running `task_batch()`, or None outside one.
+_pending: ContextVar[list[DBTaskResult] | None] = ContextVar("task_batch", default=None)
 
 
 def _backend_is_transactional(task: Task[Any, Any]) -> bool:
@@ -20,11 +34,73 @@ def _backend_is_transactional(task: Task[Any, Any]) -> bool:
 
 
 def defer(task: Task[Any, Any], *args: Any, **kwargs: Any) -> None:
-    """Enqueue `task` so that it runs only if the current transaction commits."""
-    if _backend_is_transactional(task):
+    """Enqueue `task` so that it runs only if the current transaction commits.
+
+    Inside `task_batch()` the task's row is written when the batch ends.
+    """
+    if not _backend_is_transactional(task):
+        transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
+        return
+    batch = _pending.get()
+    if batch is None:
         task.enqueue(*args, **kwargs)
     else:
-        transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
+        batch.append(_task_row(task, args, kwargs))
+
+
+def _task_row(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> DBTaskResult:
+    """The row `task.enqueue(*args, **kwargs)` would insert, built and checked now, not saved.
+
+    The same fields as the database backend's enqueue; tests/test_tasks_batch.py
+    compares the two rows, so an upgrade of the backend that changes them fails there.
+    """
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    backend = cast(DatabaseBackend, task_backends[task.backend])  # checked by defer()
+    backend.validate_task(task)
+    # run_after is None for "now" until the backend's pre_save handler fills it
+    return DBTaskResult(  # type: ignore[misc]
+        id=backend._get_id(),  # noqa: SLF001 - the backend's id (uuid4 unless configured)
+        args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
+        priority=task.priority,
+        task_path=task.module_path,
+        queue_name=task.queue_name,
+        run_after=task.run_after,
+        backend_name=backend.alias,
+    )
+
+
+@contextmanager
+def task_batch() -> Iterator[None]:
+    """Write the task rows deferred in the block in one multi-row INSERT at its end.
+
+    Use inside a transaction, like `orders.history.history_batch()` (which opens
+    one): after an error nothing is written, and a batch inside a batch hands its
+    rows to the outer one only when it ends without an error.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    outer = _pending.get()
+    rows: list[DBTaskResult] = []
+    token = _pending.set(rows)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if outer is not None:
+        outer.extend(rows)
+        return
+    if not rows:
+        return
+    for row in rows:  # the backend's own pre_save handler fills run_after
+        pre_save.send(
+            DBTaskResult, instance=row, raw=False, using=DBTaskResult.objects.db, update_fields=None
+        )
+    DBTaskResult.objects.bulk_create(rows)
+    for row in rows:
+        backend = task_backends[row.backend_name]
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 def defer_at(task: Task[Any, Any], run_after: Any, *args: Any, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from claimdesk.accounts.roles import role_of
 from claimdesk.core.errors import DomainError
+from claimdesk.core.tasks import task_batch
 
 from .models import Order, OrderEvent
 
@@ -87,7 +88,8 @@ def history_batch() -> Iterator[HistoryBatch]:
     Use inside the action's transaction, after it has begun
     (`with transaction.atomic(), history_batch():`): when the block ends
     without an error, its lines and their webhook events (one endpoint lookup
-    for all) are written, still inside that transaction; after an error
+    for all) are written, and so are the tasks it deferred
+    (`core.tasks.task_batch()`), still inside that transaction; after an error
     nothing is written, as the transaction rolls back. Code in the block must
     not read its own history lines back, nor go on after an error rolled back
     a savepoint inside it.
@@ -104,20 +106,21 @@ def history_batch() -> Iterator[HistoryBatch]:
     if outer is None and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("history_batch() needs an open transaction")
     batch = HistoryBatch()
-    token = _pending.set(batch)
-    try:
-        yield batch
-    finally:
-        _pending.reset(token)
-    if outer is not None:
-        outer.events.extend(batch.events)
-        return
-    if batch.events:
-        OrderEvent.objects.bulk_create(batch.events)
-        from claimdesk.messaging.webhooks import webhook_on_order_events
+    with task_batch():  # the tasks the block defers, written the same way
+        token = _pending.set(batch)
+        try:
+            yield batch
+        finally:
+            _pending.reset(token)
+        if outer is not None:
+            outer.events.extend(batch.events)
+            return
+        if batch.events:
+            OrderEvent.objects.bulk_create(batch.events)
+            from claimdesk.messaging.webhooks import webhook_on_order_events
 
-        skip = batch.shops_without_webhooks
-        webhook_on_order_events([e for e in batch.events if e.order.shop_id not in skip])
+            skip = batch.shops_without_webhooks
+            webhook_on_order_events([e for e in batch.events if e.order.shop_id not in skip])
 
 
 def records_refusal(

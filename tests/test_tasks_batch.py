@@ -1,0 +1,87 @@
+"""Task rows deferred inside a batch: one INSERT at its end, the rows `enqueue` would write."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from claimdesk.core.tasks import defer, defer_at, task_batch
+from claimdesk.messaging.tasks import send_notification
+from claimdesk.payments.tasks import process_refund
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = (
+    "status",
+    "args_kwargs",
+    "priority",
+    "task_path",
+    "queue_name",
+    "run_after",
+    "backend_name",
+)
+
+
+def _row(task_id: object) -> tuple[object, ...]:
+    return DBTaskResult.objects.filter(pk=task_id).values_list(*FIELDS).get()
+
+
+def test_a_batched_row_is_the_row_enqueue_writes() -> None:
+    """Field for field, for a task to run now and one to run later; the worker can take both."""
+    later = timezone.now() + dt.timedelta(minutes=5)
+    with transaction.atomic():
+        defer(process_refund, 7)
+        defer_at(send_notification, later, 8)
+    alone = list(DBTaskResult.objects.order_by("task_path").values_list(*FIELDS))
+    DBTaskResult.objects.all().delete()
+    with transaction.atomic(), task_batch():
+        defer(process_refund, 7)
+        defer_at(send_notification, later, 8)
+        assert not DBTaskResult.objects.exists()  # written when the batch ends
+    batched = list(DBTaskResult.objects.order_by("task_path").values_list(*FIELDS))
+    assert batched == alone
+    assert DBTaskResult.objects.ready().count() == 1  # the later one waits for its time
+    results = [r.task_result for r in DBTaskResult.objects.order_by("task_path")]
+    assert [r.args for r in results] == [[8], [7]]
+
+
+def test_one_insert_for_the_whole_batch() -> None:
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, task_batch():
+        for n in range(5):
+            defer(process_refund, n)
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "django_tasks_database')]
+    assert len(inserts) == 1
+    assert sorted(r.task_result.args[0] for r in DBTaskResult.objects.all()) == [0, 1, 2, 3, 4]
+
+
+def test_a_step_that_fails_takes_its_tasks_with_it() -> None:
+    """An inner batch hands its rows to the outer one only when it ends without an error."""
+    with transaction.atomic(), task_batch():
+        defer(process_refund, 1)
+        with pytest.raises(RuntimeError), transaction.atomic(), task_batch():
+            defer(process_refund, 2)
+            raise RuntimeError("refused")
+        with transaction.atomic(), task_batch():
+            defer(process_refund, 3)
+    assert sorted(r.task_result.args[0] for r in DBTaskResult.objects.all()) == [1, 3]
+
+
+def test_an_error_in_the_block_writes_nothing() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic(), task_batch():
+        defer(process_refund, 1)
+        raise RuntimeError("refused")
+    assert not DBTaskResult.objects.exists()
+
+
+def test_arguments_that_cannot_be_stored_are_refused_at_once() -> None:
+    """Not at the end of the batch, where the caller could no longer tell which call it was."""
+    with transaction.atomic(), task_batch():
+        with pytest.raises(TypeError):
+            defer(process_refund, object())
+        defer(process_refund, 1)
+    assert [r.task_result.args for r in DBTaskResult.objects.all()] == [[1]]
