@@ -464,10 +464,11 @@ def _process_rows(job: BulkCancelJob, rows: list[BulkCancelRow]) -> None:
     """Cancel `rows` (locked, not done) and record their results. Call inside a transaction.
 
     A refused row rolls back alone: the cancel service runs in its own
-    savepoint and writes nothing but its refusal line when it refuses. The
-    rows' results, the job's counter and the history stamps are written with a
-    few statements for all the rows, in the same transaction as the cancels: a
-    crash leaves neither the cancels nor their results.
+    savepoint and batch, and writes nothing but its refusal line when it
+    refuses. The rows' history lines (stamped with the job) and task rows go
+    in one batch for the chunk; their results and the job's counter are
+    written with a few statements for all the rows, in the same transaction
+    as the cancels: a crash leaves neither the cancels nor their results.
     """
     orders = _row_orders(job, rows)
     stamped: set[int] = set()
