@@ -95,18 +95,18 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiles a plan for every query estimated as expensive: hundreds of
     # milliseconds spent on the shop-record counts that run in ten (docs/benchmarks.md).
-    # Every statement is planned for its own values (force_custom_plan): a plan made
-    # once for any shop and period reads the big shop's claims by the wrong index.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", "-c jit=off -c plan_cache_mode=force_custom_plan"
-    )
-    # Parameters travel apart from the SQL (no quoting in Python), and a statement
-    # a connection runs for the fifth time is kept prepared on the server (not
-    # parsed again). DATABASE_PREPARED_STATEMENTS=0 behind a pooler in transaction
-    # mode that cannot keep prepared statements (docs/deployment.md).
+    # Parameters travel apart from the SQL (server-side binding: no quoting in Python).
+    _options = "-c jit=off"
+    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "0") == "1":
+        # Opt-in (docs/deployment.md): a statement a connection runs for the fifth
+        # time stays prepared on the server. Each is still planned for its own values:
+        # a plan made once for any shop and period reads the big shop's claims by the
+        # wrong index. A column type changed by a migration breaks the statements
+        # prepared on open connections until they reconnect.
+        _options += " -c plan_cache_mode=force_custom_plan"
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", _options)
     DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") == "1":
-        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE serialises writers up front, so two concurrent services
     # never both read an old state and then fail half-way through a write.

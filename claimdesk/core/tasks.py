@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models.signals import pre_save
 from django.tasks import Task, task_backends
 from django.tasks.signals import task_enqueued
@@ -77,7 +77,10 @@ def task_batch() -> Iterator[None]:
 
     Use inside a transaction, like `orders.history.history_batch()` (which opens
     one): after an error nothing is written, and a batch inside a batch hands its
-    rows to the outer one only when it ends without an error.
+    rows to the outer one only when it ends without an error. The rows' enqueued
+    time is when the batch writes them (their order is kept), and
+    `task_enqueued` is sent then. A step that may fail inside the block while
+    the block goes on needs its own savepoint and batch, as for history lines.
     """
     from django_tasks_db.models import DBTaskResult
 
@@ -93,11 +96,10 @@ def task_batch() -> Iterator[None]:
         return
     if not rows:
         return
+    using = router.db_for_write(DBTaskResult)
     for row in rows:  # the backend's own pre_save handler fills run_after
-        pre_save.send(
-            DBTaskResult, instance=row, raw=False, using=DBTaskResult.objects.db, update_fields=None
-        )
-    DBTaskResult.objects.bulk_create(rows)
+        pre_save.send(DBTaskResult, instance=row, raw=False, using=using, update_fields=None)
+    DBTaskResult.objects.using(using).bulk_create(rows)
     for row in rows:
         backend = task_backends[row.backend_name]
         task_enqueued.send(type(backend), task_result=row.task_result)
