@@ -93,9 +93,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Parameters travel apart from the SQL (server-side binding: no quoting in Python).
+    _pg_options.setdefault("server_side_binding", True)
     # JIT compiles a plan for every query estimated as expensive: hundreds of
     # milliseconds spent on the shop-record counts that run in ten (docs/benchmarks.md).
-    # Parameters travel apart from the SQL (server-side binding: no quoting in Python).
     _options = "-c jit=off"
     if os.environ.get("DATABASE_PREPARED_STATEMENTS", "0") == "1":
         # Opt-in (docs/deployment.md): a statement a connection runs for the fifth
@@ -104,9 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # wrong index. A column type changed by a migration breaks the statements
         # prepared on open connections until they reconnect.
         _options += " -c plan_cache_mode=force_custom_plan"
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", _options)
-    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        _pg_options.setdefault("prepare_threshold", 5)
+    _pg_options.setdefault("options", _options)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE serialises writers up front, so two concurrent services
     # never both read an old state and then fail half-way through a write.

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from claimdesk.accounts.models import User
     from claimdesk.orders.models import Order, OrderEvent
 
+logger = logging.getLogger(__name__)
+
 #: Rows one sheet may have: the dry run reads the sheet's orders in a few queries.
 MAX_BULK_CANCEL_ROWS = 10_000
 #: Order numbers (or order ids) looked up per query by the dry run.
@@ -54,7 +56,6 @@ _LOOKUP_BATCH = 2000
 _MAX_ORDER_NO = 2**63 - 1
 #: Rows a worker cancels per transaction (each in the cancel service's own
 #: savepoint): the commit that shows them on the progress bar writes their results.
-logger = logging.getLogger(__name__)
 CHUNK_ROWS = 50
 #: A confirmed sheet is queued as one task per this many rows (at most
 #: MAX_TASKS_PER_JOB), so that several workers share a big sheet.
@@ -482,9 +483,16 @@ def _process_rows(job: BulkCancelJob, rows: list[BulkCancelRow]) -> None:
                 stamped.add(claim.pk)
             row.done, row.result, row.result_message, row.claim = True, result, message, claim
         _stamp_job(history.events, stamped, job)
-    marked = job.rows.filter(done=False).bulk_update(
-        rows, ["done", "result", "result_message", "claim"]
+    _count_processed(
+        job,
+        job.rows.filter(done=False).bulk_update(
+            rows, ["done", "result", "result_message", "claim"]
+        ),
     )
+
+
+def _count_processed(job: BulkCancelJob, marked: int) -> None:
+    """Add the rows just marked done to the job's counter (the progress bar)."""
     if marked:
         BulkCancelJob.objects.filter(pk=job.pk).update(processed=F("processed") + marked)
 
@@ -578,8 +586,7 @@ def _process_row_alone(job: BulkCancelJob, row: BulkCancelRow) -> None:
             marked = job.rows.filter(pk=row.pk, done=False).update(
                 done=True, result="database_error", result_message=str(message)
             )
-            if marked:
-                BulkCancelJob.objects.filter(pk=job.pk).update(processed=F("processed") + marked)
+            _count_processed(job, marked)
 
 
 def bulk_cancel_counts(job: BulkCancelJob) -> dict[str, int]:
