@@ -1,0 +1,263 @@
+"""The database's own share of a cancel: the service's statements replayed by pgbench.
+
+`bench.cancel` calls `replay()` after its service run. It records the exact
+statements one card cancel and one balance cancel send (through the
+service, on two orders of the generated data, with the values psycopg
+binds), turns them into a pgbench script in which the order, cart, buyer and
+every id a statement returns are variables, and runs that script with the
+same number of clients on a copy of the database (CREATE DATABASE …
+TEMPLATE, dropped afterwards, so the replayed rows never mix with the
+application's data). Each transaction takes the next paid, unshipped order
+without a claim and replays the card or the balance statements by the
+order's payment method.
+
+The figure is the most cancels per second any application could reach with
+these statements on this server: pgbench's client is C and costs next to
+nothing, so what is left is PostgreSQL parsing, planning, executing and
+committing them (triggers and index upkeep included).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPLAY_DB_SUFFIX = "_replay"
+
+#: A uuid array as psycopg writes it, '{hex,hex}'::uuid[] (the task ids): each
+#: replayed transaction needs ids of its own.
+_UUID_ARRAY = re.compile(r"'\{([0-9a-f]{32}(?:,[0-9a-f]{32})*)\}'::uuid\[\]")
+#: psycopg types an integer array by its largest value ('{8423,8423}'::int2[]):
+#: the replayed ids are larger, so every integer array becomes bigint.
+_SMALL_INT_ARRAY = re.compile(r"'::int[24]\[\]")
+
+
+def _record(order_id: int) -> list[str]:
+    """Cancel `order_id` through the service; return its statements as pgbench lines.
+
+    Each statement is rendered with its values as literals (psycopg's
+    ClientCursor.mogrify). A statement that returns one id stores it with
+    pgbench's \\gset as `<table>_<n>_id`; the order, cart, buyer and shop, and
+    those ids in the statements after the one that returned them, become
+    variables. Raises ValueError if two of those ids (or the seller's) are
+    equal, as a value could then not be told from the other.
+    """
+    import psycopg
+    from django.db import connection
+
+    from claimdesk.accounts.models import User
+    from claimdesk.claims.services import claim_seller_cancel
+    from claimdesk.orders.models import Order
+
+    order = Order.objects.get(pk=order_id)
+    actor = User.objects.filter(shop_id=order.shop_id, role="seller").order_by("pk")[0]
+    recorded: list[tuple[str, str]] = []  # (statement, the gset prefix or "")
+    returned: list[tuple[int, int, str]] = []  # (statement, id, variable)
+    render = psycopg.ClientCursor(connection.connection)
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        result = execute(sql, params, many, context)
+        prefix = ""
+        table = re.search(r'RETURNING "(\w+)"\."id"', sql)
+        cursor = context["cursor"].cursor
+        if table and not many and cursor.rowcount == 1:
+            (value,) = cursor.fetchone()
+            cursor.scroll(0, mode="absolute")  # leave the row for Django to read
+            prefix = f"{table.group(1)}_{len(recorded)}_"
+            returned.append((len(recorded), int(value), f"{prefix}id"))
+        recorded.append((render.mogrify(sql, params), prefix))
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        claim_seller_cancel(
+            actor=actor,
+            order=order,
+            reason="OUT_OF_STOCK",
+            seller_memo="在庫切れ",
+            confirm_without_notice=True,
+        )
+    given = {order.pk: "oid", order.cart_id: "cid", order.buyer_id: "bid", order.shop_id: "sid"}
+    values = [*given, actor.pk, *(value for _, value, _ in returned)]
+    if len(set(values)) < len(values):
+        raise ValueError(f"order {order_id}: two of its ids are equal, record another order")
+    lines = []
+    for index, (statement, prefix) in enumerate(recorded):
+        text = _UUID_ARRAY.sub(_fresh_uuids, " ".join(statement.split()))
+        text = _SMALL_INT_ARRAY.sub("'::int8[]", text)
+        variables = {**given, **{value: name for at, value, name in returned if at < index}}
+        for value, name in variables.items():
+            text = re.sub(rf"(?<![\w.:])(?<![0-9]-){value}(?!\w)", f":{name}", text)
+        lines.append(f"{text} \\gset {prefix}" if prefix else f"{text};")
+    return lines
+
+
+def _fresh_uuids(match: re.Match[str]) -> str:
+    return "ARRAY[" + ", ".join(["gen_random_uuid()"] * (match.group(1).count(",") + 1)) + "]"
+
+
+def record(order_ids: list[int]) -> tuple[list[str], list[int]]:
+    """Record the first of `order_ids` whose ids are all different; return it and those tried."""
+    for tried, order_id in enumerate(order_ids[:20], start=1):
+        try:
+            return _record(order_id), order_ids[:tried]
+        except ValueError:
+            continue
+    raise SystemExit("no order to record the cancel's statements on: run bench.generate again")
+
+
+def build_script(card: list[str], balance: list[str]) -> str:
+    """A pgbench script that cancels the next candidate as a card or a balance order."""
+    return "\n".join(
+        [
+            "SELECT nextval('bench_replay_next') AS k \\gset",
+            "SELECT order_id AS oid, cart_id AS cid, buyer_id AS bid, shop_id AS sid, balance "
+            "FROM bench_replay_candidate WHERE k = :k \\gset",
+            "BEGIN;",
+            "\\if :balance",
+            *balance,
+            "\\else",
+            *card,
+            "\\endif",
+            "END;",
+            "",
+        ]
+    )
+
+
+def _load_candidates(order_ids: list[int]) -> int:
+    """Write the candidates, numbered from 1, into a table of the benchmark database."""
+    from django.db import connection, transaction
+
+    from claimdesk.orders.models import Order, PaymentMethod
+
+    rows = list(
+        Order.objects.filter(pk__in=order_ids).values_list(
+            "pk", "cart_id", "buyer_id", "shop_id", "cart__payment_method"
+        )
+    )
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_replay_candidate")
+        cur.execute("DROP SEQUENCE IF EXISTS bench_replay_next")
+        cur.execute("CREATE SEQUENCE bench_replay_next")
+        cur.execute(
+            "CREATE TABLE bench_replay_candidate (k integer PRIMARY KEY, order_id bigint, "
+            "cart_id bigint, buyer_id bigint, shop_id bigint, balance integer)"
+        )
+        with cur.cursor.copy(
+            "COPY bench_replay_candidate (k, order_id, cart_id, buyer_id, shop_id, balance) "
+            "FROM STDIN"
+        ) as copy:
+            for k, (pk, cart, buyer, shop, method) in enumerate(rows, start=1):
+                copy.write_row((k, pk, cart, buyer, shop, int(method != PaymentMethod.CARD)))
+    return len(rows)
+
+
+def _drop_candidates() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_replay_candidate")
+        cur.execute("DROP SEQUENCE IF EXISTS bench_replay_next")
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(  # noqa: S603 - the bench's own commands
+        command, capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"{Path(command[0]).name} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def run_script(
+    script: str,
+    database: str,
+    *,
+    clients: int,
+    transactions: int,
+    pgbench: list[str],
+    env: dict[str, str],
+) -> str:
+    """Run `script` with pgbench, `transactions` per client; return pgbench's report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cancel.sql"
+        path.write_text(script)
+        jobs = str(min(clients, 2))
+        return _run(
+            [
+                *pgbench,
+                "-n",
+                "-c",
+                str(clients),
+                "-j",
+                jobs,
+                "-f",
+                str(path),
+                "-t",
+                str(transactions),
+                database,
+            ],
+            env,
+        )
+
+
+def replay(
+    order_ids: list[int],
+    *,
+    seconds: int,
+    clients: int,
+    pgbench: list[str],
+    psql: list[str],
+    env: dict[str, str],
+) -> dict[str, float | int]:
+    """Replay the service's cancel statements with pgbench on a copy of the database.
+
+    `order_ids` are paid, unshipped orders without a claim; the first card
+    and the first balance one are cancelled through the service to record
+    the statements (see `record`), the others are replayed (at most 200 a second per client
+    for `seconds`, after 100 each to warm the copy). `pgbench` and `psql` are
+    the commands with their connection arguments, without a database name,
+    and `env` their environment (the password). Returns the replayed
+    transactions per second.
+    """
+    from django.db import connection
+
+    from claimdesk.orders.models import Order, PaymentMethod
+
+    methods = dict(
+        Order.objects.filter(pk__in=order_ids[:2000]).values_list("pk", "cart__payment_method")
+    )
+    card, used = record([pk for pk in order_ids if methods.get(pk) == PaymentMethod.CARD])
+    balance, used_too = record(
+        [pk for pk in order_ids if methods.get(pk, PaymentMethod.CARD) != PaymentMethod.CARD]
+    )
+    script = build_script(card, balance)
+    recorded = {*used, *used_too}
+    count = _load_candidates([pk for pk in order_ids if pk not in recorded])
+    source = connection.settings_dict["NAME"]
+    copy = source + REPLAY_DB_SUFFIX
+
+    def admin(statement: str) -> None:
+        _run([*psql, "-d", "postgres", "-c", statement], env)
+
+    connection.close()  # CREATE DATABASE … TEMPLATE needs the source without sessions
+    try:
+        admin(f'DROP DATABASE IF EXISTS "{copy}"')
+        admin(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
+    finally:
+        _drop_candidates()
+        connection.close()
+    warm = min(100, count // (clients * 10))
+    per_client = min((count - warm * clients) // clients, seconds * 200)
+    try:
+        for transactions in (warm, per_client):  # the first run warms the copy's buffers
+            out = run_script(
+                script, copy, clients=clients, transactions=transactions, pgbench=pgbench, env=env
+            )
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{copy}"')
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"tps": round(tps, 1), "transactions": per_client * clients, "clients": clients}

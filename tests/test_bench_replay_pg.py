@@ -1,0 +1,135 @@
+"""bench/replay.py: the service's cancel statements, replayed by pgbench, cancel as the service does.
+
+The replay is the database's own share of a cancel in bench.cancel (the most
+cancels per second any application could reach with those statements). It is
+only a fair figure if each replayed transaction does the same work as the
+service: the order, its claim, refund, ledger, mails and tasks, for the
+order it took, not for the one the statements were recorded on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from bench.replay import _load_candidates, build_script, record, replay, run_script
+from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
+from claimdesk.orders.models import Order
+from claimdesk.payments.models import LedgerEntry, Refund, RefundStatus
+from tests.conftest import need
+from tests.factories import BuyerFactory, SellerFactory, order_in
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _tools() -> tuple[list[str], list[str], dict[str, str]]:
+    binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    need(Path(binary).exists(), "needs pgbench (Debian's postgresql-client)")
+    s = connection.settings_dict
+    conn = ["-h", s["HOST"] or "127.0.0.1", "-p", str(s["PORT"] or 5432), "-U", s["USER"]]
+    return (
+        [binary, *conn],
+        ["psql", "-q", *conn],
+        {"PGPASSWORD": s["PASSWORD"] or "", "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.fixture
+def distinct_ids(postgres: None) -> None:
+    """Ids far apart per table, as in the generated data: a value then names one row only."""
+    tables = [
+        "accounts_user",
+        "accounts_shop",
+        "orders_cart",
+        "orders_order",
+        "claims_claim",
+        "payments_refund",
+        "payments_ledgertransaction",
+        "messaging_notification",
+    ]
+    with connection.cursor() as cur:
+        for n, table in enumerate(tables, start=1):
+            cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, n * 100_003])
+
+
+def _orders(method: str, count: int) -> list[Order]:
+    seller = SellerFactory()
+    buyer = BuyerFactory()
+    return [order_in("new", seller=seller, buyer=buyer, method=method) for _ in range(count)]
+
+
+def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(distinct_ids: None) -> None:
+    """Card: a pending refund and its task; balance: settled, ledger balanced, claim completed."""
+    # given: statements recorded on one card and one balance order of other shops
+    card_template, *cards = _orders("card", 3)
+    balance_template, *balances = _orders("balance", 3)
+    script = build_script(record([card_template.pk])[0], record([balance_template.pk])[0])
+    candidates = cards + balances
+    _load_candidates([o.pk for o in candidates])
+    pgbench, _psql, env = _tools()
+    # when
+    run_script(
+        script,
+        connection.settings_dict["NAME"],
+        clients=2,
+        transactions=len(candidates) // 2,
+        pgbench=pgbench,
+        env=env,
+    )
+    # then
+    for order in candidates:
+        order.refresh_from_db()
+        assert order.cancelled_at is not None
+        claim = Claim.objects.get(order=order)
+        assert (claim.type, claim.buyer_id) == (ClaimType.CANCEL, order.buyer_id)
+        refund = Refund.objects.get(claim=claim)
+        assert refund.order_id == order.pk and refund.idempotency_key == f"claim-{claim.pk}"
+        kinds = Counter(order.events.values_list("kind", flat=True))
+        assert kinds["order.cancelled"] == 1 and kinds["claim.opened.cancel"] == 1
+    for order in cards:
+        refund = Refund.objects.get(order=order)
+        assert refund.status == RefundStatus.PENDING
+        assert Claim.objects.get(order=order).status == ClaimStatus.CANCELLING
+    for order in balances:
+        refund = Refund.objects.get(order=order)
+        assert refund.status == RefundStatus.SUCCEEDED
+        assert Claim.objects.get(order=order).status == ClaimStatus.CANCEL_COMPLETED
+        entries = LedgerEntry.objects.filter(transaction__refund=refund)
+        assert entries.count() >= 2 and entries.aggregate(t=Sum("amount_minor"))["t"] == 0
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT args_kwargs->'args'->>0 FROM django_tasks_database_dbtaskresult "
+            "WHERE task_path = 'claimdesk.payments.tasks.process_refund'"
+        )
+        refunded = {int(row[0]) for row in cur.fetchall()}
+    assert {r.pk for r in Refund.objects.filter(order__in=cards)} <= refunded
+
+
+def test_replay_runs_on_a_copy_and_leaves_the_database_alone(distinct_ids: None) -> None:
+    """bench.cancel's replay: a copy of the database is cancelled, then dropped."""
+    # given
+    orders = _orders("card", 12) + _orders("balance", 12)
+    pgbench, psql, env = _tools()
+    # when
+    figures = replay(
+        [o.pk for o in orders], seconds=1, clients=2, pgbench=pgbench, psql=psql, env=env
+    )
+    # then: two orders were cancelled through the service to record the statements, the others
+    # only in the copy
+    assert figures["transactions"] > 0 and float(figures["tps"]) > 0
+    assert (
+        Order.objects.filter(pk__in=[o.pk for o in orders], cancelled_at__isnull=False).count() == 2
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s",
+            [connection.settings_dict["NAME"] + "_replay"],
+        )
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT to_regclass('bench_replay_candidate')")
+        assert cur.fetchone()[0] is None
