@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from bench.common import save, setup_django
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {p50:.1f} ms p95 {p95:.1f} ms; {ratio:.1f} % of pgbench",
         flush=True,
     )
-    replayed: dict[str, float | int] = {}
+    replayed: dict[str, Any] = {}
     if not args.no_replay:
         print("the same cancels' statements replayed by pgbench on a copy of the database …")
         conn, env = _connection()
@@ -225,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             f"the most any application could reach with these statements",
             flush=True,
         )
+        for text, ms in replayed["slowest_ms"].items():
+            print(f"    {ms:6.3f} ms  {text}")
         replayed["ratio_percent"] = round(replay_ratio, 1)
     path = save(
         "cancel",

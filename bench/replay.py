@@ -185,7 +185,10 @@ def run_script(
     pgbench: list[str],
     env: dict[str, str],
 ) -> str:
-    """Run `script` with pgbench, `transactions` per client; return pgbench's report."""
+    """Run `script` with pgbench, `transactions` per client; return pgbench's report.
+
+    The report ends with each command's mean latency (pgbench -r).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cancel.sql"
         path.write_text(script)
@@ -194,6 +197,7 @@ def run_script(
             [
                 *pgbench,
                 "-n",
+                "-r",
                 "-c",
                 str(clients),
                 "-j",
@@ -216,7 +220,7 @@ def replay(
     pgbench: list[str],
     psql: list[str],
     env: dict[str, str],
-) -> dict[str, float | int]:
+) -> dict[str, Any]:
     """Replay the service's cancel statements with pgbench on a copy of the database.
 
     `order_ids` are paid, unshipped orders without a claim; the first card
@@ -264,4 +268,18 @@ def replay(
     finally:
         admin(f'DROP DATABASE IF EXISTS "{copy}"')
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"tps": round(tps, 1), "transactions": per_client * clients, "clients": clients}
+    return {
+        "tps": round(tps, 1),
+        "transactions": per_client * clients,
+        "clients": clients,
+        "slowest_ms": slowest_commands(out),
+    }
+
+
+def slowest_commands(report: str, count: int = 6) -> dict[str, float]:
+    """The `count` commands of a pgbench -r report with the highest mean latency (ms)."""
+    latencies = [
+        (float(m.group(1)), " ".join(m.group(2).split()[:6])[:60])
+        for m in re.finditer(r"^\s+([\d.]+)\s+\d+\s+(\S.*)$", report, re.MULTILINE)
+    ]
+    return {text: ms for ms, text in sorted(latencies, reverse=True)[:count]}
