@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.conftest import need
 
@@ -32,10 +33,16 @@ def chromium() -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls the
     # tests make around it are synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # While that loop runs, Django keeps this thread's connections apart from the
+    # ones opened before it started (asgiref's Local): close those first, or one would
+    # stay connected, unseen, to the end (a database with a session open cannot be
+    # copied, which tests/test_bench_replay_pg.py does). Likewise at the end.
+    connections.close_all()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser
         browser.close()
+        connections.close_all()
 
 
 @pytest.fixture
