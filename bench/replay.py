@@ -98,6 +98,72 @@ def _record(order_id: int) -> list[str]:
     return lines
 
 
+#: The pgbench script that runs `as_function`'s function once per transaction.
+ONE_CALL = "SELECT bench_replay_cancel(nextval('bench_replay_next'));\n"
+
+_VARIABLE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_LITERAL = re.compile(r"(E'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')")
+
+
+def as_function(script: str) -> str:
+    """`build_script`'s script as one PL/pgSQL function, `bench_replay_cancel(k)`.
+
+    The same statements in the same order, with pgbench's variables as the
+    function's (inside a quoted value, the value is concatenated around
+    them), `\\gset` as `INTO`, `\\if` as `IF`, and no per-statement round trip
+    or planning: PL/pgSQL keeps each statement's plan for the session. This
+    is what moving the cancel into the database would cost it.
+    """
+
+    def variables(text: str) -> str:
+        out, pos = [], 0
+        for quoted in _LITERAL.finditer(text):
+            out.append(_VARIABLE.sub(r"v_\1", text[pos : quoted.start()]))
+            out.append(_concatenated(quoted.group(0)))
+            pos = quoted.end()
+        return "".join([*out, _VARIABLE.sub(r"v_\1", text[pos:])])
+
+    body = []
+    for line in script.splitlines():
+        if line.startswith("SELECT nextval") or line in ("", "BEGIN;", "END;"):
+            continue
+        if line.startswith("SELECT order_id AS oid"):
+            line = (
+                "SELECT order_id, cart_id, buyer_id, shop_id, balance "
+                "INTO v_oid, v_cid, v_bid, v_sid, v_balance "
+                "FROM bench_replay_candidate WHERE k = p_k;"
+            )
+        elif line == "\\if :balance":
+            line = "IF v_balance = 1 THEN"
+        elif line in ("\\else", "\\endif"):
+            line = "ELSE" if line == "\\else" else "END IF;"
+        elif gset := re.search(r" \\gset (\w+)$", line):
+            line = f"{variables(line[: gset.start()])} INTO v_{gset.group(1)}id;"
+        else:
+            line = re.sub(r' RETURNING "\w+"\."id";$', ";", variables(line))
+            line = re.sub(r"^SELECT ", "PERFORM ", line)
+        body.append(line)
+    names = sorted(set(re.findall(r"\bv_(\w+)", "\n".join(body))))
+    declare = "".join(f"  v_{name} bigint;\n" for name in names)
+    return (
+        "CREATE FUNCTION bench_replay_cancel(p_k bigint) RETURNS void LANGUAGE plpgsql AS $fn$\n"
+        f"DECLARE\n{declare}BEGIN\n" + "\n".join(body) + "\nEND\n$fn$"
+    )
+
+
+def _concatenated(quoted: str) -> str:
+    """A quoted SQL value with :variables in it as a concatenation around the variables."""
+    if not _VARIABLE.search(quoted):
+        return quoted
+    opening = "E'" if quoted.startswith("E") else "'"
+    inner = quoted[len(opening) : -1]
+    parts, pos = [], 0
+    for found in _VARIABLE.finditer(inner):
+        parts += [f"{opening}{inner[pos : found.start()]}'", f"v_{found.group(1)}::text"]
+        pos = found.end()
+    return "(" + " || ".join([*parts, f"{opening}{inner[pos:]}'"]) + ")"
+
+
 def _fresh_uuids(match: re.Match[str]) -> str:
     return "ARRAY[" + ", ".join(["gen_random_uuid()"] * (match.group(1).count(",") + 1)) + "]"
 
@@ -228,8 +294,12 @@ def replay(
     the statements (see `record`), the others are replayed (at most 200 a second per client
     for `seconds`, after 100 each to warm the copy). `pgbench` and `psql` are
     the commands with their connection arguments, without a database name,
-    and `env` their environment (the password). Returns the replayed
-    transactions per second.
+    and `env` their environment (the password).
+
+    Returns the replayed transactions per second, statement by statement as
+    the service sends them (`tps`), and as one call of a PL/pgSQL function
+    made of the same statements (`one_call_tps`, see `as_function`), each
+    on a copy of its own, with the same orders.
     """
     from django.db import connection
 
@@ -247,39 +317,87 @@ def replay(
     count = _load_candidates([pk for pk in order_ids if pk not in recorded])
     source = connection.settings_dict["NAME"]
     copy = source + REPLAY_DB_SUFFIX
+    warm = min(100, count // (clients * 10))
+    per_client = min((count - warm * clients) // clients, seconds * 200)
 
-    def admin(statement: str) -> None:
-        _run([*psql, "-d", "postgres", "-c", statement], env)
+    def admin(statement: str, database: str = "postgres") -> None:
+        _run([*psql, "-d", database, "-c", statement], env)
 
-    connection.close()  # CREATE DATABASE … TEMPLATE needs the source without sessions
-    try:
+    def on_a_copy(script: str, setup: str = "") -> str:
+        """Run `script` on a fresh copy of the database (after `setup`); return the report."""
+        connection.close()  # CREATE DATABASE … TEMPLATE needs the source without sessions
         admin(f'DROP DATABASE IF EXISTS "{copy}"')
-        admin(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
+        try:
+            admin(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
+        except SystemExit as refused:
+            _explain_other_sessions(source, psql, env, refused)
+        try:
+            if setup:
+                admin(setup, copy)
+            for transactions in (warm, per_client):  # the first run warms the copy's buffers
+                out = run_script(
+                    script,
+                    copy,
+                    clients=clients,
+                    transactions=transactions,
+                    pgbench=pgbench,
+                    env=env,
+                )
+        finally:
+            admin(f'DROP DATABASE IF EXISTS "{copy}"')
+        return out
+
+    try:
+        statements = on_a_copy(script)
+        one_call = on_a_copy(ONE_CALL, setup=as_function(script))
     finally:
         _drop_candidates()
         connection.close()
-    warm = min(100, count // (clients * 10))
-    per_client = min((count - warm * clients) // clients, seconds * 200)
-    try:
-        for transactions in (warm, per_client):  # the first run warms the copy's buffers
-            out = run_script(
-                script, copy, clients=clients, transactions=transactions, pgbench=pgbench, env=env
-            )
-    finally:
-        admin(f'DROP DATABASE IF EXISTS "{copy}"')
-    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return {
-        "tps": round(tps, 1),
+        "tps": _tps(statements),
+        "one_call_tps": _tps(one_call),
         "transactions": per_client * clients,
         "clients": clients,
-        "slowest_ms": slowest_commands(out),
+        "slowest_ms": slowest_commands(statements),
     }
+
+
+def _explain_other_sessions(
+    database: str, psql: list[str], env: dict[str, str], refused: SystemExit
+) -> None:
+    """Re-raise `refused`, naming the other sessions on `database` if there are any.
+
+    PostgreSQL copies a database only while no one else is connected to it
+    (it waits 5 seconds for them to leave).
+    """
+    quoted = "'" + database.replace("'", "''") + "'"  # the settings' own database name
+    query = (
+        "SELECT pid || ' ' || coalesce(nullif(application_name, ''), '-') || ' ' || "
+        "coalesce(client_addr::text, 'local') || ' ' || coalesce(state, '') "
+        "FROM pg_stat_activity WHERE datname = "
+    )
+    query += quoted
+    others = _run(
+        [*psql, "-At", "-d", "postgres", "-c", query],
+        env,
+    ).splitlines()
+    if not others:
+        raise refused
+    raise SystemExit(
+        f"the replay copies {database} (CREATE DATABASE … TEMPLATE), which PostgreSQL "
+        "refuses while other sessions are connected to it (pid, application, client, "
+        f"state): {'; '.join(others)}\nClose them and run again, or pass --no-replay."
+    ) from refused
+
+
+def _tps(report: str) -> float:
+    return round(float(re.search(r"tps = ([\d.]+)", report).group(1)), 1)  # type: ignore[union-attr]
 
 
 def slowest_commands(report: str, count: int = 6) -> dict[str, float]:
     """The `count` commands of a pgbench -r report with the highest mean latency (ms)."""
-    latencies = [
-        (float(m.group(1)), " ".join(m.group(2).split()[:6])[:60])
-        for m in re.finditer(r"^\s+([\d.]+)\s+\d+\s+(\S.*)$", report, re.MULTILINE)
-    ]
-    return {text: ms for ms, text in sorted(latencies, reverse=True)[:count]}
+    slowest: dict[str, float] = {}
+    for m in re.finditer(r"^\s+([\d.]+)\s+\d+\s+(\S.*)$", report, re.MULTILINE):
+        text = " ".join(m.group(2).split()[:6])[:60]  # the card's and balance's alike share one
+        slowest[text] = max(slowest.get(text, 0.0), float(m.group(1)))
+    return dict(sorted(slowest.items(), key=lambda item: -item[1])[:count])

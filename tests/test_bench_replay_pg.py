@@ -17,7 +17,15 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from bench.replay import _load_candidates, build_script, record, replay, run_script
+from bench.replay import (
+    ONE_CALL,
+    _load_candidates,
+    as_function,
+    build_script,
+    record,
+    replay,
+    run_script,
+)
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import LedgerEntry, Refund, RefundStatus
@@ -63,8 +71,14 @@ def _orders(method: str, count: int) -> list[Order]:
     return [order_in("new", seller=seller, buyer=buyer, method=method) for _ in range(count)]
 
 
-def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(distinct_ids: None) -> None:
-    """Card: a pending refund and its task; balance: settled, ledger balanced, claim completed."""
+@pytest.mark.parametrize("one_call", [False, True], ids=["statements", "one-function-call"])
+def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(
+    distinct_ids: None, one_call: bool
+) -> None:
+    """Card: a pending refund and its task; balance: settled, ledger balanced, claim completed.
+
+    Both as pgbench sends the statements one by one and as one PL/pgSQL call.
+    """
     # given: statements recorded on one card and one balance order of other shops
     card_template, *cards = _orders("card", 3)
     balance_template, *balances = _orders("balance", 3)
@@ -72,9 +86,13 @@ def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(distinct_i
     candidates = cards + balances
     _load_candidates([o.pk for o in candidates])
     pgbench, _psql, env = _tools()
+    if one_call:
+        with connection.cursor() as cur:
+            cur.execute("DROP FUNCTION IF EXISTS bench_replay_cancel")
+            cur.execute(as_function(script))
     # when
     run_script(
-        script,
+        ONE_CALL if one_call else script,
         connection.settings_dict["NAME"],
         clients=2,
         transactions=len(candidates) // 2,
@@ -108,6 +126,9 @@ def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(distinct_i
         )
         refunded = {int(row[0]) for row in cur.fetchall()}
     assert {r.pk for r in Refund.objects.filter(order__in=cards)} <= refunded
+    if one_call:
+        with connection.cursor() as cur:
+            cur.execute("DROP FUNCTION bench_replay_cancel")
 
 
 def test_replay_runs_on_a_copy_and_leaves_the_database_alone(distinct_ids: None) -> None:
@@ -121,7 +142,8 @@ def test_replay_runs_on_a_copy_and_leaves_the_database_alone(distinct_ids: None)
     )
     # then: two orders were cancelled through the service to record the statements, the others
     # only in the copy
-    assert figures["transactions"] > 0 and float(figures["tps"]) > 0
+    assert figures["transactions"] > 0
+    assert float(figures["tps"]) > 0 and float(figures["one_call_tps"]) > 0
     assert (
         Order.objects.filter(pk__in=[o.pk for o in orders], cancelled_at__isnull=False).count() == 2
     )
@@ -130,6 +152,43 @@ def test_replay_runs_on_a_copy_and_leaves_the_database_alone(distinct_ids: None)
             "SELECT count(*) FROM pg_database WHERE datname = %s",
             [connection.settings_dict["NAME"] + "_replay"],
         )
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT to_regclass('bench_replay_candidate')")
+        assert cur.fetchone()[0] is None
+        cur.execute("SELECT count(*) FROM pg_proc WHERE proname = 'bench_replay_cancel'")
+        assert cur.fetchone()[0] == 0
+
+
+def test_replay_with_another_session_on_the_database_stops_and_names_it(
+    distinct_ids: None,
+) -> None:
+    """PostgreSQL copies no database with others connected: the replay says which, and why."""
+    import psycopg
+
+    # given: someone else connected to the database
+    orders = _orders("card", 4) + _orders("balance", 4)
+    pgbench, psql, env = _tools()
+    s = connection.settings_dict
+    other = psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"],
+        password=s["PASSWORD"],
+        dbname=s["NAME"],
+        application_name="someone-else",
+    )
+    try:
+        # when
+        with pytest.raises(SystemExit) as stopped:
+            replay(
+                [o.pk for o in orders], seconds=1, clients=2, pgbench=pgbench, psql=psql, env=env
+            )
+    finally:
+        other.close()
+    # then
+    assert "someone-else" in str(stopped.value) and "--no-replay" in str(stopped.value)
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [s["NAME"] + "_replay"])
         assert cur.fetchone()[0] == 0
         cur.execute("SELECT to_regclass('bench_replay_candidate')")
         assert cur.fetchone()[0] is None
