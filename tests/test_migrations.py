@@ -47,3 +47,20 @@ def test_they_reverse(app, before, table, index, transactional_db):  # noqa: ARG
     finally:
         call_command("migrate", verbosity=0)  # every app back to its latest
     assert index in indexes()
+
+
+def test_notes_lose_the_order_columns_own_index_and_get_it_back(transactional_db):  # noqa: ARG001
+    """messaging.0006 drops the index note_order_category makes redundant; back builds it."""
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            return set(connection.introspection.get_constraints(cursor, "messaging_note"))
+
+    own = "messaging_note_order_id_5bff3978"
+    assert own not in indexes() and "note_order_category" in indexes()
+    try:
+        call_command("migrate", "messaging", "0005", verbosity=0)
+        assert own in indexes()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert own not in indexes() and "note_order_category" in indexes()
