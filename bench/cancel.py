@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bench.common import save, setup_django
-from bench.replay import replay
+from bench.replay import replay, seller_cancel
 
 PGBENCH_DB = "claimdesk_pgbench"
 
@@ -134,7 +134,6 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
     from django.db import connection
 
     from claimdesk.accounts.models import User
-    from claimdesk.claims.services import claim_seller_cancel
     from claimdesk.core.errors import DomainError
     from claimdesk.orders.models import Order
 
@@ -156,13 +155,7 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
                 shop_id=order.shop_id, role="seller"
             ).order_by("pk")[0]
         try:
-            claim_seller_cancel(
-                actor=actor,
-                order=order,
-                reason="OUT_OF_STOCK",
-                seller_memo="在庫切れ",
-                confirm_without_notice=True,
-            )
+            seller_cancel(actor, order)
             done += 1
         except DomainError:
             refused += 1

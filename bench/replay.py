@@ -35,6 +35,19 @@ _UUID_ARRAY = re.compile(r"'\{([0-9a-f]{32}(?:,[0-9a-f]{32})*)\}'::uuid\[\]")
 _SMALL_INT_ARRAY = re.compile(r"'::int[24]\[\]")
 
 
+def seller_cancel(actor: Any, order: Any) -> None:
+    """The cancel bench.cancel times: out of stock, refund at once, no notice first."""
+    from claimdesk.claims.services import claim_seller_cancel
+
+    claim_seller_cancel(
+        actor=actor,
+        order=order,
+        reason="OUT_OF_STOCK",
+        seller_memo="在庫切れ",
+        confirm_without_notice=True,
+    )
+
+
 def _record(order_id: int) -> list[str]:
     """Cancel `order_id` through the service; return its statements as pgbench lines.
 
@@ -49,7 +62,6 @@ def _record(order_id: int) -> list[str]:
     from django.db import connection
 
     from claimdesk.accounts.models import User
-    from claimdesk.claims.services import claim_seller_cancel
     from claimdesk.orders.models import Order
 
     order = Order.objects.get(pk=order_id)
@@ -72,13 +84,7 @@ def _record(order_id: int) -> list[str]:
         return result
 
     with connection.execute_wrapper(wrapper):
-        claim_seller_cancel(
-            actor=actor,
-            order=order,
-            reason="OUT_OF_STOCK",
-            seller_memo="在庫切れ",
-            confirm_without_notice=True,
-        )
+        seller_cancel(actor, order)
     given = {order.pk: "oid", order.cart_id: "cid", order.buyer_id: "bid", order.shop_id: "sid"}
     # The seller's id is not replayed (the history keeps the recorded seller), so it must not
     # be taken for one that is, unless it is the shop's own (the generated shops' one seller
