@@ -1,7 +1,7 @@
 """Cancel with refund through the service, 4 processes at once, beside pgbench (TPC-B-like).
 
     DATABASE_URL=postgres://claimdesk:claimdesk@127.0.0.1:5432/claimdesk_bench \
-        .venv/bin/python -m bench.cancel [--seconds 20] [--workers 4]
+        .venv/bin/python -m bench.cancel [--seconds 20] [--workers 4] [--no-replay]
 
 First pgbench runs its TPC-B-like script with 4 clients for `--seconds` on its
 own database (`claimdesk_pgbench`, created and initialised at scale 10 if
@@ -11,6 +11,11 @@ transaction: card refunds pending with their task row, balance refunds
 settled with ledger postings) on paid, unshipped orders of the generated
 shops for the same time. The figure is cancels per second against pgbench's
 transactions per second.
+
+Then (unless `--no-replay`) the same cancels' statements are replayed by
+pgbench on copies of the database, one by one and as one PL/pgSQL call per
+cancel (bench/replay.py), and pgbench runs again: each figure is given as a
+share of both pgbench runs, as this machine's speed drifts within minutes.
 """
 
 from __future__ import annotations
@@ -122,7 +127,10 @@ def _enough_candidates(least: int, most: int) -> list[int]:
         # as the generated ones are, the cancels seldom wait on one shop's box counts.
         from bench.fresh import add_paid_orders
 
-        print(f"only {len(ids)} cancellable orders left: writing 4,000 fresh ones …", flush=True)
+        print(
+            f"only {len(ids)} cancellable orders left, {least} needed: writing 4,000 fresh ones …",
+            flush=True,
+        )
         for n in range(5, 85):
             add_paid_orders(f"bench-s{n}", 50, seed=n + len(ids))
         ids = _candidates(most)
@@ -207,18 +215,26 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     replayed: dict[str, Any] = {}
+    failed = ""
     if not args.no_replay:
         print("the same cancels' statements replayed by pgbench on copies of the database …")
         conn, env = _connection()
-        replayed = replay(
-            # up to 200 replayed cancels a second per client, and 100 each to warm up
-            _enough_candidates(args.workers * (args.seconds * 200 + 100), 10**6),
-            seconds=args.seconds,
-            clients=args.workers,
-            pgbench=[_pgbench_bin(), *conn],
-            psql=["psql", "-q", *conn],
-            env=env,
-        )
+        needed = args.workers * (args.seconds * 200 + 100)
+        try:
+            replayed = replay(
+                # up to 200 replayed cancels a second per client, 100 each to warm up, and a
+                # few to record the statements on
+                _enough_candidates(needed, needed + 100),
+                seconds=args.seconds,
+                clients=args.workers,
+                pgbench=[_pgbench_bin(), *conn],
+                psql=["psql", "-q", *conn],
+                env=env,
+            )
+        except SystemExit as stopped:  # the service's figures are still saved below
+            failed = str(stopped)
+            replayed = {"error": failed}
+            print(f"the replay stopped: {failed}", flush=True)
     # This VM's speed drifts by a third within minutes: pgbench again at the end, and each
     # figure as a share of both runs.
     print(f"pgbench again, {args.workers} clients, {args.seconds} s …", flush=True)
@@ -233,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return " and ".join(map(str, percents)) + " % of pgbench (before, after)"
 
     print(f"cancel with refund: {said(share(ops))}")
-    if replayed:
+    if replayed and not failed:
         replayed["ratio_percent"] = share(float(replayed["tps"]))
         replayed["one_call_ratio_percent"] = share(float(replayed["one_call_tps"]))
         print(
@@ -267,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     print(f"figures saved to {path}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

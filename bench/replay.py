@@ -19,11 +19,14 @@ committing them (triggers and index upkeep included).
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import psycopg.types.json
 
 REPLAY_DB_SUFFIX = "_replay"
 
@@ -55,8 +58,10 @@ def _record(order_id: int) -> list[str]:
     ClientCursor.mogrify). A statement that returns one id stores it with
     pgbench's \\gset as `<table>_<n>_id`; the order, cart, buyer and shop, and
     those ids in the statements after the one that returned them, become
-    variables. Raises ValueError if two of those ids (or the seller's) are
-    equal, as one could then not be told from the other.
+    variables: where they are a bound value, or a number in one (the task
+    arguments' JSON), never a number of the SQL text itself (`LIMIT 21`).
+    Raises ValueError if two of those ids (or the seller's) are equal, as one
+    could then not be told from the other.
     """
     import psycopg
     from django.db import connection
@@ -71,6 +76,9 @@ def _record(order_id: int) -> list[str]:
     render = psycopg.ClientCursor(connection.connection)
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        # the ids known so far, as numbers no statement holds otherwise (see `_marked`)
+        marks = {value: _MARK + n for n, value in enumerate(variables_before(len(recorded)))}
+        marked = _marked(params, marks) if params is not None else None
         result = execute(sql, params, many, context)
         prefix = ""
         table = re.search(r'RETURNING "(\w+)"\."id"', sql)
@@ -80,12 +88,16 @@ def _record(order_id: int) -> list[str]:
             cursor.scroll(0, mode="absolute")  # leave the row for Django to read
             prefix = f"{table.group(1)}_{len(recorded)}_"
             returned.append((len(recorded), int(value), f"{prefix}id"))
-        recorded.append((render.mogrify(sql, params), prefix))
+        recorded.append((render.mogrify(sql, marked), prefix))
         return result
+
+    given = {order.pk: "oid", order.cart_id: "cid", order.buyer_id: "bid", order.shop_id: "sid"}
+
+    def variables_before(index: int) -> dict[int, str]:
+        return {**given, **{value: name for at, value, name in returned if at < index}}
 
     with connection.execute_wrapper(wrapper):
         seller_cancel(actor, order)
-    given = {order.pk: "oid", order.cart_id: "cid", order.buyer_id: "bid", order.shop_id: "sid"}
     # The seller's id is not replayed (the history keeps the recorded seller), so it must not
     # be taken for one that is, unless it is the shop's own (the generated shops' one seller
     # has the shop's id, and the candidate's seller then has the candidate's shop id too).
@@ -97,17 +109,50 @@ def _record(order_id: int) -> list[str]:
     for index, (statement, prefix) in enumerate(recorded):
         text = _UUID_ARRAY.sub(_fresh_uuids, " ".join(statement.split()))
         text = _SMALL_INT_ARRAY.sub("'::int8[]", text)
-        variables = {**given, **{value: name for at, value, name in returned if at < index}}
-        for value, name in variables.items():
-            text = re.sub(rf"(?<![\w.:])(?<![0-9]-){value}(?!\w)", f":{name}", text)
+        text = _MARKED.sub(
+            functools.partial(_variable, list(variables_before(index).values())), text
+        )
         lines.append(f"{text} \\gset {prefix}" if prefix else f"{text};")
     return lines
+
+
+#: Ids stand in a recorded statement as `_MARK + n` (n: the variable's place), a number
+#: no statement holds otherwise, then become pgbench variables.
+_MARK = 7_770_000_000_000
+_MARKED = re.compile(r"(?<!\w)7770000000(\d{3})(?!\w)")
+_NUMBER = re.compile(r"(?<![\w.:])(?<![0-9]-)\d+(?!\w)(?![.:-][0-9])")
+
+
+def _variable(names: list[str], mark: re.Match[str]) -> str:
+    return f":{names[int(mark.group(1))]}"
+
+
+def _marked(value: Any, marks: dict[int, int]) -> Any:
+    """`value` (a statement's parameters) with each id in `marks` as its mark.
+
+    An id inside a text value (JSON) is marked too: a number standing alone
+    there, not part of a date, time or decimal.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return marks.get(value, value)
+    if isinstance(value, str):
+        return _NUMBER.sub(lambda m: str(marks.get(int(m.group()), m.group())), value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_marked(item, marks) for item in value)
+    if isinstance(value, dict):
+        return {key: _marked(item, marks) for key, item in value.items()}
+    if isinstance(value, psycopg.types.json.Json | psycopg.types.json.Jsonb):
+        return type(value)(_marked(value.obj, marks))
+    return value
 
 
 #: The pgbench script that runs `as_function`'s function once per transaction.
 ONE_CALL = "SELECT bench_replay_cancel(nextval('bench_replay_next'));\n"
 
-_VARIABLE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+#: pgbench's variables in a script of `build_script` (a ":word" in a value stays as it is).
+_VARIABLE = re.compile(r"(?<![:\w]):(k|oid|cid|bid|sid|balance|[a-z_]+_\d+_id)(?!\w)")
 _LITERAL = re.compile(r"(E'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')")
 
 
@@ -209,11 +254,13 @@ def _load_candidates(order_ids: list[int]) -> int:
 
     from claimdesk.orders.models import Order, PaymentMethod
 
-    rows = list(
-        Order.objects.filter(pk__in=order_ids).values_list(
+    rows = [  # in slices: PostgreSQL takes at most 65,535 values bound to one statement
+        row
+        for at in range(0, len(order_ids), 10_000)
+        for row in Order.objects.filter(pk__in=order_ids[at : at + 10_000]).values_list(
             "pk", "cart_id", "buyer_id", "shop_id", "cart__payment_method"
         )
-    )
+    ]
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_replay_candidate")
         cur.execute("DROP SEQUENCE IF EXISTS bench_replay_next")
@@ -340,7 +387,8 @@ def replay(
         try:
             if setup:
                 admin(setup, copy)
-            for transactions in (warm, per_client):  # the first run warms the copy's buffers
+            # the first run warms the copy's buffers (none with too few candidates)
+            for transactions in (warm, per_client) if warm else (per_client,):
                 out = run_script(
                     script,
                     copy,

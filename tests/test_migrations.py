@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 
 @pytest.mark.parametrize(
@@ -59,8 +60,14 @@ def test_notes_lose_the_order_columns_own_index_and_get_it_back(transactional_db
     own = "messaging_note_order_id_5bff3978"
     assert own not in indexes() and "note_order_category" in indexes()
     try:
-        call_command("migrate", "messaging", "0005", verbosity=0)
+        with CaptureQueriesContext(connection) as back:
+            call_command("migrate", "messaging", "0005", verbosity=0)
         assert own in indexes()
     finally:
-        call_command("migrate", verbosity=0)
+        with CaptureQueriesContext(connection) as forward:
+            call_command("migrate", verbosity=0)
     assert own not in indexes() and "note_order_category" in indexes()
+    # concurrently on PostgreSQL: writes to notes go on meanwhile
+    concurrently = " CONCURRENTLY" if connection.vendor == "postgresql" else ""
+    assert any(f"CREATE INDEX{concurrently} {own}" in q["sql"] for q in back.captured_queries)
+    assert any(f"DROP INDEX{concurrently} IF" in q["sql"] for q in forward.captured_queries)

@@ -23,8 +23,7 @@ def drop(apps: Any, schema_editor: Any) -> None:  # noqa: ARG001
 
 def build(apps: Any, schema_editor: Any) -> None:  # noqa: ARG001
     schema_editor.execute(
-        f"CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS {INDEX} "
-        "ON messaging_note (order_id)"
+        f"CREATE INDEX{_concurrently(schema_editor)} {INDEX} ON messaging_note (order_id)"
     )
 
 
