@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         replayed["one_call_ratio_percent"] = share(float(replayed["one_call_tps"]))
         print(
             f"replayed statements: {replayed['tps']} tps over {replayed['transactions']} "
-            f"cancels, {said(replayed['ratio_percent'])}: the most any "
-            "application sending these statements could reach",
+            f"cancels, {said(replayed['ratio_percent'])}: these statements with no "
+            "application work at all",
         )
         print(
             f"as one PL/pgSQL call each: {replayed['one_call_tps']} tps, "
