@@ -68,7 +68,7 @@ def distinct_ids(postgres: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_replay_leftovers() -> Iterator[None]:
+def _no_replay_leftovers(postgres: None) -> Iterator[None]:
     """Whatever a test ends with, the next one starts without the replay's table or function."""
     yield
     with connection.cursor() as cur:
