@@ -122,7 +122,7 @@ def _record(order_id: int) -> list[str]:
 #: Ids stand in a recorded statement as `_MARK + n` (n: the variable's place), a number
 #: no statement holds otherwise, then become pgbench variables.
 _MARK = 7_770_000_000_000
-_MARKED = re.compile(r"(?<!\w)7770000000(\d{3})(?!\w)")
+_MARKED = re.compile(rf"(?<!\w){_MARK // 1000}(\d{{3}})(?!\w)")
 _NUMBER = re.compile(r"(?<![\w.:])(?<![0-9]-)\d+(?!\w)(?![.:-][0-9])")
 
 
@@ -386,7 +386,7 @@ def replay(
         try:
             admin(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
         except SystemExit as refused:
-            _explain_other_sessions(source, psql, env, refused)
+            _explain_other_sessions(source, refused)
         try:
             if setup:
                 admin(setup, copy)
@@ -419,25 +419,22 @@ def replay(
     }
 
 
-def _explain_other_sessions(
-    database: str, psql: list[str], env: dict[str, str], refused: SystemExit
-) -> None:
+def _explain_other_sessions(database: str, refused: SystemExit) -> None:
     """Re-raise `refused`, naming the other sessions on `database` if there are any.
 
     PostgreSQL copies a database only while no one else is connected to it
     (it waits 5 seconds for them to leave).
     """
-    quoted = "'" + database.replace("'", "''") + "'"  # the settings' own database name
-    query = (
-        "SELECT pid || ' ' || coalesce(nullif(application_name, ''), '-') || ' ' || "
-        "coalesce(client_addr::text, 'local') || ' ' || coalesce(state, '') "
-        "FROM pg_stat_activity WHERE datname = "
-    )
-    query += quoted
-    others = _run(
-        [*psql, "-At", "-d", "postgres", "-c", query],
-        env,
-    ).splitlines()
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT concat_ws(' ', pid, coalesce(nullif(application_name, ''), '-'), "
+            "coalesce(client_addr::text, 'local'), state) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        others = [row[0] for row in cur.fetchall()]
+    connection.close()
     if not others:
         raise refused
     raise SystemExit(

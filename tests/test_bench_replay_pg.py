@@ -9,15 +9,14 @@ order it took, not for the one the statements were recorded on.
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from bench.cancel import _connection, _pgbench_bin
 from bench.replay import (
     ONE_CALL,
     _load_candidates,
@@ -38,15 +37,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _tools() -> tuple[list[str], list[str], dict[str, str]]:
-    binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-    need(Path(binary).exists(), "needs pgbench (Debian's postgresql-client)")
-    s = connection.settings_dict
-    conn = ["-h", s["HOST"] or "127.0.0.1", "-p", str(s["PORT"] or 5432), "-U", s["USER"]]
-    return (
-        [binary, *conn],
-        ["psql", "-q", *conn],
-        {"PGPASSWORD": s["PASSWORD"] or "", "PATH": "/usr/bin:/bin"},
-    )
+    """pgbench and psql with the connection arguments bench.cancel gives them, and their env."""
+    try:
+        binary = _pgbench_bin()
+    except SystemExit:
+        need(False, "needs pgbench (Debian's postgresql-client)")
+    conn, env = _connection()
+    return [binary, *conn], ["psql", "-q", *conn], env
 
 
 @pytest.fixture
