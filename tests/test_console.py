@@ -327,6 +327,8 @@ def test_refund_monitor_measures_pending_from_when_it_became_pending(
     op_client, seller, buyer, run_tasks, settings
 ):
     """Recovery touching updated_at does not hide a stuck refund; a retry restarts the clock."""
+    from django_tasks_db.models import DBTaskResult
+
     from claimdesk.inquiries.selectors import refund_monitor
     from claimdesk.payments.services import refunds_recover
 
@@ -342,6 +344,10 @@ def test_refund_monitor_measures_pending_from_when_it_became_pending(
     hour_ago = timezone.now() - dt.timedelta(hours=1)
     Refund.objects.filter(pk=refund.pk).update(
         created_at=hour_ago, updated_at=hour_ago, pending_since=hour_ago
+    )
+    # its worker died an hour ago in the middle of the task
+    DBTaskResult.objects.filter(task_path="claimdesk.payments.tasks.process_refund").update(
+        status="RUNNING", started_at=hour_ago
     )
     assert refunds_recover() == 1  # touches updated_at
     refund.refresh_from_db()

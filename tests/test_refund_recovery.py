@@ -33,7 +33,7 @@ from claimdesk.payments.models import (
     RefundStatus,
     SimulatedGatewayRefund,
 )
-from claimdesk.payments.services import refund_retry, refunds_retry_due
+from claimdesk.payments.services import refund_retry, refunds_recover, refunds_retry_due
 from tests.factories import order_in
 
 pytestmark = pytest.mark.django_db
@@ -345,3 +345,74 @@ def test_rolled_back_cancel_leaves_no_tasks_and_no_mails(seller, buyer):
     )
     assert DBTaskResult.objects.filter(task_path=PROCESS_REFUND).count() == 1
     assert Notification.objects.filter(kind="order_cancelled", recipient=buyer).count() == 1
+
+
+# --- (d) a long queue is not a crash -------------------------------------------------------
+
+
+def _pending_since_an_hour(refund: Refund) -> None:
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    Refund.objects.filter(pk=refund.pk).update(updated_at=hour_ago, pending_since=hour_ago)
+
+
+def test_a_refund_whose_task_waits_in_the_queue_is_not_queued_again(seller, buyer):
+    """A backlog is not a crash: neither the sweep nor a starting worker queues a waiting refund twice."""
+    # given: a refund pending for an hour because the queue is long, its task still waiting
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    _pending_since_an_hour(refund)
+    tasks = DBTaskResult.objects.filter(task_path=PROCESS_REFUND)
+    # when: the sweep's recovery and a starting worker's look at it
+    assert refunds_recover() == 0
+    assert refunds_recover(stale_seconds=0) == 0
+    # then: still one task for it, and the worker pays it once
+    assert tasks.count() == 1
+    refund.refresh_from_db()
+    assert refund.updated_at < timezone.now() - dt.timedelta(minutes=59)  # untouched
+    call_command("worker", "--once")
+    assert tasks.count() == 1
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert_refunded_once(claim, refund)
+
+
+def test_a_refund_running_since_the_cutoff_is_left_to_its_worker(seller, buyer):
+    """A task that started within the stale window has a live worker; one older is a dead worker's."""
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    _pending_since_an_hour(refund)
+    tasks = DBTaskResult.objects.filter(task_path=PROCESS_REFUND)
+    tasks.update(
+        status=TaskResultStatus.RUNNING,
+        worker_ids=["other-host:17"],
+        started_at=timezone.now() - dt.timedelta(seconds=60),
+    )
+    assert refunds_recover(stale_seconds=300) == 0
+    assert tasks.count() == 1
+    tasks.update(started_at=timezone.now() - dt.timedelta(seconds=600))
+    assert refunds_recover(stale_seconds=300) == 1
+    assert list(
+        tasks.filter(status=TaskResultStatus.READY).values_list("args_kwargs", flat=True)
+    ) == [{"args": [refund.pk], "kwargs": {}}]
+    # a worker that starts now leaves the new task alone
+    assert refunds_recover(stale_seconds=0) == 0
+    call_command("worker", "--once")
+    assert_refunded_once(claim, refund)
+
+
+def test_lost_refunds_are_queued_again_a_chunk_per_transaction(seller, buyer):
+    """Each lost refund gets one new task; the tasks are written one INSERT per chunk."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    refunds = [cancelled_card_order(seller, buyer)[2] for _ in range(5)]
+    DBTaskResult.objects.filter(task_path=PROCESS_REFUND).delete()  # lost with a dead worker
+    with CaptureQueriesContext(connection) as queries:
+        assert refunds_recover(stale_seconds=0, chunk=2) == 5
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "django_tasks_database')]
+    assert len(inserts) == 3
+    queued = DBTaskResult.objects.filter(task_path=PROCESS_REFUND, status=TaskResultStatus.READY)
+    assert sorted(row["args"][0] for row in queued.values_list("args_kwargs", flat=True)) == sorted(
+        r.pk for r in refunds
+    )
+    assert refunds_recover(stale_seconds=0) == 0  # now they all have a task
+    call_command("worker", "--once")
+    assert Refund.objects.filter(status=RefundStatus.SUCCEEDED).count() == 5
+    assert SimulatedGatewayRefund.objects.count() == 5

@@ -85,3 +85,30 @@ def test_arguments_that_cannot_be_stored_are_refused_at_once() -> None:
             defer(process_refund, object())
         defer(process_refund, 1)
     assert [r.task_result.args for r in DBTaskResult.objects.all()] == [[1]]
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_refunds_go_first_and_background_work_below_what_people_queue(batched: bool) -> None:
+    """A worker takes refunds first; the sweep's tasks keep their order below people's (clamped)."""
+    from contextlib import nullcontext
+
+    from claimdesk.core.tasks import background_work
+
+    with transaction.atomic(), task_batch() if batched else nullcontext():
+        with background_work():
+            defer(send_notification, 1)
+            defer(process_refund, 2)
+            with background_work(shift=-90):
+                defer(send_notification, 3)
+        defer(send_notification, 4)
+        defer(process_refund, 5)
+    rows = DBTaskResult.objects.all()
+    assert {r.task_result.args[0]: r.priority for r in rows} == {
+        1: -20,
+        2: -10,
+        3: -100,
+        4: 0,
+        5: 10,
+    }
+    # the order the worker takes them in
+    assert [r.task_result.args[0] for r in DBTaskResult.objects.ready()] == [5, 4, 2, 1, 3]

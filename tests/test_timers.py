@@ -412,3 +412,34 @@ def test_sweep_fills_the_shop_of_notes_written_without_it(
     assert sweep()["note_shops_filled"] == 0
     client.force_login(other_seller)
     assert "まだ届きません" not in client.get("/seller/").content.decode()
+
+
+def test_the_sweeps_mails_wait_behind_those_of_peoples_actions(seller, buyer):
+    """A reminder the sweep queues goes below a cancel's mail and refund queued after it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from claimdesk.core.worker import drain_tasks
+
+    # given: the sweep reminds the seller of an unshipped order on business day 3
+    with time_machine.travel(PAID, tick=False):
+        late = order_in("new", seller=seller, buyer=buyer)
+        order = order_in("new", seller=seller, buyer=buyer)
+    assert sweep_at(at(5, 7))["delay_reminders"] == 2
+    reminded = {n.pk for n in mails("delay_reminder")}
+    queued = DBTaskResult.objects.filter(task_path="claimdesk.messaging.tasks.send_notification")
+    assert {row["args"][0] for row in queued.values_list("args_kwargs", flat=True)} == reminded
+    assert set(queued.values_list("priority", flat=True)) == {-20}
+    # when: then the buyer cancels another order (a refund and a mail), and a worker takes two tasks
+    with time_machine.travel(at(5, 7, 9, 5), tick=False):
+        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        drain_tasks(max_tasks=2)
+    # then: the refund and the buyer's cancel mail went first; the reminders still wait
+    refund = order.refunds.get()
+    assert refund.status == "succeeded"
+    assert (
+        Notification.objects.filter(order=order, status="sent")
+        .exclude(kind="delay_reminder")
+        .exists()
+    )
+    assert {m.status for m in mails("delay_reminder")} == {"queued"}
+    assert late.delay_reminded_at is None  # read before the sweep

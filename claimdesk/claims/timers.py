@@ -56,6 +56,7 @@ from claimdesk.core.calendar import business_days_between, is_business_day
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError
 from claimdesk.core.leases import lease_acquire
+from claimdesk.core.tasks import background_work
 from claimdesk.messaging.services import notify
 from claimdesk.orders.history import record_event
 from claimdesk.orders.models import Order, ShippingStatus
@@ -483,11 +484,20 @@ def compact_tallies() -> int:
 
 
 def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Run every platform timer once; return what each did."""
+    """Run every platform timer once; return what each did.
+
+    The tasks it queues (reminder mails, recovered refunds) go below those of
+    people's actions: a first sweep over a large database may queue thousands.
+    """
+    now = now or timezone.now()
+    with background_work():  # its tasks wait behind those of people's actions
+        return _sweep(now)
+
+
+def _sweep(now: dt.datetime) -> dict[str, int]:
     from claimdesk.accounts.tokens import idempotency_keys_purge
     from claimdesk.payments.services import refunds_recover, refunds_retry_due
 
-    now = now or timezone.now()
     return {
         "refunds_retried": refunds_retry_due(now=now),
         "refunds_recovered": refunds_recover(now=now),

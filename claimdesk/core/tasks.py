@@ -6,6 +6,12 @@ visible to workers exactly when that transaction commits and disappears with
 it on rollback. With any other backend the task is enqueued on commit.
 Inside `task_batch()` (every `orders.history.history_batch()` opens one) the
 rows are collected and written in one INSERT when the batch ends.
+
+Workers take the highest priority first, then the oldest. Refunds are queued
+above everything else (`REFUND_PRIORITY`); what the periodic sweep queues
+goes `BACKGROUND_SHIFT` below the same task queued for a person
+(`background_work()`), so that thousands of reminders never delay a refund
+or the mail of a cancel someone just made.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import router, transaction
 from django.db.models.signals import pre_save
-from django.tasks import Task, task_backends
+from django.tasks import Task, TaskResultStatus, task_backends
+from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.tasks.signals import task_enqueued
 from django.utils.json import normalize_json
 
@@ -26,6 +33,38 @@ if TYPE_CHECKING:
 
 #: The task rows of the running `task_batch()`, or None outside one.
 _pending: ContextVar[list[DBTaskResult] | None] = ContextVar("task_batch", default=None)
+
+#: Money first: a refund task is taken before any other ready task.
+REFUND_PRIORITY = 10
+#: How far below its usual priority a task deferred by background work is queued.
+BACKGROUND_SHIFT = -20
+
+#: The shift of the running `background_work()` block, 0 outside one.
+_shift: ContextVar[int] = ContextVar("task_priority_shift", default=0)
+
+
+@contextmanager
+def background_work(shift: int = BACKGROUND_SHIFT) -> Iterator[None]:
+    """Queue the tasks deferred in the block `shift` below their usual priority.
+
+    For work nobody is waiting on at this moment (the periodic sweep): its
+    tasks keep their order among themselves but wait behind those a person's
+    action queued, and a refund it queues still goes before its mails.
+    """
+    token = _shift.set(_shift.get() + shift)
+    try:
+        yield
+    finally:
+        _shift.reset(token)
+
+
+def _shifted(task: Task[Any, Any]) -> Task[Any, Any]:
+    shift = _shift.get()
+    if not shift:
+        return task
+    return task.using(
+        priority=max(TASK_MIN_PRIORITY, min(TASK_MAX_PRIORITY, task.priority + shift))
+    )
 
 
 def _backend_is_transactional(task: Task[Any, Any]) -> bool:
@@ -36,8 +75,10 @@ def _backend_is_transactional(task: Task[Any, Any]) -> bool:
 def defer(task: Task[Any, Any], *args: Any, **kwargs: Any) -> None:
     """Enqueue `task` so that it runs only if the current transaction commits.
 
-    Inside `task_batch()` the task's row is written when the batch ends.
+    Inside `task_batch()` the task's row is written when the batch ends; inside
+    `background_work()` it is queued below its usual priority.
     """
+    task = _shifted(task)
     if not _backend_is_transactional(task):
         transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
         return
@@ -103,6 +144,25 @@ def task_batch() -> Iterator[None]:
     for row in rows:
         backend = task_backends[row.backend_name]
         task_enqueued.send(type(backend), task_result=row.task_result)
+
+
+def tasks_in_hand(task: Task[Any, Any], *, running_since: Any) -> list[list[Any]]:
+    """Return the positional arguments of `task`'s rows waiting in the queue or running since `running_since`.
+
+    Empty with a backend other than the database: it has no queue to read.
+    """
+    if not _backend_is_transactional(task):
+        return []
+    from django.db.models import Q
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(
+        task_path=task.module_path, backend_name=task.backend
+    ).filter(
+        Q(status=TaskResultStatus.READY)
+        | Q(status=TaskResultStatus.RUNNING, started_at__gt=running_since)
+    )
+    return [list(row.get("args") or []) for row in rows.values_list("args_kwargs", flat=True)]
 
 
 def defer_at(task: Task[Any, Any], run_after: Any, *args: Any, **kwargs: Any) -> None:

@@ -23,7 +23,7 @@ from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
-from claimdesk.core.tasks import defer, defer_at
+from claimdesk.core.tasks import defer, defer_at, task_batch, tasks_in_hand
 from claimdesk.orders.history import record_event, records_refusal
 from claimdesk.orders.models import Cart, Order, PaymentMethod
 
@@ -432,26 +432,46 @@ def refunds_retry_due(*, now: dt.datetime | None = None) -> int:
     return len(due)
 
 
-def refunds_recover(*, now: dt.datetime | None = None, stale_seconds: int | None = None) -> int:
-    """Hand pending card refunds that no worker finished back to the queue.
+def refunds_recover(
+    *, now: dt.datetime | None = None, stale_seconds: int | None = None, chunk: int = 500
+) -> int:
+    """Hand pending card refunds that no worker will finish back to the queue; return how many.
 
     A worker that died after the pending record was committed (or after it
-    called the gateway) leaves the refund pending; running it again is safe
-    because the gateway replays the answer of the same attempt key.
+    called the gateway) leaves the refund pending with no task to finish it;
+    running it again is safe because the gateway replays the answer of the
+    same attempt key. A refund whose task still waits in the queue, or has
+    been running since the cutoff, is left alone: a long queue is not a crash,
+    and queueing its refunds again would only make it longer. The rest are
+    queued `chunk` at a time, one transaction and one INSERT each.
     """
     now = now or timezone.now()
     stale = setting("REFUND_STALE_PENDING_SECONDS") if stale_seconds is None else stale_seconds
     cutoff = now - dt.timedelta(seconds=stale)
     from .tasks import process_refund
 
-    count = 0
-    for refund in Refund.objects.filter(
+    pending = Refund.objects.filter(
         status=RefundStatus.PENDING, destination=RefundDestination.CARD, updated_at__lte=cutoff
-    ):
-        with transaction.atomic():
-            Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(updated_at=now)
-            defer(process_refund, refund.pk)
-        count += 1
+    )
+    candidates = list(pending.order_by("pk").values_list("pk", flat=True))
+    if not candidates:
+        return 0
+    # a task that started before the cutoff and still runs is taken for a dead worker's
+    in_hand = {int(args[0]) for args in tasks_in_hand(process_refund, running_since=cutoff) if args}
+    lost = [pk for pk in candidates if pk not in in_hand]
+    count = 0
+    for start in range(0, len(lost), chunk):
+        with transaction.atomic(), task_batch():
+            # skip_locked: a refund locked now is being settled; the status says the rest
+            ids = list(
+                pending.select_for_update(skip_locked=True)
+                .filter(pk__in=lost[start : start + chunk])
+                .values_list("pk", flat=True)
+            )
+            Refund.objects.filter(pk__in=ids).update(updated_at=now)
+            for pk in ids:
+                defer(process_refund, pk)
+        count += len(ids)
     return count
 
 
