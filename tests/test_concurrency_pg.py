@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from django.db import connections, transaction
 from django.db.models import Count
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from claimdesk.claims import services as claims

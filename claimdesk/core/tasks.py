@@ -7,11 +7,11 @@ it on rollback. With any other backend the task is enqueued on commit.
 Inside `task_batch()` (every `orders.history.history_batch()` opens one) the
 rows are collected and written in one INSERT when the batch ends.
 
-Workers take the highest priority first, then the oldest. Refunds are queued
-above everything else (`REFUND_PRIORITY`); what the periodic sweep queues
-goes `BACKGROUND_SHIFT` below the same task queued for a person
-(`background_work()`), so that thousands of reminders never delay a refund
-or the mail of a cancel someone just made.
+Workers take the highest priority first, then the oldest. What the periodic
+sweep queues goes `BACKGROUND_SHIFT` below the same task queued for a
+person's action (`background_work()`), so that the thousands of reminders a
+sweep may queue never delay a refund or the mail of a cancel someone just
+made.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 #: The task rows of the running `task_batch()`, or None outside one.
 _pending: ContextVar[list[DBTaskResult] | None] = ContextVar("task_batch", default=None)
 
-#: Money first: a refund task is taken before any other ready task.
-REFUND_PRIORITY = 10
 #: How far below its usual priority a task deferred by background work is queued.
 BACKGROUND_SHIFT = -20
 
@@ -49,7 +47,7 @@ def background_work(shift: int = BACKGROUND_SHIFT) -> Iterator[None]:
 
     For work nobody is waiting on at this moment (the periodic sweep): its
     tasks keep their order among themselves but wait behind those a person's
-    action queued, and a refund it queues still goes before its mails.
+    action queued.
     """
     token = _shift.set(_shift.get() + shift)
     try:
