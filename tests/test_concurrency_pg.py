@@ -13,6 +13,7 @@ DATABASE_URL=postgres://claimdesk:claimdesk@127.0.0.1:5432/claimdesk_conc \
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ from claimdesk.payments.models import (
     RefundStatus,
     SimulatedGatewayRefund,
 )
-from claimdesk.payments.services import refund_process
+from claimdesk.payments.services import refund_process, refunds_recover
 from claimdesk.payments.tasks import process_refund
 from tests.factories import SellerFactory, order_in, place_cart
 from tests.tallycheck import assert_tallies_exact
@@ -370,3 +371,20 @@ def test_cancels_in_one_shop_while_the_sweep_folds_the_tally(seller, buyer):
     compact_tallies()
     assert not ClaimTally.objects.filter(merged=False).exists()
     assert_tallies_exact([seller.shop_id], zones=("Asia/Tokyo",))
+
+
+def test_two_workers_starting_together_queue_each_lost_refund_once(seller, buyer):
+    """Both recover the refunds a dead worker left; each refund gets one new task, paid once."""
+    orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(24)]
+    for order in orders:
+        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    tasks = DBTaskResult.objects.filter(task_path="claimdesk.payments.tasks.process_refund")
+    tasks.delete()  # lost with the worker that held them
+    outcomes = race(
+        lambda: refunds_recover(stale_seconds=0, chunk=1),
+        lambda: refunds_recover(stale_seconds=0, chunk=1),
+    )
+    assert sum(o.result for o in outcomes) == 24
+    per_refund = Counter(row["args"][0] for row in tasks.values_list("args_kwargs", flat=True))
+    assert sorted(per_refund.values()) == [1] * 24
+    assert_books_sound(*orders)

@@ -8,6 +8,7 @@ is finished on restart, exactly once).
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import Money
-from claimdesk.core.worker import drain_tasks
+from claimdesk.core.worker import drain_tasks, worker_gone, worker_id
 from claimdesk.messaging.models import Notification
 from claimdesk.orders.models import Order, OrderEvent
 from claimdesk.payments.gateways import GatewayResult, SimulatedCardGateway, set_simulated_mode
@@ -118,18 +119,33 @@ def test_refund_whose_worker_died_after_the_gateway_call_completes_on_next_run_o
     assert_refunded_once(claim, refund)
 
 
-@pytest.mark.parametrize("how", ["claimed_never_run", "task_row_lost"])
+def gone_pid() -> int:
+    """Return the pid of a process of this host that has just ended."""
+    process = subprocess.Popen(["true"])  # noqa: S607 - coreutils
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize(
+    "how", ["claimed_here_by_a_gone_worker", "claimed_long_ago_elsewhere", "task_row_lost"]
+)
 def test_refund_whose_worker_died_before_the_gateway_call_completes_on_next_run(seller, buyer, how):
     """A refund task claimed by a dead worker (or lost) is finished by the next worker run."""
     # given
     order, claim, refund = cancelled_card_order(seller, buyer)
     tasks = DBTaskResult.objects.filter(task_path=PROCESS_REFUND)
     assert tasks.count() == 1
-    if how == "claimed_never_run":
+    if how == "claimed_here_by_a_gone_worker":  # restarted on the same host: taken over at once
+        tasks.update(
+            status=TaskResultStatus.RUNNING,
+            worker_ids=[worker_id(gone_pid())],
+            started_at=timezone.now(),
+        )
+    elif how == "claimed_long_ago_elsewhere":  # another host's worker, silent for 10 minutes
         tasks.update(
             status=TaskResultStatus.RUNNING,
             worker_ids=["dead-host:4242"],
-            started_at=timezone.now(),
+            started_at=timezone.now() - dt.timedelta(minutes=10),
         )
     else:
         tasks.delete()
@@ -395,6 +411,23 @@ def test_a_refund_running_since_the_cutoff_is_left_to_its_worker(seller, buyer):
     assert refunds_recover(stale_seconds=0) == 0
     call_command("worker", "--once")
     assert_refunded_once(claim, refund)
+
+
+def test_a_starting_worker_leaves_the_refunds_other_live_workers_run(seller, buyer):
+    """A deploy restarting one worker does not queue again what another worker is running now."""
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    tasks = DBTaskResult.objects.filter(task_path=PROCESS_REFUND)
+    for claimed_by in ("other-host:17", worker_id()):  # another host's, then this very process
+        tasks.update(
+            status=TaskResultStatus.RUNNING,
+            worker_ids=[claimed_by],
+            started_at=timezone.now() - dt.timedelta(seconds=2),
+        )
+        assert refunds_recover(stale_seconds=0) == 0
+        assert tasks.count() == 1
+    assert worker_gone(worker_id(gone_pid()))
+    assert not worker_gone(worker_id()) and not worker_gone("other-host:17")
+    assert not worker_gone("no-pid") and not worker_gone(f"{worker_id()}x")
 
 
 def test_lost_refunds_are_queued_again_a_chunk_per_transaction(seller, buyer):

@@ -486,21 +486,25 @@ def compact_tallies() -> int:
 def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Run every platform timer once; return what each did.
 
-    The tasks it queues (reminder mails, recovered refunds) go below those of
-    people's actions: a first sweep over a large database may queue thousands.
+    The tasks it queues, refunds apart, go below those of people's actions: a
+    first sweep over a large database may queue thousands of reminders.
     """
+    from claimdesk.payments.services import refunds_recover, refunds_retry_due
+
     now = now or timezone.now()
-    with background_work():  # its tasks wait behind those of people's actions
-        return _sweep(now)
+    # refunds keep the usual priority: buyers are waiting for their money
+    refunds = {
+        "refunds_retried": refunds_retry_due(now=now),
+        "refunds_recovered": refunds_recover(now=now),
+    }
+    with background_work():  # the rest waits behind the tasks of people's actions
+        return refunds | _sweep(now)
 
 
 def _sweep(now: dt.datetime) -> dict[str, int]:
     from claimdesk.accounts.tokens import idempotency_keys_purge
-    from claimdesk.payments.services import refunds_recover, refunds_retry_due
 
     return {
-        "refunds_retried": refunds_retry_due(now=now),
-        "refunds_recovered": refunds_recover(now=now),
         "unpaid_cancelled": cancel_unpaid_due(now=now),
         "delay_reminders": remind_delays_due(now=now),
         "delay_points": give_delay_points_due(now=now),

@@ -58,7 +58,7 @@ def background_work(shift: int = BACKGROUND_SHIFT) -> Iterator[None]:
 
 def _shifted(task: Task[Any, Any]) -> Task[Any, Any]:
     shift = _shift.get()
-    if not shift:
+    if not shift or not task_backends[task.backend].supports_priority:
         return task
     return task.using(
         priority=max(TASK_MIN_PRIORITY, min(TASK_MAX_PRIORITY, task.priority + shift))
@@ -144,23 +144,34 @@ def task_batch() -> Iterator[None]:
         task_enqueued.send(type(backend), task_result=row.task_result)
 
 
-def tasks_in_hand(task: Task[Any, Any], *, running_since: Any) -> list[list[Any]]:
-    """Return the positional arguments of `task`'s rows waiting in the queue or running since `running_since`.
+def tasks_in_hand(task: Task[Any, Any], *, first_args: list[Any], running_since: Any) -> set[Any]:
+    """Return which of `first_args` have a row of `task` that a worker will run or is running.
 
-    Empty with a backend other than the database: it has no queue to read.
+    That is a row waiting in the queue, or one running since `running_since`
+    unless the process that claimed it is gone (`core.worker.worker_gone`).
+    Rows are matched by their first positional argument. Empty with a backend
+    other than the database: it has no queue to read.
     """
-    if not _backend_is_transactional(task):
-        return []
+    if not first_args or not _backend_is_transactional(task):
+        return set()
     from django.db.models import Q
     from django_tasks_db.models import DBTaskResult
 
+    from .worker import worker_gone
+
     rows = DBTaskResult.objects.filter(
-        task_path=task.module_path, backend_name=task.backend
+        task_path=task.module_path, backend_name=task.backend, args_kwargs__args__0__in=first_args
     ).filter(
         Q(status=TaskResultStatus.READY)
         | Q(status=TaskResultStatus.RUNNING, started_at__gt=running_since)
     )
-    return [list(row.get("args") or []) for row in rows.values_list("args_kwargs", flat=True)]
+    return {
+        args_kwargs["args"][0]
+        for status, args_kwargs, worker_ids in rows.values_list(
+            "status", "args_kwargs", "worker_ids"
+        )
+        if not (status == TaskResultStatus.RUNNING and worker_ids and worker_gone(worker_ids[-1]))
+    }
 
 
 def defer_at(task: Task[Any, Any], run_after: Any, *args: Any, **kwargs: Any) -> None:

@@ -15,9 +15,27 @@ from django_tasks_db.models import DBTaskResult
 logger = logging.getLogger(__name__)
 
 
-def worker_id() -> str:
-    """Return an id naming this process in task claims and leases."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+def worker_id(pid: int | None = None) -> str:
+    """Return an id naming this process (or process `pid` of this host) in task claims and leases."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"[:64]
+
+
+def worker_gone(claimed_by: str) -> bool:
+    """Return whether `claimed_by` names a process of this host that no longer exists.
+
+    A worker restarted on the same host can thus take over at once the tasks
+    its predecessor died holding; another host's worker is judged by time.
+    """
+    _, sep, pid = claimed_by.rpartition(":")
+    if not sep or not pid.isdigit() or worker_id(int(pid)) != claimed_by:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, run by another user
+        return False
+    return False
 
 
 class GracefulStop:

@@ -440,38 +440,40 @@ def refunds_recover(
     A worker that died after the pending record was committed (or after it
     called the gateway) leaves the refund pending with no task to finish it;
     running it again is safe because the gateway replays the answer of the
-    same attempt key. A refund whose task still waits in the queue, or has
-    been running since the cutoff, is left alone: a long queue is not a crash,
-    and queueing its refunds again would only make it longer. The rest are
-    queued `chunk` at a time, one transaction and one INSERT each.
+    same attempt key. Refunds pending since `stale_seconds` ago (the setting
+    by default; 0 when a worker starts) are looked at `chunk` at a time, each
+    chunk locked in one transaction. A refund whose task waits in the queue,
+    or has been running for less than `REFUND_STALE_PENDING_SECONDS` in a
+    worker not known to be gone, is left alone: a long queue is not a crash,
+    and queueing its refunds again would only make it longer. The tasks are
+    read under the locks, so a recovery running at the same time (two workers
+    starting together) queues each refund once. Refund tasks carry the
+    refund's id as their first positional argument.
     """
     now = now or timezone.now()
-    stale = setting("REFUND_STALE_PENDING_SECONDS") if stale_seconds is None else stale_seconds
-    cutoff = now - dt.timedelta(seconds=stale)
+    window = dt.timedelta(seconds=setting("REFUND_STALE_PENDING_SECONDS"))
+    cutoff = now - (window if stale_seconds is None else dt.timedelta(seconds=stale_seconds))
     from .tasks import process_refund
 
     pending = Refund.objects.filter(
         status=RefundStatus.PENDING, destination=RefundDestination.CARD, updated_at__lte=cutoff
     )
     candidates = list(pending.order_by("pk").values_list("pk", flat=True))
-    if not candidates:
-        return 0
-    # a task that started before the cutoff and still runs is taken for a dead worker's
-    in_hand = {int(args[0]) for args in tasks_in_hand(process_refund, running_since=cutoff) if args}
-    lost = [pk for pk in candidates if pk not in in_hand]
     count = 0
-    for start in range(0, len(lost), chunk):
+    for start in range(0, len(candidates), chunk):
         with transaction.atomic(), task_batch():
-            # skip_locked: a refund locked now is being settled; the status says the rest
-            ids = list(
+            # skip_locked: a refund locked now is being settled or recovered by another
+            locked = list(
                 pending.select_for_update(skip_locked=True)
-                .filter(pk__in=lost[start : start + chunk])
+                .filter(pk__in=candidates[start : start + chunk])
                 .values_list("pk", flat=True)
             )
-            Refund.objects.filter(pk__in=ids).update(updated_at=now)
-            for pk in ids:
+            in_hand = tasks_in_hand(process_refund, first_args=locked, running_since=now - window)
+            lost = [pk for pk in locked if pk not in in_hand]
+            Refund.objects.filter(pk__in=lost).update(updated_at=now)
+            for pk in lost:
                 defer(process_refund, pk)
-        count += len(ids)
+        count += len(lost)
     return count
 
 
