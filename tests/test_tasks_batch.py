@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.db import connection, transaction
+from django.tasks import task
+from django.tasks.backends.immediate import ImmediateBackend
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -113,3 +115,29 @@ def test_background_work_waits_below_what_people_queue(batched: bool) -> None:
     # the order the worker takes them in (the oldest first within a priority)
     taken = [r.task_result.args[0] for r in DBTaskResult.objects.ready()]
     assert (set(taken[:2]), set(taken[2:4]), taken[4]) == ({4, 5}, {1, 2}, 3)
+
+
+class _NoPriorities(ImmediateBackend):
+    supports_priority = False
+
+
+def test_background_work_keeps_the_priority_a_backend_cannot_store(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    """With a backend without priorities the sweep's task is still sent, at the usual priority."""
+    from claimdesk.core.tasks import background_work
+
+    settings.TASKS = {"default": {"BACKEND": f"{__name__}._NoPriorities"}}
+    with django_capture_on_commit_callbacks(execute=True), background_work():
+        defer(_remember, 7)
+        assert _REMEMBERED == []  # sent once the transaction commits
+    assert _REMEMBERED == [7]
+    assert not DBTaskResult.objects.exists()
+
+
+_REMEMBERED: list[int] = []
+
+
+@task
+def _remember(n: int) -> None:
+    _REMEMBERED.append(n)
