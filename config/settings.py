@@ -249,6 +249,7 @@ CLAIMDESK = {
     "CLAIM_ESCALATE_BUSINESS_DAYS": 5,
     "LATE_BUYER_CANCEL_HOURS": 6,
     "SWEEP_INTERVAL_SECONDS": 60,
+    "SWEEP_ROWS_PER_STEP": 500,  # rows one timer handles in one sweep; the next sweep goes on
     "MEMO_MAX_CHARS": 1000,
     # Machine interfaces (docs/api.md, docs/qapi.md)
     "API_RATE_LIMIT_PER_MINUTE": 600,  # per token, counted in the default cache

@@ -219,6 +219,22 @@ def test_unpaid_order_is_cancelled_at_its_deadline_not_before(seller, buyer):
     assert [n.recipient_id for n in mails("unpaid_cancelled")] == [buyer.pk]
 
 
+def test_a_sweep_takes_at_most_the_rows_per_step_and_the_next_goes_on(seller, buyer, settings):
+    """With a backlog each sweep handles a bounded share of it, oldest rows first, until done."""
+    settings.CLAIMDESK = {**settings.CLAIMDESK, "SWEEP_ROWS_PER_STEP": 2}
+    with time_machine.travel(PAID, tick=False):
+        orders = [order_in("unpaid", seller=seller, buyer=buyer) for _ in range(5)]
+    live = Order.objects.filter(pk__in=[o.pk for o in orders], cancelled_at__isnull=True)
+    done = [sweep_at(at(5, 2, 9, minute))["unpaid_cancelled"] for minute in range(4)]
+    assert done == [2, 2, 1, 0]
+    assert live.count() == 0
+    first_two = sorted(o.pk for o in orders)[:2]
+    cancelled_first = Claim.objects.filter(order_id__in=first_two).values_list(
+        "requested_at", flat=True
+    )
+    assert set(cancelled_first) == {at(5, 2, 9, 0)}
+
+
 def test_unpaid_cancel_walks_every_batch(seller, buyer):
     """Five due orders in batches of two are all cancelled."""
     with time_machine.travel(PAID, tick=False):

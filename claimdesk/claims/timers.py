@@ -35,6 +35,7 @@ A mere confirmation date (no registered delay) does not postpone anything.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -134,9 +135,14 @@ def _pks(queryset: QuerySet[Any], batch_size: int) -> Iterator[int]:
 
 
 def _each(step: str, queryset: QuerySet[Any], act: Callable[[int], bool], batch_size: int) -> int:
-    """Run `act` on every due row; return how many it changed."""
+    """Run `act` on the due rows, at most SWEEP_ROWS_PER_STEP of them; return how many it changed.
+
+    The cap keeps one sweep short when a step has a backlog (the first sweep
+    over a large database, or after an outage): the worker that runs it goes
+    back to the task queue, and the next sweep takes the next rows.
+    """
     done = 0
-    for pk in _pks(queryset, batch_size):
+    for pk in itertools.islice(_pks(queryset, batch_size), setting("SWEEP_ROWS_PER_STEP")):
         try:
             if act(pk):
                 done += 1
