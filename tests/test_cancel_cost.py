@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench.replay import seller_cancel
 from claimdesk.accounts.models import User
 from claimdesk.claims.models import ClaimStatus
 from claimdesk.claims.services import (
@@ -56,19 +57,9 @@ def private_webhooks(settings: Any) -> None:
     settings.CLAIMDESK = {**settings.CLAIMDESK, "WEBHOOKS_ALLOW_PRIVATE": True}
 
 
-def _cancel(seller: User, order: Order) -> None:
-    claim_seller_cancel(
-        actor=seller,
-        order=order,
-        reason="OUT_OF_STOCK",
-        seller_memo="在庫切れ",
-        confirm_without_notice=True,
-    )
-
-
 def _statements(seller: User, order: Order) -> list[str]:
     with CaptureQueriesContext(connection) as ctx:
-        _cancel(seller, order)
+        seller_cancel(seller, order)
     return [q["sql"] for q in ctx.captured_queries]
 
 
@@ -97,7 +88,7 @@ def test_balance_cancel_history_and_webhooks_in_order(
     order = order_in("new", seller=seller, buyer=buyer, method="balance")
     webhook_endpoint_create(actor=seller, url="http://127.0.0.1:9/hook", events=ALL_EVENTS)
     before = OrderEvent.objects.filter(order=order).count()
-    _cancel(seller, order)
+    seller_cancel(seller, order)
     kinds = list(
         OrderEvent.objects.filter(order=order).order_by("created_at", "id").values_list("kind")
     )[before:]
@@ -128,7 +119,7 @@ def test_endpoint_added_in_the_same_transaction_gets_the_events(
         endpoint = webhook_endpoint_create(
             actor=seller, url="http://127.0.0.1:9/hook", events=["claim.created"]
         )
-        _cancel(seller, order)
+        seller_cancel(seller, order)
     delivery = WebhookDelivery.objects.get()
     assert delivery.endpoint == endpoint and delivery.event_type == "claim.created"
 
@@ -151,8 +142,8 @@ def test_one_batch_for_two_shops_keeps_each_shops_events_apart(
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])
     with transaction.atomic(), history_batch():
-        _cancel(seller, mine)
-        _cancel(other_seller, theirs)
+        seller_cancel(seller, mine)
+        seller_cancel(other_seller, theirs)
     deliveries = {
         (d.endpoint_id, d.event_type, d.payload["data"]["order_no"])
         for d in WebhookDelivery.objects.all()
@@ -184,7 +175,7 @@ def test_open_claim_refusal_names_the_claim(seller: User, buyer: User) -> None:
     order = order_in("confirmed", seller=seller, buyer=buyer)
     claim = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     with pytest.raises(DomainError) as refused:
-        _cancel(seller, order)
+        seller_cancel(seller, order)
     assert refused.value.code == "claim_open"
     assert refused.value.data == {"claim": claim.pk, "status": ClaimStatus.CANCEL_REQUESTED}
 
@@ -219,7 +210,7 @@ def test_cancel_facts_read_what_the_orm_helpers_read(
     first, second, third = cart.orders.order_by("pk")
     order_confirm(actor=seller, order=third, est_ship_date=timezone.localdate() + dt.timedelta(1))
     assert _sql_facts(first) == _orm_facts(first) == (None, False, 2, 0, False)
-    _cancel(seller, second)  # refunded, no longer live
+    seller_cancel(seller, second)  # refunded, no longer live
     claim = claim_request_cancel(actor=buyer, order=third, reason="EDIT_ORDER")
     note_send(
         actor=seller,
@@ -267,11 +258,11 @@ def test_a_failed_action_inside_an_outer_batch_leaves_no_line(
     webhook_endpoint_create(actor=seller, url="http://127.0.0.1:9/hook", events=ALL_EVENTS)
     before = OrderEvent.objects.filter(order=bad).count()
     with transaction.atomic(), history_batch():
-        _cancel(seller, good)
+        seller_cancel(seller, good)
         try:
             # A step the block may give up: its own savepoint and its own batch.
             with transaction.atomic(), history_batch():
-                _cancel(seller, bad)
+                seller_cancel(seller, bad)
                 raise DomainError("refused_for_test", "refused after its lines were noted")
         except DomainError:
             pass

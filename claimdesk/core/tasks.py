@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import router, transaction
+from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.tasks import Task, TaskResultStatus, task_backends
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
@@ -154,7 +155,6 @@ def tasks_in_hand(task: Task[Any, Any], *, first_args: list[Any], running_since:
     """
     if not first_args or not _backend_is_transactional(task):
         return set()
-    from django.db.models import Q
     from django_tasks_db.models import DBTaskResult
 
     from .worker import worker_gone

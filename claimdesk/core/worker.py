@@ -26,11 +26,11 @@ def worker_gone(claimed_by: str) -> bool:
     A worker restarted on the same host can thus take over at once the tasks
     its predecessor died holding; another host's worker is judged by time.
     """
-    _, sep, pid = claimed_by.rpartition(":")
-    if not sep or not pid.isdigit() or worker_id(int(pid)) != claimed_by:
+    _, _, digits = claimed_by.rpartition(":")
+    if not digits.isdigit() or worker_id(pid := int(digits)) != claimed_by:
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:  # it exists, run by another user
