@@ -24,6 +24,10 @@ class Shop(models.Model):
     email = models.EmailField(_("contact mail"), blank=True)
     language = models.CharField(_("language"), max_length=10, default="ja")
     created_at = models.DateTimeField(default=timezone.now)
+    #: The marketplace's own id for the shop (platform intake upserts by it).
+    external_id = models.CharField(
+        _("marketplace id"), max_length=128, null=True, blank=True, unique=True
+    )
 
     class Meta:
         ordering = ["code"]
@@ -50,15 +54,24 @@ class User(AbstractUser):
     kana_name = models.CharField(_("name in kana"), max_length=100, blank=True)
     language = models.CharField(_("language"), max_length=10, default="ja")
     time_zone = models.CharField(_("time zone"), max_length=40, default="Asia/Tokyo")
+    #: The marketplace's own id for the person, unique per role: platform intake
+    #: upserts buyers and staff by it, and OpenID Connect sign-in matches its
+    #: subject claim to it (never the e-mail address alone).
+    external_id = models.CharField(_("marketplace id"), max_length=128, null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
+            models.UniqueConstraint(
+                fields=["role", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="one_user_per_role_external_id",
+            ),
             models.CheckConstraint(
                 condition=(models.Q(role="seller", shop__isnull=False) | ~models.Q(role="seller")),
                 name="seller_staff_has_shop",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
