@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "claimdesk.claims",
     "claimdesk.messaging",
     "claimdesk.inquiries",
+    "claimdesk.intake",
     "claimdesk.portals",
 ]
 

@@ -10,12 +10,9 @@ from django.utils import timezone
 
 from claimdesk.accounts.models import Role, Shop, ShopAddress, User
 from claimdesk.core.money import Money
+from claimdesk.intake.checkout import CartLine, Receiver, cart_mark_paid, cart_place
 from claimdesk.orders.models import Cart, Item, ItemOption, Order, ShippingStatus
 from claimdesk.orders.services import (
-    CartLine,
-    Receiver,
-    cart_mark_paid,
-    cart_place,
     order_confirm,
     order_mark_delivered,
     order_register_delay,

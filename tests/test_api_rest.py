@@ -405,6 +405,8 @@ ISOLATION_TESTED = {
     "/api/v1/webhooks/{endpoint_id}": "test_another_shops_webhooks_are_404",
     "/api/v1/webhooks/{endpoint_id}/deliveries": "test_another_shops_webhooks_are_404",
     "/api/v1/webhooks/deliveries/{delivery_id}/redeliver": "test_another_shops_webhooks_are_404",
+    "/api/v1/platform/orders/{external_id}": "test_a_shop_token_is_refused_on_every_platform_route",
+    "/api/v1/platform/webhooks/{endpoint_id}": "test_platform_webhooks_hear_every_shops_cancellations",
 }
 
 

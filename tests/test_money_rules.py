@@ -23,8 +23,9 @@ from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.core.calendar import add_business_days, business_days_between, is_business_day
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import CurrencyMismatch, Money, money_sum
+from claimdesk.intake.checkout import cart_mark_paid
 from claimdesk.orders.models import Cart, Order
-from claimdesk.orders.services import cart_mark_paid, order_confirm, order_ship
+from claimdesk.orders.services import order_confirm, order_ship
 from claimdesk.payments.ledger import buyer_balance, ledger_total, seller_payable
 from claimdesk.payments.models import Account, LedgerEntry, Refund, RefundStatus
 from claimdesk.payments.services import payment_fee_for

@@ -25,7 +25,7 @@ class Shop(models.Model):
     language = models.CharField(_("language"), max_length=10, default="ja")
     created_at = models.DateTimeField(default=timezone.now)
     #: The marketplace's own id for the shop (platform intake upserts by it).
-    external_id = models.CharField(
+    external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique among those given)
         _("marketplace id"), max_length=128, null=True, blank=True, unique=True
     )
 
@@ -57,7 +57,9 @@ class User(AbstractUser):
     #: The marketplace's own id for the person, unique per role: platform intake
     #: upserts buyers and staff by it, and OpenID Connect sign-in matches its
     #: subject claim to it (never the e-mail address alone).
-    external_id = models.CharField(_("marketplace id"), max_length=128, null=True, blank=True)
+    external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique per role among those given)
+        _("marketplace id"), max_length=128, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -176,16 +178,22 @@ class ShopRestriction(models.Model):
 class ApiTokenKind(models.TextChoices):
     REST = "rest", _("REST API token")
     QAPI = "qapi", _("QAPI seller key")
+    PLATFORM = "platform", _("Platform token")
 
 
 class ApiToken(models.Model):
-    """A shop's key for the REST API or the QAPI endpoint; only its hash is stored.
+    """A key for the REST API or the QAPI endpoint; only its hash is stored.
 
-    The token acts as the staff member who created it (`user`): services see
-    that person as the actor, and refusals are worded in their language.
+    A shop's token (`rest`, `qapi`) acts as the staff member who created it
+    (`user`): services see that person as the actor, and refusals are worded
+    in their language. A platform token (`platform`, no shop) belongs to the
+    marketplace itself and opens only the /api/v1/platform routes; its `user`
+    is the operator who created it.
     """
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_tokens")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="api_tokens", null=True, blank=True
+    )
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
     kind = models.CharField(max_length=8, choices=ApiTokenKind.choices, default=ApiTokenKind.REST)
     name = models.CharField(_("name"), max_length=100)
@@ -210,6 +218,8 @@ class ApiToken(models.Model):
 
     @property
     def scopes(self) -> list[str]:
+        if self.kind == ApiTokenKind.PLATFORM:
+            return ["platform"]
         return ["read", "write"] if self.can_write else ["read"]
 
     def is_expired(self, at: dt.datetime | None = None) -> bool:

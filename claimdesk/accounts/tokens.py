@@ -24,7 +24,7 @@ from claimdesk.core.validation import clean_short
 from .models import ApiIdempotencyKey, ApiToken, ApiTokenKind, Role, User
 from .roles import require_role
 
-PREFIXES = {ApiTokenKind.REST: "cdk_", ApiTokenKind.QAPI: "cdq_"}
+PREFIXES = {ApiTokenKind.REST: "cdk_", ApiTokenKind.QAPI: "cdq_", ApiTokenKind.PLATFORM: "cdp_"}
 
 
 def _config(name: str, default: Any) -> Any:
@@ -52,7 +52,7 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token of the actor's shop; return it with the raw key, shown this once."""
     require_role(actor, Role.SELLER)
-    if kind not in ApiTokenKind.values:
+    if kind not in (ApiTokenKind.REST, ApiTokenKind.QAPI):
         raise InvalidInput("token_kind_invalid", _("Choose a REST token or a QAPI seller key."))
     label = clean_short(name, field="name")
     if expires_at is None and kind == ApiTokenKind.QAPI:
@@ -69,6 +69,53 @@ def api_token_create(
         expires_at=expires_at,
     )
     return token, raw
+
+
+def platform_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
+    """Create a platform token (the marketplace's, no shop); return it with the raw key once."""
+    require_role(actor, Role.OPERATOR)
+    raw = PREFIXES[ApiTokenKind.PLATFORM] + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        shop=None,
+        user=actor,
+        kind=ApiTokenKind.PLATFORM,
+        name=clean_short(name, field="name"),
+        prefix=raw[:10],
+        key_hash=hash_key(raw),
+        can_write=True,
+    )
+    return token, raw
+
+
+def platform_token_revoke(*, actor: User, token_id: int) -> ApiToken:
+    """Revoke a platform token; it stops working at once."""
+    require_role(actor, Role.OPERATOR)
+    with transaction.atomic():
+        token = (
+            ApiToken.objects.select_for_update()
+            .filter(pk=token_id if 0 < token_id < 2**63 else 0, kind=ApiTokenKind.PLATFORM)
+            .first()
+        )
+        if token is None:
+            raise NotFound("token_not_found", _("No such API token."))
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.revoked_by = actor
+            token.save(update_fields=["revoked_at", "revoked_by"])
+    return token
+
+
+def platform_user() -> User:
+    """Return the operator account that platform tokens made on the command line act as."""
+    user, _created = User.objects.get_or_create(
+        username="platform",
+        defaults={
+            "role": Role.OPERATOR,
+            "display_name": "Marketplace",
+            "password": "!",  # unusable: this account never signs in
+        },
+    )
+    return user
 
 
 def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
@@ -100,15 +147,17 @@ def api_token_lookup(raw: str | None) -> ApiToken | None:
 
 
 def api_token_usable(token: ApiToken | None) -> bool:
-    """Return whether `token` may be used now: not revoked, not expired, owner still staff."""
-    return (
-        token is not None
-        and token.revoked_at is None
-        and not token.is_expired()
-        and token.user.is_active
-        and token.user.is_seller
-        and token.user.shop_id == token.shop_id
-    )
+    """Return whether `token` may be used now: not revoked, not expired, owner still staff.
+
+    A platform token's owner must still be an active operator.
+    """
+    if token is None or token.revoked_at is not None or token.is_expired():
+        return False
+    if not token.user.is_active:
+        return False
+    if token.kind == ApiTokenKind.PLATFORM:
+        return token.user.is_operator and token.shop_id is None
+    return token.user.is_seller and token.user.shop_id == token.shop_id
 
 
 def api_token_touch(token: ApiToken) -> None:

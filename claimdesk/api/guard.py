@@ -46,24 +46,41 @@ def _token_of(request: HttpRequest) -> ApiToken | None:
     token = None
     if header[:7].lower() == "bearer ":
         found = api_token_lookup(header[7:])
-        if api_token_usable(found) and found is not None and found.kind == ApiTokenKind.REST:
+        if (
+            api_token_usable(found)
+            and found is not None
+            and found.kind in (ApiTokenKind.REST, ApiTokenKind.PLATFORM)
+        ):
             token = found
     request.api_token = token  # type: ignore[attr-defined]
     return token
 
 
+def _shop_token(request: HttpRequest) -> ApiToken | None:
+    found = _token_of(request)
+    if found is not None and found.kind == ApiTokenKind.PLATFORM:
+        raise Forbidden(
+            "platform_token",
+            _(
+                "A platform token opens only /api/v1/platform routes. Use a shop's token for the shop's routes."
+            ),
+            {"required_scope": "read"},
+        )
+    return found
+
+
 class TokenAuth(HttpBearer):
-    """Bearer token with the `read` scope (every token has it)."""
+    """A shop's bearer token with the `read` scope (every shop token has it)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return _token_of(request)
+        return _shop_token(request)
 
 
 class WriteTokenAuth(TokenAuth):
-    """Bearer token with the `write` scope."""
+    """A shop's bearer token with the `write` scope."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        found = _token_of(request)
+        found = _shop_token(request)
         if found is not None and not found.can_write:
             raise Forbidden(
                 "insufficient_scope",
@@ -73,8 +90,26 @@ class WriteTokenAuth(TokenAuth):
         return found
 
 
+class PlatformTokenAuth(HttpBearer):
+    """The marketplace's bearer token (scope `platform`); shop tokens are refused."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = _token_of(request)
+        if found is not None and found.kind != ApiTokenKind.PLATFORM:
+            raise Forbidden(
+                "insufficient_scope",
+                _(
+                    "This route needs a platform token (scope platform); a shop's token cannot use it. "
+                    "An operator creates one in the console."
+                ),
+                {"required_scope": "platform"},
+            )
+        return found
+
+
 read_auth = TokenAuth()
 write_auth = WriteTokenAuth()
+platform_auth = PlatformTokenAuth()
 
 
 def _rate_limited(token: ApiToken) -> HttpResponse | None:

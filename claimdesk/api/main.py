@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from claimdesk.core.errors import DomainError
 from claimdesk.core.i18n import lazy_text as _
 
-from . import claims, orders, webhooks
+from . import claims, orders, platform, webhooks
 from .guard import IDEMPOTENCY_HEADER
 from .problems import PROBLEM_CONTENT_TYPE, domain_problem, problem
 
@@ -29,6 +29,10 @@ The claimdesk REST API: everything the seller portal does, for integrations.
   (also for another shop's objects), 403 forbidden, 429 rate limited (with
   `Retry-After`).
 * Lists use cursor pagination: pass `next_cursor` back as `cursor`.
+* The `/platform` routes are the marketplace's own (its shops, buyers,
+  staff, orders and order events, and its webhooks for every shop): they
+  need a platform token, which an operator creates in the console or with
+  `manage.py platform_token create NAME`. Batches answer one result per row.
 """
 
 
@@ -37,6 +41,11 @@ class ClaimdeskAPI(NinjaAPI):
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for _key, model in platform.BATCH_MODELS.values():
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(found.pop("$defs", {}))
+            components[model.__name__] = found
         for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
                 for status, response in operation.get("responses", {}).items():
@@ -109,3 +118,4 @@ api.add_router("", orders.router)
 api.add_router("", claims.router)
 api.add_router("", claims.notes_router)
 api.add_router("", webhooks.router)
+api.add_router("", platform.router)

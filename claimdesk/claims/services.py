@@ -583,7 +583,7 @@ def claim_seller_cancel(
     return claim
 
 
-def claim_reject_by_shipping(*, actor: User, order: Order) -> Claim | None:
+def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | None:
     """Close the buyer's cancel request because the seller shipped the order.
 
     Called by `order_ship` inside its transaction; the only way to decline.
@@ -738,8 +738,12 @@ def claim_operator_cancel(*, actor: User, order: Order, reason: str, memo: str) 
     return claim
 
 
-def claim_cancel_unpaid(*, order: Order) -> Claim | None:
-    """Cancel an order whose payment did not arrive by the deadline (claim 16)."""
+def claim_cancel_unpaid(*, order: Order, failed: bool = False) -> Claim | None:
+    """Cancel an order whose payment did not arrive by the deadline (claim 16).
+
+    `failed`: the marketplace reported the payment failed, so the deadline
+    need not pass first.
+    """
     reason = _system_reason(ReasonKind.CANCEL, "UNPAID")
     with transaction.atomic():
         order = lock_order(order)
@@ -748,8 +752,10 @@ def claim_cancel_unpaid(*, order: Order) -> Claim | None:
             order.shipping_status != ShippingStatus.AWAITING_PAYMENT
             or policies.order_closed(order)
             or cart.paid_at is not None
-            or cart.payment_deadline is None
-            or cart.payment_deadline > timezone.now()
+            or (
+                not failed
+                and (cart.payment_deadline is None or cart.payment_deadline > timezone.now())
+            )
         ):
             return None
         if _open_claim(order) is not None:

@@ -38,7 +38,7 @@ def _t(roles: set[str], sources: set[int], *targets: int) -> Transition:
 
 TRANSITIONS: dict[str, Transition] = {
     "approve_cancel": _t({"seller"}, {S.CANCEL_REQUESTED}, S.CANCELLING),
-    "reject_by_shipping": _t({"seller"}, {S.CANCEL_REQUESTED}, S.REJECTED_SHIPPED),
+    "reject_by_shipping": _t({"seller", "system"}, {S.CANCEL_REQUESTED}, S.REJECTED_SHIPPED),
     "refund_succeeded": _t({"system"}, {S.CANCELLING}, S.CANCEL_COMPLETED),
     "withdraw": _t(
         {"buyer"},

@@ -32,6 +32,7 @@ from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, NonReceiptDuty, PickupMethod
 from claimdesk.core.conf import setting
 from claimdesk.core.money import Money
+from claimdesk.intake.checkout import CartLine, Receiver, cart_mark_paid, cart_place
 from claimdesk.messaging.models import Note, NoteCategory, Notification
 from claimdesk.messaging.services import note_send
 from claimdesk.orders.models import (
@@ -44,10 +45,6 @@ from claimdesk.orders.models import (
     ShippingStatus,
 )
 from claimdesk.orders.services import (
-    CartLine,
-    Receiver,
-    cart_mark_paid,
-    cart_place,
     order_complete_trade,
     order_confirm,
     order_mark_delivered,

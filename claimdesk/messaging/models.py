@@ -250,9 +250,11 @@ class Notification(models.Model):
 
 
 class WebhookEvent(models.TextChoices):
-    """The events a shop's webhook endpoints may subscribe to."""
+    """The events a shop's (or the marketplace's) webhook endpoints may subscribe to."""
 
     ORDER_STATUS_CHANGED = "order.status_changed", _("Order status changed")
+    ORDER_CANCELLED = "order.cancelled", _("Order cancelled")
+    RETURN_COMPLETED = "return.completed", _("Return completed")
     CLAIM_CREATED = "claim.created", _("Claim created")
     CLAIM_STATUS_CHANGED = "claim.status_changed", _("Claim status changed")
     REFUND_SUCCEEDED = "refund.succeeded", _("Refund succeeded")
@@ -261,9 +263,20 @@ class WebhookEvent(models.TextChoices):
 
 
 class WebhookEndpoint(models.Model):
-    """A URL of a shop that receives signed POSTs of the events it subscribed to."""
+    """A URL that receives signed POSTs of the events it subscribed to.
 
-    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="webhooks")
+    A shop's endpoint hears its own shop's events; the marketplace's own
+    endpoints (no shop, created with a platform token or in the console) hear
+    every shop's.
+    """
+
+    shop = models.ForeignKey(
+        "accounts.Shop",
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+        null=True,
+        blank=True,
+    )
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(max_length=100)
     events = models.JSONField(_("events"), default=list)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -172,8 +173,12 @@ def _clean_events(events: list[str]) -> list[str]:
 def webhook_endpoint_create(
     *, actor: User, url: str, events: list[str], secret: str = ""
 ) -> WebhookEndpoint:
-    """Add a webhook endpoint to the actor's shop (a secret is generated unless given)."""
-    require_role(actor, "seller")
+    """Add a webhook endpoint to the actor's shop (a secret is generated unless given).
+
+    An operator (or a platform token, which acts as one) adds the
+    marketplace's own endpoint, which hears every shop's events.
+    """
+    require_role(actor, "seller", "operator")
     clean_url = check_url(url)
     chosen = _clean_events(events)
     secret = (secret or "").strip() or "whsec_" + secrets.token_urlsafe(24)
@@ -183,8 +188,13 @@ def webhook_endpoint_create(
             _("A secret has 16 to 100 characters; leave it empty to have one made."),
             {"field": "secret"},
         )
-    shop_id = actor.shop_id or -1
-    if WebhookEndpoint.objects.filter(shop_id=shop_id).count() >= MAX_ENDPOINTS_PER_SHOP:
+    shop_id = (actor.shop_id or -1) if actor.is_seller else None
+    owned = (
+        WebhookEndpoint.objects.filter(shop__isnull=True)
+        if shop_id is None
+        else WebhookEndpoint.objects.filter(shop_id=shop_id)
+    )
+    if owned.count() >= MAX_ENDPOINTS_PER_SHOP:
         raise InvalidInput(
             "webhook_too_many",
             _("A shop may have at most %(max)s endpoints. Remove one first.")
@@ -213,10 +223,19 @@ def access_endpoint_for_seller(user: User, endpoint_id: object) -> WebhookEndpoi
     return endpoint
 
 
+def access_endpoint_for_platform(user: User, endpoint_id: object) -> WebhookEndpoint:
+    """Return one of the marketplace's own endpoints (no shop), or raise NotFound."""
+    require_role(user, "operator")
+    endpoint = WebhookEndpoint.objects.filter(pk=_object_id(endpoint_id), shop__isnull=True).first()
+    if endpoint is None:
+        raise NotFound("webhook_not_found", _("No such webhook endpoint."))
+    return endpoint
+
+
 def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
-    """Remove an endpoint of the actor's shop with its delivery log."""
-    require_role(actor, "seller")
-    if endpoint.shop_id != actor.shop_id:
+    """Remove an endpoint of the actor's shop (an operator: the marketplace's) with its log."""
+    require_role(actor, "seller", "operator")
+    if endpoint.shop_id != (actor.shop_id if actor.is_seller else None):
         raise NotFound("webhook_not_found", _("No such webhook endpoint."))
     endpoint.delete()
 
@@ -269,16 +288,22 @@ def _emit_many(messages: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
     """
     if not messages:
         return 0
-    subscribed: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    subscribed: dict[int | None, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.filter(
-        shop_id__in={shop_id for shop_id, _type, _data in messages}, is_active=True
+        Q(shop_id__in={shop_id for shop_id, _type, _data in messages}) | Q(shop__isnull=True),
+        is_active=True,
     ):
         subscribed[endpoint.shop_id].append(endpoint)
     if not subscribed:
         return 0
+    marketplace = subscribed.get(None, [])
     deliveries: list[WebhookDelivery] = []
     for shop_id, event_type, data in messages:
-        endpoints = [e for e in subscribed.get(shop_id, ()) if event_type in (e.events or [])]
+        endpoints = [
+            e
+            for e in [*subscribed.get(shop_id, ()), *marketplace]
+            if event_type in (e.events or [])
+        ]
         if not endpoints:
             continue
         event_id = f"evt_{uuid.uuid4().hex}"
@@ -319,7 +344,23 @@ def webhook_on_order_event(event: OrderEvent) -> None:
 
 def webhook_on_order_events(events: Sequence[OrderEvent]) -> int:
     """Turn order-history lines into their webhook events, with one endpoint lookup for all."""
-    return _emit_many([m for m in map(_order_event_message, events) if m is not None])
+    return _emit_many([m for event in events for m in _order_event_messages(event)])
+
+
+#: History fields whose change to "1" is also an event of its own (for storefronts).
+_OUTCOMES = {"cancelled": WebhookEvent.ORDER_CANCELLED, "returned": WebhookEvent.RETURN_COMPLETED}
+
+
+def _order_event_messages(event: OrderEvent) -> list[tuple[int, str, dict[str, Any]]]:
+    """Return the (shop id, event type, data) webhook events a history line stands for."""
+    message = _order_event_message(event)
+    if message is None:
+        return []
+    outcome = _OUTCOMES.get(event.field)
+    if outcome is None or event.to_value != "1":
+        return [message]
+    shop_id, _type, data = message
+    return [message, (shop_id, outcome, data)]
 
 
 def _order_event_message(event: OrderEvent) -> tuple[int, str, dict[str, Any]] | None:
@@ -342,6 +383,8 @@ def _order_event_message(event: OrderEvent) -> tuple[int, str, dict[str, Any]] |
     data: dict[str, Any] = {
         "order_no": order.order_no,
         "cart_no": getattr(order.cart, "cart_no", None) if order.cart_id else None,
+        "order_external_id": order.external_id,
+        "cart_external_id": order.cart.external_id if order.cart_id else None,
         "shipping_status": order.shipping_status,
         "action": event.kind,
         "field": event.field,

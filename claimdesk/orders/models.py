@@ -90,6 +90,10 @@ class Cart(models.Model):
     ordered_at = models.DateTimeField(_("order date"), default=timezone.now)
     paid_at = models.DateTimeField(_("payment date"), null=True, blank=True)
     payment_deadline = models.DateTimeField(null=True, blank=True)
+    #: The marketplace's own id of the checkout (platform intake upserts by it).
+    external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique among those given)
+        _("marketplace id"), max_length=128, null=True, blank=True, unique=True
+    )
 
     class Meta:
         ordering = ["-cart_no"]
@@ -184,6 +188,10 @@ class Order(models.Model):
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
     delay_reminded_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
+    #: The marketplace's own id of the order line (platform intake upserts by it).
+    external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique among those given)
+        _("marketplace id"), max_length=128, null=True, blank=True, unique=True
+    )
 
     objects = OrderQuerySet.as_manager()
 

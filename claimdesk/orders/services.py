@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -11,15 +10,12 @@ from django.utils import timezone
 from django.utils.functional import Promise
 
 from claimdesk.accounts.roles import require_party, require_role
-from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
-from claimdesk.core.ids import next_number
-from claimdesk.core.money import Money
 from claimdesk.core.validation import clean_memo, clean_short, parse_date
 
 from .history import record_event
-from .models import Cart, DelayType, Item, ItemOption, Order, PaymentMethod, ShippingStatus
+from .models import DelayType, Order, ShippingStatus
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
@@ -53,7 +49,7 @@ def _status_error(order: Order, action: str | Promise) -> DomainError:
     )
 
 
-def _set_status(
+def set_shipping_status(
     order: Order,
     to: int,
     *,
@@ -75,169 +71,6 @@ def _set_status(
         memo=memo,
         data=data,
     )
-
-
-@dataclass(frozen=True)
-class CartLine:
-    item: Item
-    option: ItemOption | None
-    quantity: int
-    seller_discount_minor: int = 0
-    cart_seller_discount_minor: int = 0
-    cart_platform_discount_minor: int = 0
-
-
-@dataclass(frozen=True)
-class Receiver:
-    name: str
-    zip_code: str
-    address: str
-    kana: str = ""
-    phone: str = ""
-    address2: str = ""
-    country: str = "JP"
-
-
-def cart_place(
-    *,
-    buyer: User,
-    lines: list[CartLine],
-    payment_method: str,
-    receiver: Receiver,
-    shipping_fee: Money,
-    ordered_at: dt.datetime | None = None,
-    shipping_way: str = "一般運送 (追跡-O)",
-    buyer_request: str = "",
-) -> Cart:
-    """Check out `lines` of one shop: a cart with one order per line.
-
-    Card and balance payments are paid at once (status 2); bank transfer and
-    convenience store wait for payment (status 1) until the deadline.
-    """
-    from claimdesk.payments.services import payment_fee_for, payment_post
-
-    require_role(buyer, "buyer")
-    if not lines:
-        raise InvalidInput("cart_empty", _("The cart is empty."))
-    shops = {line.item.shop_id for line in lines}
-    if len(shops) != 1:
-        raise InvalidInput("cart_mixed_shops", _("A cart holds the items of one shop only."))
-    if payment_method not in PaymentMethod.values:
-        raise InvalidInput("payment_method_invalid", _("Unknown payment method."))
-    currency = lines[0].item.currency
-    ordered_at = ordered_at or timezone.now()
-    immediate = payment_method in (PaymentMethod.CARD, PaymentMethod.BALANCE)
-    with transaction.atomic():
-        cart = Cart.objects.create(
-            cart_no=next_number("cart_no"),
-            shop_id=lines[0].item.shop_id,
-            buyer=buyer,
-            currency=currency,
-            shipping_fee_minor=shipping_fee.minor,
-            payment_method=payment_method,
-            ordered_at=ordered_at,
-            paid_at=ordered_at if immediate else None,
-            payment_deadline=None
-            if immediate
-            else ordered_at + dt.timedelta(days=setting("PAYMENT_DEADLINE_DAYS")),
-            payment_reference=f"pay_{ordered_at:%Y%m%d%H%M%S}",
-        )
-        goods_total = Money.zero(currency)
-        rate = setting("COMMISSION_RATE_BP")
-        for line in lines:
-            unit = Money(line.item.price_minor, currency)
-            option_price = Money(line.option.price_minor if line.option else 0, currency)
-            gross = (unit + option_price) * line.quantity
-            total = gross - Money(
-                line.seller_discount_minor
-                + line.cart_seller_discount_minor
-                + line.cart_platform_discount_minor,
-                currency,
-            )
-            if total.is_negative():
-                raise InvalidInput("discount_too_large", _("Discounts exceed the price."))
-            settle_base = gross - Money(
-                line.seller_discount_minor + line.cart_seller_discount_minor, currency
-            )
-            commission = settle_base.percent_bp(rate)
-            order = Order.objects.create(
-                order_no=next_number("order_no"),
-                cart=cart,
-                shop_id=cart.shop_id,
-                buyer=buyer,
-                item=line.item,
-                item_code=line.item.item_code,
-                seller_item_code=line.item.seller_item_code,
-                item_title=line.item.title,
-                option_text=line.option.text if line.option else "",
-                option_code=line.option.option_code if line.option else "",
-                quantity=line.quantity,
-                currency=currency,
-                unit_price_minor=unit.minor,
-                option_price_minor=option_price.minor,
-                seller_discount_minor=line.seller_discount_minor,
-                cart_seller_discount_minor=line.cart_seller_discount_minor,
-                cart_platform_discount_minor=line.cart_platform_discount_minor,
-                total_minor=total.minor,
-                commission_minor=commission.minor,
-                settle_price_minor=(settle_base - commission).minor,
-                receiver_name=receiver.name,
-                receiver_kana=receiver.kana,
-                receiver_phone=receiver.phone,
-                receiver_country=receiver.country,
-                receiver_zip=receiver.zip_code,
-                receiver_address=receiver.address,
-                receiver_address2=receiver.address2,
-                shipping_way=shipping_way,
-                buyer_request=buyer_request.strip()[:300],
-                shipping_status=ShippingStatus.REQUESTED
-                if immediate
-                else ShippingStatus.AWAITING_PAYMENT,
-                ordered_at=ordered_at,
-                paid_at=ordered_at if immediate else None,
-            )
-            record_event(
-                order,
-                actor=buyer,
-                kind="order.placed",
-                field="shipping_status",
-                from_value="",
-                to_value=order.shipping_status,
-                data={"cart_no": cart.cart_no, "payment_method": payment_method},
-            )
-            goods_total = goods_total + total
-        cart.payment_fee_minor = payment_fee_for(
-            method=payment_method, amount=goods_total + shipping_fee
-        ).minor
-        cart.save(update_fields=["payment_fee_minor"])
-        if immediate:
-            payment_post(cart=cart)
-    return cart
-
-
-def cart_mark_paid(*, actor: User | None, cart: Cart, paid_at: dt.datetime | None = None) -> Cart:
-    """Record that a bank-transfer or convenience-store payment arrived."""
-    from claimdesk.payments.services import payment_post
-
-    require_role(actor, "operator", "system")
-    with transaction.atomic():
-        cart = Cart.objects.select_for_update().get(pk=cart.pk)
-        if cart.paid_at is not None:
-            raise DomainError("already_paid", _("This cart is already paid."))
-        orders = [lock_order(o) for o in cart.orders.order_by("pk")]
-        if not orders or any(o.is_cancelled for o in orders):
-            raise DomainError(
-                "cart_cancelled",
-                _("This cart was cancelled; the payment must be returned instead."),
-            )
-        cart.paid_at = paid_at or timezone.now()
-        cart.save(update_fields=["paid_at"])
-        for order in orders:
-            order.paid_at = cart.paid_at
-            _set_status(order, ShippingStatus.REQUESTED, actor=actor, kind="order.paid")
-            order.save()
-        payment_post(cart=cart)
-    return cart
 
 
 def _require_seller_of(actor: User | None, order: Order) -> None:
@@ -271,7 +104,7 @@ def order_confirm(*, actor: User, order: Order, est_ship_date: dt.date | str) ->
         if day < timezone.localdate():
             raise InvalidInput("date_in_past", _("The estimated ship date cannot be in the past."))
         order.est_ship_date = day
-        _set_status(
+        set_shipping_status(
             order,
             ShippingStatus.CONFIRMED,
             actor=actor,
@@ -309,7 +142,7 @@ def order_register_delay(
         order.delay_type = delay_type
         order.delay_memo = text
         if order.shipping_status != ShippingStatus.CONFIRMED:
-            _set_status(
+            set_shipping_status(
                 order,
                 ShippingStatus.CONFIRMED,
                 actor=actor,
@@ -336,14 +169,22 @@ def order_register_delay(
     return order
 
 
-def order_ship(*, actor: User, order: Order, carrier: str, tracking_no: str) -> Order:
+def order_ship(
+    *,
+    actor: User | None,
+    order: Order,
+    carrier: str,
+    tracking_no: str,
+    shipped_at: dt.datetime | None = None,
+) -> Order:
     """Ship an order with carrier and tracking number (3, or 2 → 4).
 
     Shipping an order with a buyer's cancel request declines the request.
     """
     from claimdesk.claims.services import claim_reject_by_shipping
 
-    _require_seller_of(actor, order)
+    require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
+    require_role(actor, "seller", "system")  # system: the marketplace's own logistics
     carrier = clean_short(carrier, field="carrier")
     tracking_no = clean_short(tracking_no, field="tracking_no")
     with transaction.atomic():
@@ -356,8 +197,8 @@ def order_ship(*, actor: User, order: Order, carrier: str, tracking_no: str) -> 
         _require_no_open_claim_except_cancel_request(order, _("shipped"))
         order.carrier = carrier
         order.tracking_no = tracking_no
-        order.shipped_at = timezone.now()
-        _set_status(
+        order.shipped_at = shipped_at or timezone.now()
+        set_shipping_status(
             order,
             ShippingStatus.ON_DELIVERY,
             actor=actor,
@@ -380,7 +221,7 @@ def order_mark_delivered(
         if order.is_cancelled or order.shipping_status != ShippingStatus.ON_DELIVERY:
             raise _status_error(order, _("marked delivered"))
         order.delivered_at = delivered_at or timezone.now()
-        _set_status(order, ShippingStatus.DELIVERED, actor=actor, kind="order.delivered")
+        set_shipping_status(order, ShippingStatus.DELIVERED, actor=actor, kind="order.delivered")
         order.save()
     return order
 

@@ -61,6 +61,38 @@ def ledger_post(
     return txn
 
 
+def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) -> int:
+    """Write several balanced transactions (kind, lines, cart id, memo) in three statements.
+
+    Refuse them all, writing nothing, if any does not balance. Return how many.
+    """
+    for kind, lines, _cart, _memo in postings:
+        totals: dict[str, int] = defaultdict(int)
+        for line in lines:
+            totals[line.amount.currency] += line.amount.minor
+        if any(totals.values()):
+            raise UnbalancedTransaction(f"{kind} does not balance: {dict(totals)}")
+    txns = LedgerTransaction.objects.bulk_create(
+        [LedgerTransaction(kind=kind, cart_id=cart, memo=memo) for kind, _l, cart, memo in postings]
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                transaction=txn,
+                account=line.account,
+                party_id=line.party_id,
+                order_id=line.order_id,
+                amount_minor=line.amount.minor,
+                currency=line.amount.currency,
+            )
+            for txn, (_kind, lines, _cart, _memo) in zip(txns, postings, strict=True)
+            for line in lines
+            if line.amount.minor != 0
+        ]
+    )
+    return len(txns)
+
+
 def buyer_balance(buyer_id: int, currency: str) -> Money:
     """Return what the platform owes the buyer (credits on their balance account)."""
     total = (

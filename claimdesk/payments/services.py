@@ -28,7 +28,7 @@ from claimdesk.orders.history import record_event, records_refusal
 from claimdesk.orders.models import Cart, Order, PaymentMethod
 
 from .gateways import GatewayTimeout, get_gateway
-from .ledger import Line, buyer_balance, ledger_post
+from .ledger import Line, buyer_balance, ledger_post, ledger_post_many
 from .models import Account, PaymentFeeRule, Refund, RefundDestination, RefundStatus
 from .policies import RefundBreakdown, refund_destination, split_item_refund
 
@@ -51,16 +51,18 @@ def payment_fee_for(*, method: str, amount: Money) -> Money:
     return Money(rule.fee_minor if rule else 0, amount.currency)
 
 
-def _source_line(cart: Cart, amount: Money) -> Line:
-    if cart.payment_method == PaymentMethod.BALANCE:
+def _source_line(cart: Cart, amount: Money, *, received: bool) -> Line:
+    if cart.payment_method == PaymentMethod.BALANCE and not received:
         return Line(Account.BUYER_BALANCE, amount, party_id=cart.buyer_id)
     return Line(Account.GATEWAY_CLEARING, amount)
 
 
-def payment_post(*, cart: Cart) -> None:
-    """Post the ledger transaction of a cart's payment (call once, when it is paid)."""
-    orders = list(cart.orders.all())
-    currency = cart.currency
+def payment_lines(cart: Cart, orders: list[Order], *, received: bool = False) -> list[Line]:
+    """Return the ledger lines of a cart's payment.
+
+    `received`: the marketplace took the money (its own balance included) and
+    claimdesk records it as received through the gateway's clearing account.
+    """
     lines: list[Line] = []
     paid = cart.shipping_fee + cart.payment_fee
     for order in orders:
@@ -76,11 +78,19 @@ def payment_post(*, cart: Cart) -> None:
     lines += [
         Line(Account.SELLER_PAYABLE, -cart.shipping_fee, party_id=cart.shop_id),
         Line(Account.PLATFORM_REVENUE, -cart.payment_fee),
-        _source_line(cart, paid),
+        _source_line(cart, paid, received=received),
     ]
+    return lines
+
+
+def payment_post(*, cart: Cart, received: bool = False) -> None:
+    """Post the ledger transaction of a cart's payment (call once, when it is paid)."""
+    lines = payment_lines(cart, list(cart.orders.all()), received=received)
+    paid = lines[-1].amount
     if (
         cart.payment_method == PaymentMethod.BALANCE
-        and buyer_balance(cart.buyer_id, currency) < paid
+        and not received
+        and buyer_balance(cart.buyer_id, cart.currency) < paid
     ):
         raise DomainError(
             "balance_insufficient",
@@ -89,6 +99,34 @@ def payment_post(*, cart: Cart) -> None:
             ),
         )
     ledger_post(kind="payment", lines=lines, cart_id=cart.pk, memo=f"cart {cart.cart_no}")
+
+
+def payments_post_received(carts: list[tuple[Cart, list[Order]]]) -> int:
+    """Post the payments the marketplace received for several carts at once."""
+    return ledger_post_many(
+        [
+            ("payment", payment_lines(cart, orders, received=True), cart.pk, f"cart {cart.cart_no}")
+            for cart, orders in carts
+        ]
+    )
+
+
+def fee_table() -> list[tuple[str, str, int, int]]:
+    """Return the payment-fee table as (method, currency, from amount, fee) rows."""
+    return list(
+        PaymentFeeRule.objects.order_by("method", "currency", "min_amount_minor").values_list(
+            "method", "currency", "min_amount_minor", "fee_minor"
+        )
+    )
+
+
+def fee_from_table(table: list[tuple[str, str, int, int]], *, method: str, amount: Money) -> Money:
+    """Return the fee of `method` for `amount` from rows of `fee_table()`."""
+    fee = 0
+    for rule_method, currency, minimum, rule_fee in table:
+        if rule_method == method and currency == amount.currency and minimum <= amount.minor:
+            fee = rule_fee
+    return Money(fee, amount.currency)
 
 
 def balance_top_up(*, buyer: User, amount: Money, memo: str = "") -> None:
