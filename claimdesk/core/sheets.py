@@ -22,8 +22,12 @@ from .validation import NOT_XML_CHARS
 MAX_SHEET_BYTES = 5 * 1024 * 1024
 
 
-def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[str]]:
+def read_rows(
+    upload: IO[bytes], filename: str, *, max_rows: int, keep_header: bool = False
+) -> list[list[str]]:
     """Return the rows of an uploaded .xlsx or .csv as text, header row dropped.
+
+    `keep_header`: keep the first row, for sheets whose columns go by name.
 
     The format is decided by content (an xlsx is a zip archive), not by name.
     """
@@ -39,7 +43,7 @@ def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[s
     else:
         rows = _csv_rows(data)
     rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if rows and not rows[0][0].strip().isdigit():
+    if rows and not keep_header and not rows[0][0].strip().isdigit():
         rows = rows[1:]  # a header row
     if len(rows) > max_rows:
         raise InvalidInput(

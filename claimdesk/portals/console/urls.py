@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import platform, views
 
 app_name = "console"
 urlpatterns = [
@@ -22,6 +22,10 @@ urlpatterns = [
     path("refunds/", views.refunds, name="refunds"),
     path("refunds/<int:refund_id>/retry/", views.refund_retry_view, name="refund_retry"),
     path("refunds/<int:refund_id>/resolve/", views.refund_resolve_view, name="refund_resolve"),
+    path("marketplace/", platform.platform, name="platform"),
+    path("marketplace/action/", platform.platform_action, name="platform_action"),
+    path("marketplace/import/", platform.platform_import, name="platform_import"),
+    path("marketplace/template.xlsx", platform.platform_template, name="platform_template"),
     path("shops/", views.shops, name="shops"),
     path("shops/<str:code>/", views.shop, name="shop"),
     path("shops/<str:code>/restrict/", views.shop_restrict, name="shop_restrict"),
