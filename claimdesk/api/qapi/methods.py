@@ -11,8 +11,7 @@ from typing import Any
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
-from claimdesk.accounts.addresses import address_create
-from claimdesk.accounts.models import ApiToken, ShopAddress, User
+from claimdesk.accounts.models import ApiToken, User
 from claimdesk.accounts.tokens import qapi_key_issue
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
@@ -26,7 +25,9 @@ from claimdesk.orders.bulk import MAX_BULK_ROWS
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 
+from . import items
 from .envelope import Params, QapiError, Result, date_text, date_texts, money_value
+from .errors import refusal, refused
 
 MAX_PERIOD_DAYS = 90
 BIG = 2**63 - 1
@@ -82,14 +83,20 @@ def _period(start_text: str, end_text: str, *, required: bool) -> tuple[dt.datet
     return start, end
 
 
-def _order(ctx: Context, order_no: str, *, missing: int = -10001) -> Order:
-    digits = order_no.strip()
-    if not digits.isdigit() or not 0 < int(digits) <= BIG:
-        raise QapiError(missing, "Order number is wrong.")
-    try:
-        return access_order_for_seller(ctx.actor, int(digits))
-    except DomainError as error:
-        raise QapiError(missing, error.message) from error
+def ascii_number(text: str) -> int | None:
+    """Return `text` as a positive 64-bit number if it is one in ASCII digits, else None.
+
+    `str.isdigit` accepts "²" and other digits `int()` refuses or reads differently.
+    """
+    digits = text.strip()
+    if not digits.isascii() or not digits.isdigit() or not 0 < int(digits) <= BIG:
+        return None
+    return int(digits)
+
+
+def _order(ctx: Context, order_no: str) -> Order:
+    """Return the shop's order; a malformed or unknown number is the services' NotFound."""
+    return access_order_for_seller(ctx.actor, ascii_number(order_no) or 0)
 
 
 def _related_orders(order: Order) -> str:
@@ -105,14 +112,29 @@ def _related_orders(order: Order) -> str:
     return ",".join(str(n) for n in siblings if n != order.order_no)
 
 
+#: ShippingStatus as Qoo10 writes it in shipping rows: its English text with the code.
+SHIPPING_STATUS_TEXT: dict[int, str] = {
+    ShippingStatus.AWAITING_PAYMENT: "Awaiting shipping(1)",
+    ShippingStatus.REQUESTED: "On request(2)",
+    ShippingStatus.CONFIRMED: "Seller confirm(3)",
+    ShippingStatus.ON_DELIVERY: "On delivery(4)",
+    ShippingStatus.DELIVERED: "Delivered(5)",
+}
+
+
+def shipping_status_text(code: int) -> str:
+    """Return Qoo10's text of a shipping status code, e.g. "On request(2)"."""
+    return SHIPPING_STATUS_TEXT.get(code, f"({code})")
+
+
 def _shipping_row_v3(order: Order) -> dict[str, Any]:
-    """One order as GetShippingInfo_v3 answers it: Qoo10's PascalCase names."""
+    """One order as GetShippingInfo_v3 answers it: Qoo10's PascalCase names, in its order."""
     cart = order.cart
     buyer = order.buyer
     currency = order.currency
     discount = order.seller_discount_minor
     return {
-        "ShippingStatus": str(order.shipping_status),
+        "ShippingStatus": shipping_status_text(order.shipping_status),
         "SellerID": order.shop.code,
         "PackNo": cart.cart_no,
         "OrderDate": date_text(order.ordered_at),
@@ -155,19 +177,25 @@ def _shipping_row_v3(order: Order) -> dict[str, Any]:
         "SellerDiscount": money_value(discount, currency),
         "Currency": currency,
         "ShippingRate": money_value(cart.shipping_fee_minor, currency),
-        "ShippingRateType": "",
         "RelatedOrder": _related_orders(order),
+        "ShippingRateType": "",
         "DeliveryCompany": order.carrier,
-        "TrackingNo": order.tracking_no,
+        "VoucherCode": "",
         "PackingNo": "",
         "SellerDeliveryNo": "",
-        "VoucherCode": "",
-        "PaymentNation": order.order_country,
         "Gift": "",
         "CartDiscountSeller": money_value(order.cart_seller_discount_minor, currency),
         "CartDiscountQoo10": money_value(order.cart_platform_discount_minor, currency),
         "SettlePrice": money_value(order.settle_price_minor, currency),
         "BranchName": "",
+        "TrackingNo": order.tracking_no,
+        "Material": "",
+        "AvailableSendType": "",
+        "AvailableShippingDate": (
+            order.est_ship_date.isoformat() if order.est_ship_date is not None else ""
+        ),
+        # claimdesk's own, after Qoo10's fields
+        "PaymentNation": order.order_country,
         "DelayType": str(order.delay_type or ""),
     }
 
@@ -179,7 +207,7 @@ def _shipping_row_v2(order: Order) -> dict[str, Any]:
     currency = order.currency
     discount = order.seller_discount_minor
     return {
-        "shippingStatus": str(order.shipping_status),
+        "shippingStatus": shipping_status_text(order.shipping_status),
         "sellerID": order.shop.code,
         "packNo": cart.cart_no,
         "orderDate": date_text(order.ordered_at),
@@ -369,7 +397,7 @@ def _claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
                 "CODCancelPrice": 0,
                 "CODQrefundPrice": 0,
                 "CODCancelRelatedOrder": "",
-                "paymentReturnShipping": money(return_shipping_deduction_minor, currency),
+                "paymentReturnShipping": str(money(return_shipping_deduction_minor, currency)),
                 "itemCondition": "",
                 "receiver": receiver_name,
                 "receiverTel": receiver_phone,
@@ -391,14 +419,11 @@ def _claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
 
 
 def create_certification_key(ctx: Context, p: Params) -> Result:
-    try:
-        _token, raw = qapi_key_issue(
-            api_key=ctx.api_key,
-            user_id=p.get("user_id", "userId"),
-            password=p.get("pwd", "password"),
-        )
-    except DomainError as error:
-        raise QapiError(-10001, error.message) from error
+    _token, raw = qapi_key_issue(
+        api_key=ctx.api_key,
+        user_id=p.get("user_id", "userId"),
+        password=p.get("pwd", "password"),
+    )
     return Result(raw, "String")
 
 
@@ -423,8 +448,8 @@ def _shipping_info(
     orders = Order.objects.filter(
         shop_id=ctx.actor.shop_id or -1, cancelled_at__isnull=True, **{f"{field}__gte": lower}
     ).filter(**{f"{field}__lt": upper})
-    if status in ("", "0"):
-        orders = orders.filter(shipping_status__in=[1, 2, 3])
+    if status in ("", "0"):  # Qoo10: blank or 0 = the orders still to confirm (1 and 2)
+        orders = orders.filter(shipping_status__in=[1, 2])
     else:
         orders = orders.filter(shipping_status=int(status))
     rows = list(orders.select_related("cart", "buyer", "shop").order_by(field, "id"))
@@ -481,7 +506,7 @@ _CLAIM_PART_OF_SHIPPING_CLAIM_INFO: dict[str, Any] = {
     "trackingNoReturn": "",
     "pickupAddress": "",
     "pickupzipCode": "",
-    "paymentReturnShipping": 0,
+    "paymentReturnShipping": "",
     "itemCondition": "",
     "CODCancelPrice": 0,
     "CODQrefundPrice": 0,
@@ -549,33 +574,27 @@ def get_claim_info_v3(ctx: Context, p: Params) -> Result:
 def _check_yn(ctx: Context, order_no: str, est: str, delay_type: str, memo: str) -> None:
     order = _order(ctx, order_no)
     if not est:
-        raise QapiError(-10016, "EstShipDt is null")
+        raise refused("check", -10016)
     try:
         day = dt.datetime.strptime(est.strip()[:8], "%Y%m%d").date()
     except ValueError as error:
-        raise QapiError(-10016, "EstShipDt is not a date (yyyyMMdd).") from error
+        raise refused("check", -10016) from error
     today = timezone.localdate()
     if day < today:
-        raise QapiError(-10018, "The estimated ship date must be today or later.")
+        raise refused("check", -10018)
     if day > today + dt.timedelta(days=MAX_PERIOD_DAYS):
-        raise QapiError(-10017, "The estimated ship date is beyond the allowed maximum.")
-    try:
-        if delay_type:
-            if not delay_type.isdigit():
-                raise QapiError(-10013, "DelayType is 1, 2, 3 or 4.")
-            order_services.order_register_delay(
-                actor=ctx.actor,
-                order=order,
-                est_ship_date=day,
-                delay_type=int(delay_type),
-                memo=memo,
-            )
-            return
-        if order.shipping_status == ShippingStatus.CONFIRMED and not order.is_cancelled:
-            raise QapiError(-10012, "The order is already confirmed.")
-        order_services.order_confirm(actor=ctx.actor, order=order, est_ship_date=day)
-    except DomainError as error:
-        raise QapiError(-10013, error.message) from error
+        raise refused("check", -10017)
+    if delay_type:
+        delay = ascii_number(delay_type)
+        if delay is None:
+            raise refused("check", -10001, message="DelayType is 1, 2, 3 or 4.")
+        order_services.order_register_delay(
+            actor=ctx.actor, order=order, est_ship_date=day, delay_type=delay, memo=memo
+        )
+        return
+    if order.shipping_status == ShippingStatus.CONFIRMED and not order.is_cancelled:
+        raise refused("check", -10012)
+    order_services.order_confirm(actor=ctx.actor, order=order, est_ship_date=day)
 
 
 def set_seller_check_yn_v2(ctx: Context, p: Params) -> Result:
@@ -589,45 +608,48 @@ def set_seller_check_yn_v2(ctx: Context, p: Params) -> Result:
     return Result()
 
 
-def _bulk_rows(text: str) -> list[dict[str, Any]]:
+def _bulk_rows(text: str, family: str) -> list[dict[str, Any]]:
     try:
         rows = json.loads(text or "[]")
     except json.JSONDecodeError as error:
-        raise QapiError(-10001, "The JSON parameter is malformed.") from error
+        raise refused(family, -10001, message="The JSON parameter is malformed.") from error
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise QapiError(-10001, "The JSON parameter must be a list of objects.")
+        raise refused(family, -10001, message="The JSON parameter must be a list of objects.")
     if len(rows) > MAX_BULK_ROWS:
         raise QapiError(-10011, f"Over the limit: at most {MAX_BULK_ROWS} orders per request.")
     return [{k.lower(): ("" if v is None else str(v)) for k, v in r.items()} for r in rows]
 
 
-def _row_result(order_no: str, action: Callable[[], None]) -> dict[str, Any]:
+def _row_result(family: str, action: Callable[[], None]) -> tuple[int, str]:
+    """Run one row's action; return its result code and fixed English message."""
     try:
         action()
     except QapiError as error:
-        code, message = error.code, error.message
-    else:
-        code, message = 0, "SUCCESS"
-    return {
-        "OrderNo": order_no,
-        "cont_no": int(order_no) if order_no.isdigit() and int(order_no) <= BIG else 0,
-        "result_cd": code,
-        "ResultCode": code,
-        "ResultMsg": message,
-    }
+        return error.code, error.message
+    except DomainError as error:
+        refused_row = refusal(error, family)
+        return refused_row.code, refused_row.message
+    return 0, "SUCCESS"
 
 
 def set_seller_check_yn_bulk(ctx: Context, p: Params) -> Result:
     results = []
-    for row in _bulk_rows(p.get("SendPlanDtInfoJson")):
+    for row in _bulk_rows(p.get("SendPlanDtInfoJson"), "check"):
         no = row.get("orderno", "").strip()
+        code, message = _row_result(
+            "check",
+            lambda r=row, n=no: _check_yn(  # type: ignore[misc]
+                ctx, n, r.get("estshipdt", ""), r.get("delaytype", ""), r.get("delaymemo", "")
+            ),
+        )
         results.append(
-            _row_result(
-                no,
-                lambda r=row, n=no: _check_yn(  # type: ignore[misc]
-                    ctx, n, r.get("estshipdt", ""), r.get("delaytype", ""), r.get("delaymemo", "")
-                ),
-            )
+            {
+                "OrderNo": no,
+                "cont_no": ascii_number(no) or 0,
+                "result_cd": code,
+                "ResultCode": code,
+                "ResultMsg": message,
+            }
         )
     return Result(results, "ListOfBulkResult", "BulkResult")
 
@@ -635,18 +657,15 @@ def set_seller_check_yn_bulk(ctx: Context, p: Params) -> Result:
 def _send(ctx: Context, order_no: str, carrier: str, tracking_no: str) -> None:
     order = _order(ctx, order_no)
     if not carrier.strip() or not tracking_no.strip():
-        raise QapiError(-10002, "ShippingCorp and TrackingNo are required.")
+        raise refused("order", -10002, message="ShippingCorp and TrackingNo are required.")
     if (
         order.shipping_status == ShippingStatus.ON_DELIVERY
         and order.tracking_no == tracking_no.strip()
     ):
         return  # the same call again: already done
-    try:
-        order_services.order_ship(
-            actor=ctx.actor, order=order, carrier=carrier, tracking_no=tracking_no
-        )
-    except DomainError as error:
-        raise QapiError(-10002 if error.kind == "input" else -10004, error.message) from error
+    order_services.order_ship(
+        actor=ctx.actor, order=order, carrier=carrier, tracking_no=tracking_no
+    )
 
 
 def set_sending_info(ctx: Context, p: Params) -> Result:
@@ -660,16 +679,25 @@ def set_sending_info(ctx: Context, p: Params) -> Result:
 
 
 def set_sending_info_bulk(ctx: Context, p: Params) -> Result:
+    """Ship each row; rows answer Qoo10's `contr_no` and carrier name `transc_nm`."""
     results = []
-    for row in _bulk_rows(p.get("ShippingInfoJson")):
+    for row in _bulk_rows(p.get("ShippingInfoJson"), "order"):
         no = row.get("orderno", "").strip()
+        code, message = _row_result(
+            "order",
+            lambda r=row, n=no: _send(  # type: ignore[misc]
+                ctx, n, r.get("shippingcorp", ""), r.get("trackingno", "")
+            ),
+        )
         results.append(
-            _row_result(
-                no,
-                lambda r=row, n=no: _send(  # type: ignore[misc]
-                    ctx, n, r.get("shippingcorp", ""), r.get("trackingno", "")
-                ),
-            )
+            {
+                "OrderNo": no,
+                "contr_no": ascii_number(no) or 0,
+                "result_cd": code,
+                "transc_nm": row.get("shippingcorp", "").strip(),
+                "ResultCode": code,
+                "ResultMsg": message,
+            }
         )
     return Result(results, "ListOfBulkResult", "BulkResult")
 
@@ -684,86 +712,66 @@ CANCEL_REASON_OF = {
 }
 
 
-def _claim_error(error: DomainError) -> QapiError:
-    if error.kind == "not_found":
-        return QapiError(-10002, error.message)
-    if error.kind == "forbidden":
-        return QapiError(-10003, error.message)
-    if error.kind == "input":
-        return QapiError(-10001, error.message)
-    return QapiError(-10004, error.message)
+def _yes(text: str) -> bool:
+    return text.strip().lower() in ("y", "yes", "1", "true")
 
 
 def set_cancel_process(ctx: Context, p: Params) -> Result:
-    order = _order(ctx, p.get("ContrNo", "OrderNo"), missing=-10002)
-    reason_param = p.get("CancelReason")
-    reason = CANCEL_REASON_OF.get(reason_param)
+    """Cancel as the seller portal's cancel panel does (`claim_seller_cancel`).
+
+    Qoo10's CancelReason 1 (order change) is the buyer's reason: the seller gives
+    it to take up the buyer's own request, which the service does for
+    CUSTOMER_REQUEST. Without a cancel note sent to the buyer first, the service
+    asks for confirmation, given here by claimdesk's `ConfirmWithoutNotice=Y`.
+    """
+    order = _order(ctx, p.get("ContrNo", "OrderNo"))
+    reason = CANCEL_REASON_OF.get(p.get("CancelReason"))
     if reason is None:
-        raise QapiError(-10001, "CancelReason is empty, 1, 2 or 3.")
-    memo = p.get("SellerMemo")
-    try:
-        request = Claim.objects.filter(
-            order=order, is_open=True, status=ClaimStatus.CANCEL_REQUESTED
-        ).first()
-        if request is not None:
-            claim_services.claim_approve_cancel(actor=ctx.actor, claim=request, seller_memo=memo)
-        else:
-            claim_services.claim_seller_cancel(
-                actor=ctx.actor,
-                order=order,
-                reason=reason,
-                seller_memo=memo,
-                confirm_without_notice=True,
-            )
-    except DomainError as error:
-        raise _claim_error(error) from error
+        raise refused("claim", -10001, message="CancelReason is empty, 1, 2 or 3.")
+    if reason == "EDIT_ORDER":
+        reason = "CUSTOMER_REQUEST"
+    claim_services.claim_seller_cancel(
+        actor=ctx.actor,
+        order=order,
+        reason=reason,
+        seller_memo=p.get("SellerMemo"),
+        confirm_without_notice=_yes(p.get("ConfirmWithoutNotice")),
+    )
     return Result()
 
 
 def set_claim_accept(ctx: Context, p: Params) -> Result:
-    order = _order(ctx, p.get("orderNo", "ContrNo"), missing=-10002)
-    try:
-        claim = access_claim_for_seller(ctx.actor, order.order_no)
-        name = p.get("seller_name")
-        if (
-            name
-            and not ShopAddress.objects.filter(
-                shop_id=order.shop_id, is_default_return=True
-            ).exists()
-        ):
-            address_create(
-                actor=ctx.actor,
-                name=name,
-                zip_code=p.get("seller_zip_code", "seller_zipCode"),
-                address_front=p.get("seller_front_address"),
-                address_back=p.get("seller_back_address"),
-                phone=p.get("seller_hp_no", "seller_tel_no"),
-                is_default_return=True,
-            )
-        if claim.status == ClaimStatus.RETURN_REQUESTED:
-            claim_services.claim_accept_return(
-                actor=ctx.actor, claim=claim, pickup_method="buyer_sends"
-            )
-        else:
-            claim_services.claim_approve_exchange(actor=ctx.actor, claim=claim)
-    except DomainError as error:
-        raise _claim_error(error) from error
+    """Approve an exchange (to the `seller_*` address if given) or accept a return."""
+    order = _order(ctx, p.get("orderNo", "ContrNo"))
+    claim = access_claim_for_seller(ctx.actor, order.order_no)
+    if claim.status == ClaimStatus.RETURN_REQUESTED:
+        claim_services.claim_accept_return(
+            actor=ctx.actor, claim=claim, pickup_method="buyer_sends"
+        )
+        return Result()
+    address = None
+    if p.get("seller_name", "seller_zip_code", "seller_front_address"):
+        address = claim_services.exchange_address(
+            name=p.get("seller_name"),
+            zip_code=p.get("seller_zip_code", "seller_zipCode"),
+            address_front=p.get("seller_front_address"),
+            address_back=p.get("seller_back_address"),
+            phone=p.get("seller_hp_no", "seller_tel_no"),
+        )
+    claim_services.claim_approve_exchange(actor=ctx.actor, claim=claim, return_address=address)
     return Result()
 
 
 def set_claim_redelivery(ctx: Context, p: Params) -> Result:
-    order = _order(ctx, p.get("orderNo", "ContrNo"), missing=-10002)
-    try:
-        claim = access_claim_for_seller(ctx.actor, order.order_no)
-        claim_services.claim_redeliver(
-            actor=ctx.actor,
-            claim=claim,
-            redelivery_date=p.get("redelivery_date"),
-            carrier=p.get("del_comapny_name", "del_company_name"),
-            tracking_no=p.get("invoice_no"),
-        )
-    except DomainError as error:
-        raise _claim_error(error) from error
+    order = _order(ctx, p.get("orderNo", "ContrNo"))
+    claim = access_claim_for_seller(ctx.actor, order.order_no)
+    claim_services.claim_redeliver(
+        actor=ctx.actor,
+        claim=claim,
+        redelivery_date=p.get("redelivery_date"),
+        carrier=p.get("del_comapny_name", "del_company_name"),
+        tracking_no=p.get("invoice_no"),
+    )
     return Result()
 
 
@@ -773,13 +781,17 @@ class Method:
     handler: Handler
     writes: bool = False
     needs_key: bool = True
+    family: str = "order"  #: its row of errors.RESULT_CODES
 
 
 METHODS: dict[str, Method] = {
     m.name.lower(): m
     for m in [
         Method(
-            "CertificationAPI.CreateCertificationKey", create_certification_key, needs_key=False
+            "CertificationAPI.CreateCertificationKey",
+            create_certification_key,
+            needs_key=False,
+            family="certification",
         ),
         Method("ShippingBasic.GetShippingInfo_v2", get_shipping_info_v2),
         Method("ShippingBasic.GetShippingInfo_v3", get_shipping_info_v3),
@@ -788,12 +800,16 @@ METHODS: dict[str, Method] = {
             get_shipping_and_claim_info_by_order_no_v2,
         ),
         Method("ShippingBasic.GetClaimInfo_V3", get_claim_info_v3),
-        Method("ShippingBasic.SetSellerCheckYN_V2", set_seller_check_yn_v2, writes=True),
-        Method("ShippingBasic.SetSellerCheckYNBulk", set_seller_check_yn_bulk, writes=True),
+        Method("ShippingBasic.SetSellerCheckYN_V2", set_seller_check_yn_v2, True, family="check"),
+        Method(
+            "ShippingBasic.SetSellerCheckYNBulk", set_seller_check_yn_bulk, True, family="check"
+        ),
         Method("ShippingBasic.SetSendingInfo", set_sending_info, writes=True),
         Method("ShippingBasic.SetSendingInfoBulk", set_sending_info_bulk, writes=True),
-        Method("Claim.SetCancelProcess", set_cancel_process, writes=True),
-        Method("Claim.SetClaimAccept", set_claim_accept, writes=True),
-        Method("Claim.SetClaimRedelivery", set_claim_redelivery, writes=True),
+        Method("Claim.SetCancelProcess", set_cancel_process, True, family="claim"),
+        Method("Claim.SetClaimAccept", set_claim_accept, True, family="claim"),
+        Method("Claim.SetClaimRedelivery", set_claim_redelivery, True, family="claim"),
+        Method("ItemsLookup.GetAllGoodsInfo", items.get_all_goods_info, family="items"),
+        Method("ItemsLookup.GetItemDetailInfo", items.get_item_detail_info, family="items"),
     ]
 }
