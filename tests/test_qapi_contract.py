@@ -547,6 +547,11 @@ def test_set_claim_accept_contract(seller: User, buyer: User, fmt: str) -> None:
     assert has_cjk(refused["ResultDetail"])
     assert Claim.objects.get(order=order).status == ClaimStatus.EXCHANGE_REQUESTED
     assert_refusal(call("Claim.SetClaimAccept", key, fmt=fmt, orderNo="999"), -10002)
+    no_zip = call(
+        "Claim.SetClaimAccept", key, fmt=fmt, orderNo=str(order.order_no), seller_name="店"
+    )
+    assert_refusal(no_zip, -10001)  # the address is checked as the address book checks it
+    assert Claim.objects.get(order=order).status == ClaimStatus.EXCHANGE_REQUESTED
     ok = call(
         "Claim.SetClaimAccept",
         key,
