@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from claimdesk.accounts.models import ApiTokenKind, User
+from claimdesk.accounts.models import ApiTokenKind, ShopAddress, User
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke
 from claimdesk.api.qapi.envelope import XSD, XSI, Result, date_text, date_texts, render
 from claimdesk.claims.models import Claim, ClaimStatus
@@ -61,6 +61,7 @@ def call(
             "ResultCode": int(root.findtext("ResultCode") or "0"),
             "ResultMsg": root.findtext("ResultMsg"),
             "ResultObject": obj,
+            **({"ResultDetail": detail} if (detail := root.findtext("ResultDetail")) else {}),
         }
     assert response["Content-Type"].startswith("application/json")
     return json.loads(response.content)
@@ -177,7 +178,7 @@ def test_get_shipping_info_v2_and_v3(
     # v3 answers with Qoo10's PascalCase names...
     (row3,) = rows_of(v3, fmt, "ShippingInfo")
     assert row3["OrderNo"] == str(new.order_no)
-    assert row3["ShippingStatus"] == "2" and row3["PackNo"] == str(new.cart.cart_no)
+    assert row3["ShippingStatus"] == "On request(2)" and row3["PackNo"] == str(new.cart.cart_no)
     assert row3["OrderDate"][:10] == today.isoformat()
     for name in ("EstimatedShippingDate", "ItemNo", "ReceiverKana", "ShippingAddress", "Address1"):
         assert name in row3
@@ -188,7 +189,7 @@ def test_get_shipping_info_v2_and_v3(
     # ...v2 with the older lowerCamel ones, so that a v2 client finds its fields.
     (row2,) = rows_of(v2, fmt, "ShippingInfo")
     assert row2["orderNo"] == str(new.order_no)
-    assert row2["shippingStatus"] == "2" and row2["packNo"] == str(new.cart.cart_no)
+    assert row2["shippingStatus"] == "On request(2)" and row2["packNo"] == str(new.cart.cart_no)
     assert row2["orderDate"][:10] == today.isoformat()
     assert row2["sellerID"] == seller.shop.code  # type: ignore[union-attr]
     assert row2["itemTitle"] == new.item_title and row2["orderQty"] == str(new.quantity)
@@ -314,7 +315,7 @@ def test_get_claim_info_v3_and_by_order_no(seller: User, buyer: User, form: str,
             (order.order_no, "1")
         ]
         assert one["ResultObject"][0]["claimStatus"] == "1"
-        assert one["ResultObject"][0]["shippingStatus"] == "3"
+        assert one["ResultObject"][0]["shippingStatus"] == "Seller confirm(3)"
         assert one["ResultObject"][0]["orderNo"] == order.order_no
         for name in ("packNo", "buyer_gata", "receiver_gata", "shippingAddr", "PackingNo"):
             assert name in one["ResultObject"][0]
@@ -472,23 +473,32 @@ def test_set_sending_info_and_wrong_state(seller: User, buyer: User, form: str, 
 
 @BOTH_WAYS
 def test_set_cancel_process(seller: User, buyer: User, form: str, fmt: str) -> None:
-    """SetCancelProcess cancels for a seller reason, approves a buyer's request, refuses a shipped order."""
+    """SetCancelProcess cancels as the portal does: without a cancel note only when confirmed,
+    a buyer's request only with CancelReason 1; a shipped order is the wrong state."""
     new = order_in("new", seller=seller, buyer=buyer)
     requested = order_in("confirmed", seller=seller, buyer=buyer)
     claim_request_cancel(actor=buyer, order=requested, reason="EDIT_ORDER")
     shipped = order_in("shipped", seller=seller, buyer=buyer)
     key = qapi_key(seller)
-    ok = call(
+    params = {"ContrNo": str(new.order_no), "CancelReason": "", "SellerMemo": "在庫切れ"}
+    unconfirmed = call("Claim.SetCancelProcess", key, form=form, fmt=fmt, **params)
+    assert unconfirmed["ResultCode"] == -10004
+    assert unconfirmed["ResultMsg"].startswith("No cancel note was sent to the buyer")
+    assert unconfirmed["ResultDetail"]  # the portal's question, in the owner's language
+    assert not Claim.objects.filter(order=new).exists()
+    ok = call("Claim.SetCancelProcess", key, form=form, fmt=fmt, ConfirmWithoutNotice="Y", **params)
+    assert ok["ResultCode"] == 0
+    claim = Claim.objects.get(order=new)
+    assert claim.reason_code == "OUT_OF_STOCK" and claim.cancelled_without_notice
+    seller_reason = call(
         "Claim.SetCancelProcess",
         key,
-        form=form,
-        fmt=fmt,
-        ContrNo=str(new.order_no),
+        ContrNo=str(requested.order_no),
         CancelReason="",
-        SellerMemo="在庫切れ",
+        ConfirmWithoutNotice="Y",
     )
-    assert ok["ResultCode"] == 0
-    assert Claim.objects.get(order=new).reason_code == "OUT_OF_STOCK"
+    assert seller_reason["ResultCode"] == -10004  # the buyer's request is open: not approved
+    assert Claim.objects.get(order=requested).status == ClaimStatus.CANCEL_REQUESTED
     approve = call(
         "Claim.SetCancelProcess",
         key,
@@ -509,7 +519,8 @@ def test_set_cancel_process(seller: User, buyer: User, form: str, fmt: str) -> N
 
 @BOTH_WAYS
 def test_claim_accept_and_redelivery(seller: User, buyer: User, form: str, fmt: str) -> None:
-    """SetClaimAccept approves an exchange (creating the return address); SetClaimRedelivery ships it."""
+    """SetClaimAccept approves an exchange to the seller_* address given, without adding it to
+    the shop's address book; SetClaimRedelivery ships it."""
     order = order_in("delivered", seller=seller, buyer=buyer)
     claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
     key = qapi_key(seller)
@@ -531,6 +542,14 @@ def test_claim_accept_and_redelivery(seller: User, buyer: User, form: str, fmt: 
         assert accepted["root"] == "StdResult"
     claim = Claim.objects.get(order=order)
     assert claim.status == ClaimStatus.EXCHANGE_APPROVED
+    assert claim.return_address == {
+        "name": "テストショップ",
+        "zip_code": "100-0001",
+        "address_front": "東京都千代田区",
+        "address_back": "1-1",
+        "phone": "03-0000-0000",
+    }
+    assert not ShopAddress.objects.filter(shop=seller.shop).exists()
     redelivered = call(
         "Claim.SetClaimRedelivery",
         key,
@@ -750,10 +769,7 @@ def test_claim_info_rows_field_for_field(
             "trackingNoReturn": "",
             "pickupAddress": "",
             "zipCode": "100-0001",
-            "CODCancelPrice": 0,
-            "CODQrefundPrice": 0,
-            "CODCancelRelatedOrder": "",
-            "paymentReturnShipping": 0,
+            "paymentReturnShipping": "0",
             "itemCondition": "",
             "receiver": "受取 人",
             "receiverTel": "03-0000-0000",
@@ -761,6 +777,9 @@ def test_claim_info_rows_field_for_field(
             "buyer": "山田 <太郎> & Co",
             "buyerTel": "",
             "buyerMobile": "",
+            "CODCancelPrice": 0,
+            "CODQrefundPrice": 0,
+            "CODCancelRelatedOrder": "",
             "nrDutyTarget": "SL",
             "nrSolType": "NC",
             "nrPartRefundCnt": 2,
@@ -791,10 +810,7 @@ def test_claim_info_rows_field_for_field(
             "trackingNoReturn": "",
             "pickupAddress": "",
             "zipCode": wo.receiver_zip,
-            "CODCancelPrice": 0,
-            "CODQrefundPrice": 0,
-            "CODCancelRelatedOrder": "",
-            "paymentReturnShipping": 1.5,
+            "paymentReturnShipping": "1.5",
             "itemCondition": "",
             "receiver": wo.receiver_name,
             "receiverTel": wo.receiver_phone,
@@ -802,6 +818,9 @@ def test_claim_info_rows_field_for_field(
             "buyer": other_buyer.username,
             "buyerTel": "",
             "buyerMobile": "",
+            "CODCancelPrice": 0,
+            "CODQrefundPrice": 0,
+            "CODCancelRelatedOrder": "",
             "nrDutyTarget": "",
             "nrSolType": "",
             "nrPartRefundCnt": 0,

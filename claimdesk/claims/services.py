@@ -1060,16 +1060,40 @@ def claim_convert_to_exchange(*, actor: User, claim: Claim, seller_memo: str = "
     return claim
 
 
+def exchange_address(
+    *, name: str, zip_code: str, address_front: str, address_back: str = "", phone: str = ""
+) -> dict[str, str]:
+    """Return an address given for one exchange, checked as the address book checks it."""
+    return {
+        "name": clean_short(name, field="name"),
+        "zip_code": clean_short(zip_code, field="zip_code", max_length=16),
+        "address_front": clean_short(address_front, field="address", max_length=200),
+        "address_back": clean_short(address_back, field="address", max_length=200, required=False),
+        "phone": clean_short(phone, field="phone", max_length=32, required=False),
+    }
+
+
 @records_refusal("claim.approve_exchange", _order_of)
-def claim_approve_exchange(*, actor: User, claim: Claim, seller_memo: str = "") -> Claim:
-    """Approve an exchange request (11 → 12); needs the default return/exchange address."""
+def claim_approve_exchange(
+    *,
+    actor: User,
+    claim: Claim,
+    seller_memo: str = "",
+    return_address: dict[str, str] | None = None,
+) -> Claim:
+    """Approve an exchange request (11 → 12).
+
+    The buyer sends the goods to `return_address` (from `exchange_address`) or,
+    without one, to the shop's default return/exchange address, which must exist.
+    """
     require_party(actor, shop_id=claim.shop_id, buyer_id=claim.buyer_id)
     memo = clean_memo(seller_memo, field="seller_memo")
     with transaction.atomic():
         claim = _lock_claim(claim)
         transition(claim, "approve_exchange", S.EXCHANGE_APPROVED, actor=actor, memo=memo)
-        address = _default_return_address(claim.shop)
-        claim.return_address = _address_snapshot(address)
+        claim.return_address = return_address or _address_snapshot(
+            _default_return_address(claim.shop)
+        )
         if memo:
             claim.seller_memo = memo
         claim.save()

@@ -31,12 +31,17 @@ MESSAGES = {
 
 
 class QapiError(Exception):
-    """A refusal answered with a Qoo10 result code (HTTP stays 200)."""
+    """A refusal answered with a Qoo10 result code (HTTP stays 200).
 
-    def __init__(self, code: int, message: object = "") -> None:
+    `message` is fixed English text tools may match on; `detail` is the
+    explanation in the key owner's language, answered in `ResultDetail`.
+    """
+
+    def __init__(self, code: int, message: str = "", detail: str = "") -> None:
         super().__init__(code)
         self.code = code
-        self.message = str(message) or MESSAGES.get(code, "ERROR")
+        self.message = message or MESSAGES.get(code, "ERROR")
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -184,8 +189,13 @@ def _xml_write(out: list[str], tag: str, value: Any, item_name: str) -> None:
         out.append(f"<{tag}>{_xml_escape(text)}</{tag}>" if text else f"<{tag} />")
 
 
-def render(fmt: str, code: int, message: str, result: Result | None) -> HttpResponse:
-    """Return the envelope {ResultCode, ResultMsg, ResultObject} as JSON or XML, with HTTP 200."""
+def render(
+    fmt: str, code: int, message: str, result: Result | None, detail: str = ""
+) -> HttpResponse:
+    """Return the envelope {ResultCode, ResultMsg, ResultObject} as JSON or XML, with HTTP 200.
+
+    A refusal's `detail` (the key owner's language) follows as `ResultDetail`.
+    """
     obj = result.obj if result is not None else None
     if fmt == "xml":
         type_name = result.type_name if result is not None else "String"
@@ -198,9 +208,13 @@ def render(fmt: str, code: int, message: str, result: Result | None) -> HttpResp
             _xml_write(out, "ResultObject", obj, result.item_name if result else "")
         out.append(f"<ResultCode>{code}</ResultCode>")
         _xml_write(out, "ResultMsg", message, "")
+        if detail:
+            _xml_write(out, "ResultDetail", detail, "")
         out.append(f"</{root_name}>")
         return HttpResponse("".join(out), content_type="text/xml; charset=utf-8")
     payload = {"ResultObject": obj, "ResultCode": code, "ResultMsg": message}
+    if detail:
+        payload["ResultDetail"] = detail
     return HttpResponse(
         json.dumps(payload, ensure_ascii=False), content_type="application/json; charset=utf-8"
     )

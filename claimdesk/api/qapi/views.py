@@ -12,8 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from claimdesk.accounts.models import ApiToken, ApiTokenKind
 from claimdesk.accounts.tokens import api_token_lookup, api_token_touch
+from claimdesk.core.errors import DomainError
 
 from .envelope import MESSAGES, Params, QapiError, Result, render
+from .errors import refusal
 from .methods import METHODS, Context
 
 logger = logging.getLogger(__name__)
@@ -60,14 +62,18 @@ def endpoint(request: HttpRequest, method: str = "") -> HttpResponse:
     key = request.headers.get("GiosisCertificationKey", "") or params.get("key")
     try:
         token = _authenticate(key, writes=spec.writes) if spec.needs_key else None
+        # ResultMsg is fixed English; only a refusal's ResultDetail is in the owner's language
         language = token.user.language if token is not None else settings.LANGUAGE_CODE
         with translation.override(language):
             if token is not None:
                 api_token_touch(token)
-            result = spec.handler(Context(token=token, api_key=key), params)
+            try:
+                result = spec.handler(Context(token=token, api_key=key), params)
+            except DomainError as error:
+                raise refusal(error, spec.family) from error
     except QapiError as error:
         default = Result(None, "String")
-        return render(fmt, error.code, error.message, default)
+        return render(fmt, error.code, error.message, default, error.detail)
     except Exception:
         logger.exception("QAPI %s failed", spec.name)
         return render(fmt, SYSTEM_ERROR, "System error. Try again later.", Result(None, "String"))
