@@ -26,19 +26,34 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from faker import Faker
 
-from claimdesk.accounts.addresses import address_create
-from claimdesk.accounts.models import Role, Shop, User
+from claimdesk.accounts.models import Shop, User
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, NonReceiptDuty, PickupMethod
 from claimdesk.core.conf import setting
-from claimdesk.core.money import Money
-from claimdesk.intake.checkout import CartLine, Receiver, cart_mark_paid, cart_place
+from claimdesk.intake.schemas import (
+    AddressIn,
+    CartIn,
+    EventIn,
+    ItemIn,
+    OptionIn,
+    OrderLineIn,
+    PersonIn,
+    ReceiverIn,
+    ShopIn,
+    StaffIn,
+)
+from claimdesk.intake.services import (
+    RowResult,
+    buyers_upsert,
+    carts_ingest,
+    events_apply,
+    shops_upsert,
+    staff_upsert,
+)
 from claimdesk.messaging.models import Note, NoteCategory, Notification
 from claimdesk.messaging.services import note_send
 from claimdesk.orders.models import (
     Cart,
-    Item,
-    ItemOption,
     Order,
     OrderEvent,
     PaymentMethod,
@@ -47,13 +62,12 @@ from claimdesk.orders.models import (
 from claimdesk.orders.services import (
     order_complete_trade,
     order_confirm,
-    order_mark_delivered,
     order_register_delay,
     order_ship,
 )
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.models import GatewayMode, LedgerTransaction, Refund, RefundStatus
-from claimdesk.payments.services import balance_top_up, refund_process, refund_retry
+from claimdesk.payments.services import refund_process, refund_retry
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo logins
 DEMO_SEED = 2026
@@ -439,10 +453,21 @@ def demo_load(*, seed: int = DEMO_SEED) -> DemoSummary | None:
 
 
 @dataclass
+class _Product:
+    """An item of a demo shop's catalogue, as the marketplace describes it in its orders."""
+
+    code: str
+    sku: str
+    title: str
+    price: int
+    options: tuple[tuple[str, str, int], ...]
+
+
+@dataclass
 class _ShopCast:
     shop: Shop
     sellers: list[User]
-    items: list[tuple[Item, list[ItemOption]]]
+    items: list[_Product]
     has_address: bool
     shipping_fee: int
 
@@ -516,6 +541,13 @@ RECIPES: tuple[_Recipe, ...] = (
 )
 
 
+def _accepted(results: list[RowResult]) -> None:
+    """Stop the build at a refused row: the demo's own data must always be taken."""
+    refused = [r for r in results if r.refused]
+    if refused:
+        raise RuntimeError(f"demo row refused: {refused[0]}")
+
+
 def _hours(value: float) -> dt.timedelta:
     return dt.timedelta(hours=value)
 
@@ -532,7 +564,8 @@ class _Builder:
         self.password = make_password(DEMO_PASSWORD)
         self.shops: list[_ShopCast] = []
         self.buyers: list[User] = []
-        self.receivers: dict[int, Receiver] = {}
+        self.receivers: dict[int, ReceiverIn] = {}
+        self.carts = 0
         self.operator: User
 
     # -- cast -------------------------------------------------------------------------
@@ -581,98 +614,101 @@ class _Builder:
         )
 
     def _people(self) -> None:
-        for index, spec in enumerate(SHOPS, start=1):
-            shop = Shop.objects.create(
+        """Bring the shops, staff, buyers and the operator in as a marketplace would."""
+        street, building = self._street, self._building
+        shop_rows = [
+            ShopIn(
+                external_id=spec.code,
                 code=spec.code,
                 name=spec.name,
                 email=f"{spec.code}@shops.example",
-                language=spec.language,
+                language=spec.language,  # type: ignore[arg-type]
+                return_address=AddressIn(
+                    name=f"{spec.name} 返品センター",
+                    zip_code=self.fake.zipcode(),
+                    address=street(),
+                    address2=building(),
+                    phone=self.fake.phone_number(),
+                )
+                if spec.has_return_address
+                else None,
             )
-            sellers = []
+            for spec in SHOPS
+        ]
+        _accepted(shops_upsert(actor=None, rows=shop_rows))
+        staff_rows = []
+        for spec in SHOPS:
             for username, display, kana, language in spec.staff:
                 if not display:
                     last, first = self.fake.last_name_pair(), self.fake.first_name_pair()
                     display, kana = f"{last[0]} {first[0]}", f"{last[1]} {first[1]}"
-                sellers.append(
-                    self._user(
-                        username,
-                        Role.SELLER,
-                        email=f"{username}@shops.example",
-                        shop=shop,
+                staff_rows.append(
+                    StaffIn(
+                        external_id=username,
+                        login=username,
+                        role="seller",
+                        shop=spec.code,
                         display_name=display,
                         kana_name=kana,
-                        language=language,
+                        email=f"{username}@shops.example",
+                        language=language,  # type: ignore[arg-type]
                     )
                 )
-            if spec.has_return_address:
-                address_create(
-                    actor=sellers[0],
-                    name=f"{spec.name} 返品センター",
-                    zip_code=self.fake.zipcode(),
-                    address_front=self._street(),
-                    address_back=self._building(),
-                    phone=self.fake.phone_number(),
-                    is_default_return=True,
+        staff_rows.append(
+            StaffIn(
+                external_id=OPERATOR,
+                login=OPERATOR,
+                role="operator",
+                display_name="カスタマーセンター 山本",
+                email="operator@example.com",
+                language="ja",
+            )
+        )
+        _accepted(staff_upsert(actor=None, rows=staff_rows))
+        buyer_rows = []
+        for n in range(1, BUYER_COUNT + 1):
+            last, first = self.fake.last_name_pair(), self.fake.first_name_pair()
+            buyer_rows.append(
+                PersonIn(
+                    external_id=f"buyer{n:02d}",
+                    login=f"buyer{n:02d}",
+                    display_name=f"{last[0]} {first[0]}",
+                    kana_name=f"{last[1]} {first[1]}",
+                    email=f"buyer{n:02d}@example.com",
+                    language=BUYER_LANGUAGES.get(n, "ja"),  # type: ignore[arg-type]
                 )
-            items = []
-            for n, (sku, title, price, options) in enumerate(spec.catalog, start=1):
-                item = Item.objects.create(
-                    shop=shop,
-                    item_code=str(800_000_000 + index * 1000 + n),
-                    seller_item_code=sku,
-                    title=title,
-                    price_minor=price,
-                    currency=CURRENCY,
-                )
-                item_options = [
-                    ItemOption.objects.create(
-                        item=item, option_code=code, text=text, price_minor=extra
-                    )
-                    for code, text, extra in options
-                ]
-                items.append((item, item_options))
+            )
+        _accepted(buyers_upsert(actor=None, rows=buyer_rows))
+        # The marketplace signs its people in; the demo gives them its published password.
+        User.objects.filter(external_id__isnull=False).update(password=self.password)
+        User.objects.filter(username=OPERATOR).update(is_staff=True, is_superuser=True)
+        users = {u.username: u for u in User.objects.select_related("shop")}
+        for index, spec in enumerate(SHOPS, start=1):
+            sellers = [users[username] for username, *_rest in spec.staff]
             self.shops.append(
                 _ShopCast(
-                    shop=shop,
+                    shop=sellers[0].shop,  # type: ignore[arg-type]
                     sellers=sellers,
-                    items=items,
+                    items=[
+                        _Product(str(800_000_000 + index * 1000 + n), sku, title, price, options)
+                        for n, (sku, title, price, options) in enumerate(spec.catalog, start=1)
+                    ],
                     has_address=spec.has_return_address,
                     shipping_fee=spec.shipping_fee,
                 )
             )
-        for n in range(1, BUYER_COUNT + 1):
-            last, first = self.fake.last_name_pair(), self.fake.first_name_pair()
-            name, kana = f"{last[0]} {first[0]}", f"{last[1]} {first[1]}"
-            buyer = self._user(
-                f"buyer{n:02d}",
-                Role.BUYER,
-                email=f"buyer{n:02d}@example.com",
-                display_name=name,
-                kana_name=kana,
-                language=BUYER_LANGUAGES.get(n, "ja"),
-            )
+        for row in buyer_rows:
+            buyer = users[row.external_id]
             self.buyers.append(buyer)
-            self.receivers[buyer.pk] = Receiver(
-                name=name,
-                kana=kana,
+            self.receivers[buyer.pk] = ReceiverIn(
+                name=row.display_name,
+                kana=row.kana_name,
                 phone=self.fake.phone_number(),
                 zip_code=self.fake.zipcode(),
-                address=self._street(),
-                address2=self._building(),
+                address=street(),
+                address2=building(),
             )
-        self.operator = self._user(
-            OPERATOR,
-            Role.OPERATOR,
-            email="operator@example.com",
-            display_name="カスタマーセンター 山本",
-            language="ja",
-            is_staff=True,
-            is_superuser=True,
-        )
-
-    def _user(self, username: str, role: str, **fields: Any) -> User:
-        # One hash for every demo login: hashing is slow on purpose, the password is public.
-        return User.objects.create(username=username, role=role, password=self.password, **fields)
+        self.operator = users[OPERATOR]
 
     def _street(self) -> str:
         f = self.fake
@@ -693,48 +729,58 @@ class _Builder:
         run.t = self.clock.at(run.t + min(_hours(self.rng.uniform(low, high)), left / 2))
 
     def _place(self, run: _Run, *, lines: int = 1, quantity: int | None = None) -> Order:
+        """Send the marketplace's cart for this story (paid at once by card or balance)."""
         run.t = self.clock.at(run.t)
-        cart_lines = []
-        for item, options in self.rng.sample(run.shop.items, lines):
-            option = self.rng.choice(options)
+        self.carts += 1
+        cart_id = f"demo-cart-{self.carts:04d}"
+        order_lines = []
+        goods = 0
+        for n, product in enumerate(self.rng.sample(run.shop.items, lines), start=1):
+            code, text, extra = self.rng.choice(product.options)
             qty = quantity or self.rng.choices([1, 2, 3], weights=[80, 15, 5])[0]
-            discount = (item.price_minor // 10 // 10 * 10) if self.rng.random() < 0.25 else 0
+            discount = (product.price // 10 // 10 * 10) if self.rng.random() < 0.25 else 0
             platform = 200 if self.rng.random() < 0.1 else 0
-            cart_lines.append(
-                CartLine(
-                    item=item,
-                    option=option,
+            order_lines.append(
+                OrderLineIn(
+                    external_id=f"{cart_id}-{n}",
+                    item=ItemIn(code=product.code, seller_code=product.sku, name=product.title),
+                    option=OptionIn(code=code, text=text, price_minor=extra),
                     quantity=qty,
+                    unit_price_minor=product.price,
                     seller_discount_minor=discount,
                     cart_platform_discount_minor=platform,
                 )
             )
-        goods = sum(
-            (line.item.price_minor + (line.option.price_minor if line.option else 0))
-            * line.quantity
-            for line in cart_lines
-        )
-        fee = 0 if goods >= 8000 else run.shop.shipping_fee
-        if run.method == PaymentMethod.BALANCE:
-            top_up = (goods + fee) // 1000 * 1000 + 1000
-            balance_top_up(buyer=run.buyer, amount=Money(top_up, CURRENCY), memo="ポイントチャージ")
-        cart = cart_place(
-            buyer=run.buyer,
-            lines=cart_lines,
-            payment_method=run.method,
-            receiver=self.receivers[run.buyer.pk],
-            shipping_fee=Money(fee, CURRENCY),
+            goods += (product.price + extra) * qty
+        cart = CartIn(
+            external_id=cart_id,
+            shop=run.shop.shop.code,
+            buyer=run.buyer.username,
+            currency=CURRENCY,
+            shipping_fee_minor=0 if goods >= 8000 else run.shop.shipping_fee,
+            payment_method=run.method,  # type: ignore[arg-type]
             ordered_at=run.t,
+            receiver=self.receivers[run.buyer.pk],
             buyer_request=BUYER_REQUESTS[run.buyer.pk % len(BUYER_REQUESTS)],
+            orders=order_lines,
         )
-        run.orders = list(cart.orders.order_by("pk"))
+        _accepted(carts_ingest(actor=None, rows=[cart]))
+        run.orders = list(Order.objects.filter(cart__external_id=cart_id).order_by("pk"))
         return run.order
 
+    def _event(self, kind: str, order: Order, at: dt.datetime) -> None:
+        """Send the marketplace's event about `order`, as happened at `at`."""
+        _accepted(
+            events_apply(
+                actor=None,
+                rows=[EventIn(type=kind, order=order.external_id, occurred_at=at)],  # type: ignore[arg-type]
+            )
+        )
+
     def _pay(self, run: _Run) -> None:
-        cart = run.order.cart
-        if cart.paid_at is None:
+        if run.order.cart.paid_at is None:
             self._tick(run, 2, 30)
-            cart_mark_paid(actor=None, cart=cart, paid_at=run.t)
+            self._event("paid", run.order, run.t)
 
     def _confirm(self, run: _Run, order: Order | None = None) -> None:
         self._tick(run, 1, 20)
@@ -757,7 +803,8 @@ class _Builder:
 
     def _deliver(self, run: _Run, order: Order | None = None) -> None:
         self._tick(run, 15, 60)
-        order_mark_delivered(actor=None, order=order or run.order)
+        # Stamped now, like every other step's rows: `_redate` moves it to the story's time.
+        self._event("delivered", order or run.order, timezone.now())
 
     def _complete(self, run: _Run, order: Order | None = None) -> None:
         self._tick(run, 24, 240)

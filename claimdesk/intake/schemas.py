@@ -78,7 +78,7 @@ class ShopIn(_Row):
 
     external_id: ExternalId
     code: Required32 | None = Field(
-        None, description="claimdesk's shop code; the external id when not given"
+        default=None, description="claimdesk's shop code; the external id when not given"
     )
     name: Required200
     email: Text254 = ""
@@ -86,10 +86,19 @@ class ShopIn(_Row):
     return_address: AddressIn | None = None
 
 
+Login = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
+]
+
+
 class PersonIn(_Row):
     """A buyer, upserted by the marketplace's `external_id` for them."""
 
     external_id: ExternalId
+    login: Login | None = Field(
+        default=None,
+        description="a login name for password sign-in (deployments without an identity provider)",
+    )
     display_name: Required100
     kana_name: Text100 = ""
     email: Text254 = ""
@@ -101,7 +110,9 @@ class StaffIn(PersonIn):
     """A shop's staff member (`seller`) or a customer-center operator, upserted by `external_id`."""
 
     role: Literal["seller", "operator"] = "seller"
-    shop: ExternalId | None = Field(None, description="the shop's external id (staff of a shop)")
+    shop: ExternalId | None = Field(
+        default=None, description="the shop's external id (staff of a shop)"
+    )
 
 
 class ItemIn(_Row):
@@ -152,7 +163,8 @@ class CartIn(_Row):
     shipping_fee_minor: Amount = 0
     payment_method: Method
     payment_fee_minor: Amount | None = Field(
-        None, description="the fee the buyer paid for the method; claimdesk's table when absent"
+        default=None,
+        description="the fee the buyer paid for the method; claimdesk's table when absent",
     )
     ordered_at: dt.datetime
     paid_at: dt.datetime | None = None
@@ -169,11 +181,11 @@ EventType = Literal["paid", "payment_failed", "shipped", "delivered", "completed
 class EventIn(_Row):
     """Something that happened to an order at the marketplace."""
 
-    id: ExternalId | None = Field(None, description="the marketplace's id of the event")
+    id: ExternalId | None = Field(default=None, description="the marketplace's id of the event")
     type: EventType
-    order: ExternalId | None = Field(None, description="the order's external id")
+    order: ExternalId | None = Field(default=None, description="the order's external id")
     cart: ExternalId | None = Field(
-        None, description="the cart's external id (paid and payment_failed apply to a cart)"
+        default=None, description="the cart's external id (paid and payment_failed apply to a cart)"
     )
     occurred_at: dt.datetime
     carrier: Text100 = ""

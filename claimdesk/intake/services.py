@@ -170,8 +170,11 @@ def _return_address(shop: Shop, row: ShopIn) -> bool:
     return _save_changes(current, values, created=False) == "updated"
 
 
-def _person_values(row: PersonIn) -> dict[str, Any]:
-    return {
+def _person_values(user: User, row: PersonIn) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if row.login and row.login != user.username:
+        values["username"] = _username(str(user.role), row.external_id, row.login)
+    return values | {
         "display_name": row.display_name,
         "kana_name": row.kana_name,
         "email": row.email,
@@ -180,23 +183,24 @@ def _person_values(row: PersonIn) -> dict[str, Any]:
     }
 
 
-def _person(role: str, external_id: str) -> tuple[User, bool]:
-    user = User.objects.select_for_update().filter(role=role, external_id=external_id).first()
+def _person(role: str, row: PersonIn) -> tuple[User, bool]:
+    user = User.objects.select_for_update().filter(role=role, external_id=row.external_id).first()
     if user is not None:
         return user, False
-    # Signs in through the marketplace's identity provider, never with a password.
+    # Without a password: such a person signs in through the marketplace's identity
+    # provider (or gets a password from an operator where there is none).
     return User(
-        username=_username(role, external_id),
+        username=_username(role, row.external_id, row.login),
         role=role,
-        external_id=external_id,
+        external_id=row.external_id,
         password=make_password(None),
     ), True
 
 
-def _username(role: str, external_id: str) -> str:
+def _username(role: str, external_id: str, login: str | None) -> str:
     prefix = {Role.BUYER: "mp-b-", Role.SELLER: "mp-s-", Role.OPERATOR: "mp-o-"}[Role(role)]
-    name = f"{prefix}{external_id}"[:150]
-    if User.objects.filter(username=name).exists():
+    name = login or f"{prefix}{external_id}"[:150]
+    if User.objects.filter(username__iexact=name).exists():
         raise InvalidInput(
             "username_taken",
             _("The login %(name)s derived from this id is taken; send another id.")
@@ -210,8 +214,8 @@ def buyers_upsert(*, actor: User | None, rows: Sequence[PersonIn]) -> list[RowRe
     _require_platform(actor)
 
     def act(index: int, row: PersonIn) -> RowResult:
-        user, created = _person(Role.BUYER, row.external_id)
-        status = _save_changes(user, _person_values(row), created=created)
+        user, created = _person(Role.BUYER, row)
+        status = _save_changes(user, _person_values(user, row), created=created)
         return RowResult(index, row.external_id, status, data={"username": user.username})
 
     with transaction.atomic():
@@ -233,8 +237,8 @@ def staff_upsert(*, actor: User | None, rows: Sequence[StaffIn]) -> list[RowResu
                     % {"shop": row.shop or "—"},
                 )
             shop_id = shop.pk
-        user, created = _person(row.role, row.external_id)
-        values = _person_values(row) | {"shop_id": shop_id}
+        user, created = _person(row.role, row)
+        values = _person_values(user, row) | {"shop_id": shop_id}
         status = _save_changes(user, values, created=created)
         return RowResult(index, row.external_id, status, data={"username": user.username})
 
