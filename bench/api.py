@@ -65,6 +65,62 @@ def _wait_ready(base: str, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+class Gunicorn:
+    """`gunicorn config.wsgi:application` on a free loopback port, as the benchmarks run it.
+
+    Sync workers, DJANGO_DEBUG=0, DATABASE_CONN_MAX_AGE=60; its log goes to
+    a fresh temporary directory (`var`).
+    """
+
+    def __init__(self, workers: int, *, prefix: str) -> None:
+        self.workers = workers
+        self.var = Path(tempfile.mkdtemp(prefix=prefix))
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CLAIMDESK_VAR_DIR": str(self.var),
+            "DATABASE_CONN_MAX_AGE": "60",
+            "LOG_LEVEL": "WARNING",
+        }
+        env.pop("MAIL_SMTP_HOST", None)
+        self.log = open(self.var / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - fixed command
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_ready(self.base)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
 def _tokens(username: str, count: int, *, write: bool) -> list[str]:
     from claimdesk.accounts.models import User
     from claimdesk.accounts.tokens import api_token_create
@@ -153,40 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     order_nos = add_paid_orders(CANCEL_SHOP, args.cancels) if args.cancels else []
     connection.close()
 
-    var = Path(tempfile.mkdtemp(prefix="claimdesk-bench-api-"))
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CLAIMDESK_VAR_DIR": str(var),
-        "DATABASE_CONN_MAX_AGE": "60",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("MAIL_SMTP_HOST", None)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(var / "gunicorn.log", "wb")  # noqa: SIM115 - closed in finally
-    server = subprocess.Popen(  # noqa: S603 - fixed command
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.gunicorn_workers),
-            "--timeout",
-            "120",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = Gunicorn(args.gunicorn_workers, prefix="claimdesk-bench-api-")
+    base, var = server.base, server.var
     results: dict[str, Any] = {}
     try:
-        _wait_ready(base)
+        server.start()
         # warm both workers (imports, connection, first queries)
         _load(base, readers, [("GET", "/api/v1/claims?limit=50", None)] * (2 * args.clients))
         n = args.list_requests
@@ -209,12 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 "POST /api/v1/orders/<no>/cancel", *_load(base, writers, jobs)
             )
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        server.stop()
     path = save(
         "api",
         {
