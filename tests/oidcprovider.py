@@ -49,7 +49,18 @@ class ProviderProcess:
 @pytest.fixture(scope="session", name="oidc_provider")
 def oidc_provider_fixture(live_server: Any) -> Iterator[ProviderProcess]:
     node = shutil.which("node")
-    need(node is not None, "needs node (v20 or later) for the OpenID Connect provider")
+    version = (
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [node, "--version"], capture_output=True, text=True, check=False
+        ).stdout
+        if node
+        else ""
+    )
+    major = re.match(r"v(\d+)\.", version)
+    need(
+        major is not None and int(major.group(1)) >= 20,
+        f"needs node 20 or later for the OpenID Connect provider (found {version.strip() or 'none'})",
+    )
     need(
         (HERE / "node_modules" / "oidc-provider").is_dir(),
         "needs the test provider's packages: npm ci --prefix tests/oidc",
