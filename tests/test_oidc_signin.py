@@ -273,3 +273,21 @@ def test_passwords_still_sign_in_with_a_provider_set_up(settings, seller):
     )
 
     assert answer.status_code == 302 and answer["Location"] == "/seller/"
+
+
+def test_a_provider_that_does_not_send_the_subject_claim_is_refused_clearly(
+    live_server, oidc, settings
+):
+    """Without the configured claim, nobody is matched (not even by the token's sub)."""
+    settings.CLAIMDESK_OIDC = {
+        **settings.CLAIMDESK_OIDC,
+        "SUBJECT_CLAIM": "person_id",
+        "SCOPES": "openid marketplace",
+    }
+    BuyerFactory(external_id="no-person-id")
+
+    session, answer = sign_in_over_http(live_server.url, "buyer", "no-person-id", language="en")
+
+    _refused(answer, "signin_no_subject", status=400)
+    assert "the claim person_id is missing" in answer.text
+    assert not _signed_in(live_server.url, session, "my")
