@@ -260,3 +260,34 @@ CLAIMDESK = {
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "WEBHOOKS_ALLOW_PRIVATE": _env_bool("CLAIMDESK_WEBHOOKS_ALLOW_PRIVATE", False),
 }
+
+# Sign-in with the marketplace's OpenID Connect provider (docs/signin.md): on when an
+# issuer and a client id are set; local passwords keep working alongside.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "claimdesk.portals.oidc.backend.PortalOIDCBackend",
+]
+CLAIMDESK_OIDC = {
+    "ISSUER": os.environ.get("CLAIMDESK_OIDC_ISSUER", ""),
+    "CLIENT_ID": os.environ.get("CLAIMDESK_OIDC_CLIENT_ID", ""),
+    "CLIENT_SECRET": os.environ.get("CLAIMDESK_OIDC_CLIENT_SECRET", ""),
+    # client_secret_basic ("basic") or client_secret_post ("post") at the token endpoint
+    "TOKEN_AUTH": os.environ.get("CLAIMDESK_OIDC_TOKEN_AUTH", "basic"),
+    "SCOPES": os.environ.get("CLAIMDESK_OIDC_SCOPES", "openid"),
+    "PROVIDER_NAME": os.environ.get("CLAIMDESK_OIDC_PROVIDER_NAME", ""),
+    # The claim holding the marketplace's id of the person (users' external_id).
+    "SUBJECT_CLAIM": os.environ.get("CLAIMDESK_OIDC_SUBJECT_CLAIM", "sub"),
+    # Optional: a claim holding the marketplace's id of a staff member's shop.
+    "SHOP_CLAIM": os.environ.get("CLAIMDESK_OIDC_SHOP_CLAIM", ""),
+    "PORTALS": os.environ.get("CLAIMDESK_OIDC_PORTALS", "buyer,seller,operator"),
+    "SIGN_ALGO": os.environ.get("CLAIMDESK_OIDC_SIGN_ALGO", "RS256"),
+    "TIMEOUT_SECONDS": float(os.environ.get("CLAIMDESK_OIDC_TIMEOUT_SECONDS", "10")),
+    "CLOCK_SKEW_SECONDS": int(os.environ.get("CLAIMDESK_OIDC_CLOCK_SKEW_SECONDS", "60")),
+    # Endpoints are read from the issuer's discovery document; set these only for a
+    # provider without one (or to override it).
+    "AUTHORIZATION_ENDPOINT": os.environ.get("CLAIMDESK_OIDC_AUTHORIZATION_ENDPOINT", ""),
+    "TOKEN_ENDPOINT": os.environ.get("CLAIMDESK_OIDC_TOKEN_ENDPOINT", ""),
+    "USERINFO_ENDPOINT": os.environ.get("CLAIMDESK_OIDC_USERINFO_ENDPOINT", ""),
+    "JWKS_URI": os.environ.get("CLAIMDESK_OIDC_JWKS_URI", ""),
+    "END_SESSION_ENDPOINT": os.environ.get("CLAIMDESK_OIDC_END_SESSION_ENDPOINT", ""),
+}

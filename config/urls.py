@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("claimdesk.portals.oidc.urls")),
     path("seller/", include("claimdesk.portals.seller.urls")),
     path("my/", include("claimdesk.portals.buyer.urls")),
     path("console/", include("claimdesk.portals.console.urls")),

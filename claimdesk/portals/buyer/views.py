@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest
@@ -31,6 +30,7 @@ from claimdesk.payments.models import Account, LedgerEntry, Refund
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
 from claimdesk.portals.common import signed_in_user as _user
+from claimdesk.portals.oidc.views import sign_out
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
@@ -52,8 +52,7 @@ class BuyerLoginView(RoleLoginView):
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponseBase:
-    logout(request)
-    return redirect("buyer:login")
+    return sign_out(request, "buyer:login")
 
 
 def _open_claims(user: User) -> Prefetch[Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest
@@ -60,6 +59,7 @@ from claimdesk.payments.models import Refund
 from claimdesk.payments.services import refund_resolve, refund_retry
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
+from claimdesk.portals.oidc.views import sign_out
 from claimdesk.portals.seller.inquiries import attachment_response
 from claimdesk.portals.seller.record import record_context
 from claimdesk.portals.throttle import RoleLoginView
@@ -94,8 +94,7 @@ class OperatorLoginView(RoleLoginView):
 @operator_required
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponseBase:
-    logout(request)
-    return redirect("console:login")
+    return sign_out(request, "console:login")
 
 
 # --- inquiry queue --------------------------------------------------------------------

@@ -9,7 +9,6 @@ import html
 from typing import Any, NamedTuple
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -62,6 +61,7 @@ from claimdesk.orders.selectors import (
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import is_htmx, role_required
 from claimdesk.portals.common import signed_in_user as _user
+from claimdesk.portals.oidc.views import sign_out
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
@@ -151,8 +151,7 @@ class SellerLoginView(RoleLoginView):
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponseBase:
-    logout(request)
-    return redirect("seller:login")
+    return sign_out(request, "seller:login")
 
 
 # --- home ---------------------------------------------------------------------------

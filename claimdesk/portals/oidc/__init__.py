@@ -1,0 +1,1 @@
+"""Sign-in with the marketplace's OpenID Connect provider (mozilla-django-oidc)."""
