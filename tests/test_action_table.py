@@ -162,7 +162,8 @@ TABLE: dict[str, Rule] = {
         refusals=_codes(CANCELLED, "order_cancelled"),
     ),
     "order_ship": Rule(
-        roles=("seller",),
+        # system: the marketplace's own logistics (a platform `shipped` event)
+        roles=("seller", "system"),
         allowed={
             "new": (4, None),
             "confirmed": (4, None),
