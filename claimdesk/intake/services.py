@@ -200,7 +200,7 @@ def _person(role: str, row: PersonIn) -> tuple[User, bool]:
 def _username(role: str, external_id: str, login: str | None) -> str:
     prefix = {Role.BUYER: "mp-b-", Role.SELLER: "mp-s-", Role.OPERATOR: "mp-o-"}[Role(role)]
     name = login or f"{prefix}{external_id}"[:150]
-    if User.objects.filter(username__iexact=name).exists():
+    if User.objects.filter(username=name).exists():
         raise InvalidInput(
             "username_taken",
             _("The login %(name)s derived from this id is taken; send another id.")
@@ -279,6 +279,8 @@ def _lookups(rows: Sequence[CartIn]) -> _Lookups:
         carts={
             c.external_id: c
             for c in Cart.objects.filter(external_id__in={r.external_id for r in rows})
+            .select_related("shop", "buyer")
+            .prefetch_related("orders")
             if c.external_id
         },
         order_carts={
@@ -310,9 +312,12 @@ def carts_ingest(*, actor: User | None, rows: Sequence[CartIn]) -> list[RowResul
         for index, row in enumerate(rows):
             try:
                 _check_batch_duplicates(row, seen_carts, seen_orders)
-                if row.external_id in found.carts:
+                existing = found.carts.get(row.external_id)
+                if existing is not None and _same(row, existing):
+                    results[index] = _cart_result(index, row, existing, "unchanged")
+                elif existing is not None:
                     with transaction.atomic():
-                        results[index] = _cart_update(index, row, found.carts[row.external_id])
+                        results[index] = _cart_update(index, row, existing)
                 else:
                     _check_new_cart(row, found)
                     fresh.append((index, row))
@@ -452,19 +457,31 @@ def _carts_create(
         return results
     # Price every row first: a row whose discounts exceed its price is refused alone.
     priced: list[tuple[int, CartIn]] = []
+    fees: list[int] = []
     for index, row in fresh:
         try:
-            for line in row.orders:
-                _price_check(row, line)
-            priced.append((index, row))
+            goods = sum((_line_total(row, line) for line in row.orders), Money.zero(row.currency))
         except DomainError as exc:
             results[index] = _refused(index, row.external_id, exc)
+            continue
+        priced.append((index, row))
+        fees.append(
+            row.payment_fee_minor
+            if row.payment_fee_minor is not None
+            else fee_from_table(
+                found.fees,
+                method=row.payment_method,
+                amount=goods + Money(row.shipping_fee_minor, row.currency),
+            ).minor
+        )
     if not priced:
         return results
     _items_for(priced, found)
     first_cart = next_number("cart_no", len(priced))
     first_order = next_number("order_no", sum(len(r.orders) for _i, r in priced))
     carts = [_new_cart(row, found, first_cart + n) for n, (_i, row) in enumerate(priced)]
+    for cart, fee in zip(carts, fees, strict=True):
+        cart.payment_fee_minor = fee
     Cart.objects.bulk_create(carts)
     orders: list[Order] = []
     per_cart: list[list[Order]] = []
@@ -491,17 +508,8 @@ def _carts_create(
             )
             order_no += 1
             lines.append(order)
-        goods = sum((o.total for o in lines), Money.zero(cart.currency))
-        cart.payment_fee_minor = (
-            row.payment_fee_minor
-            if row.payment_fee_minor is not None
-            else fee_from_table(
-                found.fees, method=row.payment_method, amount=goods + cart.shipping_fee
-            ).minor
-        )
         orders += lines
         per_cart.append(lines)
-    Cart.objects.bulk_update(carts, ["payment_fee_minor"])
     Order.objects.bulk_create(orders)
     with history_batch():
         for order in orders:
@@ -520,15 +528,16 @@ def _carts_create(
     return results
 
 
-def _price_check(row: CartIn, line: Any) -> None:
-    order_amounts(
+def _line_total(row: CartIn, line: Any) -> Money:
+    """Return what the buyer pays for one line; refuse discounts larger than its price."""
+    return order_amounts(
         unit=Money(line.unit_price_minor, row.currency),
         option_price=Money(line.option.price_minor if line.option else 0, row.currency),
         quantity=line.quantity,
         seller_discount=line.seller_discount_minor,
         cart_seller_discount=line.cart_seller_discount_minor,
         cart_platform_discount=line.cart_platform_discount_minor,
-    )
+    ).total
 
 
 #: Fields of an order a marketplace may still correct until it ships.
@@ -545,10 +554,8 @@ _DELIVERY_FIELDS = (
 )
 
 
-def _cart_update(index: int, row: CartIn, cart: Cart) -> RowResult:
-    """Apply a repeated or corrected cart: no change, a payment, or delivery corrections."""
-    cart = Cart.objects.select_for_update().select_related("shop", "buyer").get(pk=cart.pk)
-    orders = {o.external_id: o for o in cart.orders.select_for_update().order_by("pk")}
+def _moved(row: CartIn, cart: Cart, orders: dict[str | None, Order]) -> list[str]:
+    """Return the fields of `row` that differ from what claimdesk received before."""
     moved: list[str] = []
     if cart.shop.external_id != row.shop:
         moved.append("shop")
@@ -561,15 +568,48 @@ def _cart_update(index: int, row: CartIn, cart: Cart) -> RowResult:
         moved.append("payment_fee_minor")
     if set(orders) != {line.external_id for line in row.orders}:
         moved.append("orders")
-    delivery: dict[str, Any] = {}
     for line in row.orders:
         order = orders.get(line.external_id)
-        if order is None:
-            continue
-        for name, value in _line_values(line).items():
-            if getattr(order, name) != value:
-                moved.append(f"orders[{line.external_id}].{name}")
-        delivery = _delivery_values(row)
+        if order is not None:
+            moved += [
+                f"orders[{line.external_id}].{name}"
+                for name, value in _line_values(line).items()
+                if getattr(order, name) != value
+            ]
+    return moved
+
+
+def _same(row: CartIn, cart: Cart) -> bool:
+    """Return whether `row` repeats what `cart` already holds (read without locks)."""
+    orders = {o.external_id: o for o in cart.orders.all()}
+    delivery = _delivery_values(row)
+    return (
+        not _moved(row, cart, orders)
+        and not any(_changed(order, delivery) for order in orders.values())
+        and (row.paid_at is None or cart.paid_at is not None)
+    )
+
+
+def _cart_result(index: int, row: CartIn, cart: Cart, status: str) -> RowResult:
+    orders = sorted(cart.orders.all(), key=lambda o: o.pk)
+    return RowResult(
+        index,
+        row.external_id,
+        status,
+        data={
+            "cart_no": cart.cart_no,
+            "orders": [{"external_id": o.external_id, "order_no": o.order_no} for o in orders],
+        },
+    )
+
+
+def _cart_update(index: int, row: CartIn, cart: Cart) -> RowResult:
+    """Apply a repeated or corrected cart: no change, a payment, or delivery corrections."""
+    if _same(row, cart):
+        return _cart_result(index, row, cart, "unchanged")
+    cart = Cart.objects.select_for_update().select_related("shop", "buyer").get(pk=cart.pk)
+    orders = {o.external_id: o for o in cart.orders.select_for_update().order_by("pk")}
+    moved = _moved(row, cart, orders)
     if moved:
         raise DomainError(
             "order_moved_on",
@@ -580,6 +620,7 @@ def _cart_update(index: int, row: CartIn, cart: Cart) -> RowResult:
             % {"id": row.external_id, "fields": ", ".join(moved[:5])},
             {"fields": moved},
         )
+    delivery = _delivery_values(row)
     status = "unchanged"
     for order in orders.values():
         names = _changed(order, delivery)
@@ -603,17 +644,7 @@ def _cart_update(index: int, row: CartIn, cart: Cart) -> RowResult:
     if row.paid_at is not None and cart.paid_at is None:
         cart_mark_paid(actor=None, cart=cart, paid_at=row.paid_at)
         status = "updated"
-    return RowResult(
-        index,
-        row.external_id,
-        status,
-        data={
-            "cart_no": cart.cart_no,
-            "orders": [
-                {"external_id": o.external_id, "order_no": o.order_no} for o in orders.values()
-            ],
-        },
-    )
+    return _cart_result(index, row, cart, status)
 
 
 def _line_values(line: Any) -> dict[str, Any]:

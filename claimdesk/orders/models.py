@@ -92,11 +92,19 @@ class Cart(models.Model):
     payment_deadline = models.DateTimeField(null=True, blank=True)
     #: The marketplace's own id of the checkout (platform intake upserts by it).
     external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique among those given)
-        _("marketplace id"), max_length=128, null=True, blank=True, unique=True
+        _("marketplace id"), max_length=128, null=True, blank=True
     )
 
     class Meta:
         ordering = ["-cart_no"]
+        # Partial: an index of the given ids only (and SQLite adds it without rebuilding the table).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="cart_external_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.cart_no)
@@ -190,13 +198,22 @@ class Order(models.Model):
     version = models.PositiveIntegerField(default=0)
     #: The marketplace's own id of the order line (platform intake upserts by it).
     external_id = models.CharField(  # noqa: DJ001 - NULL: no marketplace id (unique among those given)
-        _("marketplace id"), max_length=128, null=True, blank=True, unique=True
+        _("marketplace id"), max_length=128, null=True, blank=True
     )
 
     objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-order_no"]
+        constraints = [
+            # Partial: only the marketplace's ids are indexed, and adding it neither
+            # rewrites a million-row table nor (on SQLite) rebuilds it without its triggers.
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="order_external_id_unique",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["shop", "shipping_status", "-ordered_at"], name="order_shop_status"
