@@ -5,21 +5,23 @@ order sent: a refused row changes nothing and says why, the other rows go on.
 Rows are upserted by the marketplace's own ids (`external_id`), so sending
 the same batch twice changes nothing the second time.
 
-Carts are written in bulk (a few statements for a whole batch). Batches of
-carts are taken one at a time: each holds the cart-number counter's row lock
-from its first read to its commit, so that two clients sending the same batch
-at once create each cart once (the second sees the first's carts).
+Carts are written in bulk (a few statements for a whole batch). A batch holds
+locks on its carts', orders' and items' ids from its first read to its commit
+(`_hold`), so that two clients sending the same batch at once create each cart
+once (the second sees the first's carts), while batches of other carts are
+written side by side.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from pydantic import BaseModel
 
 from claimdesk.accounts.models import AddressKind, Role, Shop, ShopAddress, User
@@ -29,7 +31,6 @@ from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.ids import next_number
-from claimdesk.core.models import Counter
 from claimdesk.core.money import Money
 from claimdesk.orders.history import history_batch, record_event
 from claimdesk.orders.models import Cart, Item, Order, ShippingStatus
@@ -302,9 +303,10 @@ def _lookups(rows: Sequence[CartIn]) -> _Lookups:
 def carts_ingest(*, actor: User | None, rows: Sequence[CartIn]) -> list[RowResult]:
     """Create or update carts and their orders by external id; one result per cart row."""
     _require_platform(actor)
+    numbers = _Numbers.reserve(rows)
     results: dict[int, RowResult] = {}
     with transaction.atomic():
-        _take_intake_turn()
+        _hold(rows)
         found = _lookups(rows)
         fresh: list[tuple[int, CartIn]] = []
         seen_carts: set[str] = set()
@@ -323,15 +325,72 @@ def carts_ingest(*, actor: User | None, rows: Sequence[CartIn]) -> list[RowResul
                     fresh.append((index, row))
             except DomainError as exc:
                 results[index] = _refused(index, row.external_id, exc)
-        results.update(_carts_create(fresh, found, actor=actor))
+        results.update(_carts_create(fresh, found, actor=actor, numbers=numbers))
     return [results[i] for i in range(len(rows))]
 
 
-def _take_intake_turn() -> None:
-    """Wait for (and hold until commit) the cart counter's row: one cart batch at a time."""
-    if not Counter.objects.select_for_update().filter(name="cart_no").exists():
-        next_number("cart_no", 0)
-        Counter.objects.select_for_update().filter(name="cart_no").exists()
+@dataclass
+class _Numbers:
+    """Cart and order numbers reserved for a batch before its transaction begins.
+
+    Reserved in their own short transactions (outside any other), the
+    counters' rows are not held while the batch is written, so batches of
+    different carts are written side by side. A batch that turns out to need
+    fewer (another batch sent the same carts first) leaves a gap, as a
+    sequence does.
+    """
+
+    cart: int
+    carts: int
+    order: int
+    orders: int
+
+    @classmethod
+    def reserve(cls, rows: Sequence[CartIn]) -> _Numbers:
+        known = set(
+            Cart.objects.filter(external_id__in={r.external_id for r in rows}).values_list(
+                "external_id", flat=True
+            )
+        )
+        new = [r for r in rows if r.external_id not in known]
+        lines = sum(len(r.orders) for r in new)
+        return cls(
+            cart=next_number("cart_no", len(new)) if new else 0,
+            carts=len(new),
+            order=next_number("order_no", lines) if lines else 0,
+            orders=lines,
+        )
+
+    def take(self, carts: int, orders: int) -> tuple[int, int]:
+        """Return the first cart and order number for `carts` carts of `orders` lines."""
+        if carts > self.carts or orders > self.orders:  # never fewer known than before
+            return next_number("cart_no", carts), next_number("order_no", orders)
+        return self.cart, self.order
+
+
+def _hold(rows: Sequence[CartIn]) -> None:
+    """Lock the batch's cart, order and item ids until commit (PostgreSQL).
+
+    Two batches naming the same cart, order or new item wait for each other,
+    so the second sees what the first wrote; batches of different carts go
+    on side by side. SQLite has one writer at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    names = {f"c:{r.external_id}" for r in rows}
+    names |= {f"o:{o.external_id}" for r in rows for o in r.orders}
+    names |= {f"i:{o.item.code}" for r in rows for o in r.orders}
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "big", signed=True)
+            for n in names
+        }
+    )
+    with connection.cursor() as cursor:
+        # One statement; unnest keeps the sorted order, so two batches never wait in a circle.
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [keys]
+        )
 
 
 def _check_batch_duplicates(row: CartIn, carts: set[str], orders: set[str]) -> None:
@@ -450,7 +509,7 @@ def _items_for(fresh: Iterable[tuple[int, CartIn]], found: _Lookups) -> None:
 
 
 def _carts_create(
-    fresh: list[tuple[int, CartIn]], found: _Lookups, *, actor: User | None
+    fresh: list[tuple[int, CartIn]], found: _Lookups, *, actor: User | None, numbers: _Numbers
 ) -> dict[int, RowResult]:
     results: dict[int, RowResult] = {}
     if not fresh:
@@ -477,8 +536,7 @@ def _carts_create(
     if not priced:
         return results
     _items_for(priced, found)
-    first_cart = next_number("cart_no", len(priced))
-    first_order = next_number("order_no", sum(len(r.orders) for _i, r in priced))
+    first_cart, first_order = numbers.take(len(priced), sum(len(r.orders) for _i, r in priced))
     carts = [_new_cart(row, found, first_cart + n) for n, (_i, row) in enumerate(priced)]
     for cart, fee in zip(carts, fees, strict=True):
         cart.payment_fee_minor = fee
