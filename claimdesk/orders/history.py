@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from claimdesk.accounts.roles import role_of
 from claimdesk.core.errors import DomainError
@@ -178,7 +178,7 @@ EVENT_LABELS: dict[str, Any] = {
     "order.confirmed": gettext_lazy("Order confirmed, ship date set"),
     "order.delayed": gettext_lazy("Shipping delay registered"),
     "order.shipped": gettext_lazy("Shipped"),
-    "order.delivered": gettext_lazy("Delivered"),
+    "order.delivered": pgettext_lazy("history event", "Delivered"),
     "order.completed": gettext_lazy("Trade completed"),
     "order.cancelled": gettext_lazy("Order cancelled"),
     "order.returned": gettext_lazy("Order returned"),
