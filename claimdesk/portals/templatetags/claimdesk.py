@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +46,22 @@ def event_label(kind: str) -> str:
     from claimdesk.orders.history import event_label as label
 
     return label(kind)
+
+
+@register.simple_tag
+def history_line(event: dict[str, Any]) -> dict[str, str]:
+    """Return the texts of an order history line (`portals.history.history_line`)."""
+    from claimdesk.portals.history import history_line as line
+
+    return line(event)
+
+
+@register.filter
+def role_label(role: str) -> str:
+    """Return a role ("seller", "operator"...) as the viewer reads it."""
+    from claimdesk.portals.history import role_label as label
+
+    return label(role)
 
 
 @register.simple_tag
