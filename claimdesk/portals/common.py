@@ -16,7 +16,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 
 from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError, InvalidInput
@@ -127,7 +129,12 @@ class DomainErrorMiddleware:
             return response
         messages.error(
             request,
-            f"{exception.message} [{exception.code} · {reference}]",
+            format_html(
+                '{} <small class="ref">{}: {}</small>',
+                exception.message,
+                _("Support reference"),
+                reference,
+            ),
             extra_tags=f"{INQUIRY_LINK_TAG}{inquiry_url}" if inquiry_url else "",
         )
         return HttpResponseRedirect(_after_refusal(request))
