@@ -48,6 +48,7 @@ from claimdesk.claims.selectors import (
 )
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
+from claimdesk.inquiries.selectors import shop_inquiry_counts
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
@@ -194,6 +195,7 @@ def home(request: HttpRequest) -> HttpResponseBase:
             "shipping": shipping_box_counts(_shop_id(request)),
             "unread": list(unread),
             "record": _record(user),
+            "inquiries": shop_inquiry_counts(_shop_id(request)),
         },
     )
 

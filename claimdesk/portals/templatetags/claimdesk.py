@@ -64,6 +64,14 @@ def role_label(role: str) -> str:
     return label(role)
 
 
+@register.filter
+def money(minor: int, currency: str) -> str:
+    """Return an amount in minor units as people read it: `¥3,780`, `SGD 12.50`."""
+    from claimdesk.core.money import Money
+
+    return Money(int(minor), currency).format()
+
+
 @register.simple_tag
 def tracking_link(carrier: str, tracking_no: str) -> str:
     """Return the carrier's tracking URL, or "" when the carrier is unknown."""
