@@ -479,12 +479,12 @@ def bulk_ship(request: HttpRequest) -> HttpResponseBase:
 
 
 def _claim_filter(request: HttpRequest) -> tuple[forms.ClaimSearchForm, ClaimFilter]:
-    data = request.GET.copy()
-    if request.GET and not data.get("period_kind"):
+    given = request.GET.copy()
+    if request.GET and not given.get("period_kind"):
         # a link without the period (a home box, a status box) keeps the form on the
         # period the list is filtered by, so that 刷新 or 查询 does not switch it
-        data["period_kind"] = "request"
-    form = forms.ClaimSearchForm(data or None)
+        given["period_kind"] = "request"
+    form = forms.ClaimSearchForm(given or None)
     if request.GET and not form.is_valid():
         raise _form_error(form)
     data = form.cleaned_data if request.GET else {}
