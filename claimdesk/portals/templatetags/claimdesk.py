@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from claimdesk.claims.models import Claim, ClaimType
 from claimdesk.claims.reasons import get_reason
@@ -70,6 +71,26 @@ def money(minor: int, currency: str) -> str:
     from claimdesk.core.money import Money
 
     return Money(int(minor), currency).format()
+
+
+#: What a bulk cancellation row's plan and result say to the seller (codes stay in data-*).
+_BULK_LABELS = {
+    "will_cancel": _("Will be cancelled"),
+    "will_cancel_without_notice": _("Will be cancelled (no note sent)"),
+    "will_approve": _("Will approve the buyer's request"),
+    "cancelled": pgettext_lazy("order state", "Cancelled"),
+    "approved": _("Request approved"),
+    "already_cancelled": _("Already cancelled"),
+}
+
+
+@register.filter
+def bulk_label(code: str) -> str:
+    """Return a bulk cancellation plan or result as words: "" for none, "Not possible" for a refusal."""
+    if not code:
+        return ""
+    label = _BULK_LABELS.get(code)
+    return str(label) if label is not None else str(_("Not possible"))
 
 
 @register.simple_tag
