@@ -259,6 +259,16 @@ CLAIMDESK = {
     "WEBHOOK_RETRY_BASE_SECONDS": 30,  # doubled after each failed attempt
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "WEBHOOKS_ALLOW_PRIVATE": _env_bool("CLAIMDESK_WEBHOOKS_ALLOW_PRIVATE", False),
+    # The note dialog's translator (docs/deployment.md "Translation of notes")
+    "TRANSLATOR": {
+        "libretranslate": "claimdesk.messaging.translation.LibreTranslateTranslator",
+        "deepl": "claimdesk.messaging.translation.DeepLTranslator",
+    }.get(
+        os.environ.get("CLAIMDESK_TRANSLATOR", ""),
+        "claimdesk.messaging.translation.BuiltinTranslator",
+    ),
+    "TRANSLATOR_URL": os.environ.get("CLAIMDESK_TRANSLATOR_URL", ""),
+    "TRANSLATOR_KEY": os.environ.get("CLAIMDESK_TRANSLATOR_KEY", ""),
 }
 
 # Sign-in with the marketplace's OpenID Connect provider (docs/signin.md): on when an

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
 from claimdesk.claims.bulk import bulk_cancel_confirm, bulk_cancel_preview, bulk_cancel_process
@@ -523,8 +524,11 @@ def test_job_page_summarises_plans_and_pages_the_rows(client, seller, buyer, mon
     client.force_login(seller)
     url = reverse("seller:bulk_cancel_job", args=[job.pk])
     page = client.get(url).content.decode()
-    assert 'data-plan="will_cancel_without_notice">✓ will_cancel_without_notice: <b>3</b>' in page
-    assert 'data-plan="duplicate_row">✗ duplicate_row: <b>1</b>' in page
+    with translation.override(seller.language):  # plans in words, their codes only in data-*
+        will, no = gettext("Will be cancelled (no note sent)"), gettext("Not possible")
+    assert f'data-plan="will_cancel_without_notice">✓ {will}: <b>3</b>' in page
+    assert f'data-plan="duplicate_row">✗ {no}: <b>1</b>' in page
+    assert "✗ duplicate_row" not in page
     assert page.count('<tr data-line="') == 2 and 'data-line="2"' in page and "page=2" in page
     assert 'name="confirm_without_notice"' in page
     third = client.get(url, {"page": 3}).content.decode()

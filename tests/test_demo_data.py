@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from claimdesk.accounts.models import Shop, ShopAddress, User
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
 from claimdesk.demo.builder import DEMO_PASSWORD
+from claimdesk.inquiries.models import Inquiry, InquiryStatus
 from claimdesk.messaging.models import Note
 from claimdesk.orders.models import Cart, Order, OrderEvent, PaymentMethod, ShippingStatus
 from claimdesk.orders.replay import current_state, replay
@@ -83,11 +86,23 @@ def test_demo_data_shows_every_status_with_real_history_and_loads_once() -> None
     assert operator is not None and operator.is_staff and operator.is_superuser
     assert "shop1-owner" in output and "demo-pass-2026" in output
 
+    # the operator's queue has sellers' inquiries, some answered, one waiting for the seller
+    assert Inquiry.objects.count() >= 4
+    assert Inquiry.objects.filter(status=InquiryStatus.WAITING_SELLER).exists()
+    assert Inquiry.objects.filter(status=InquiryStatus.OPEN, orders__isnull=False).exists()
+    # carts of several orders, at different steps
+    several = Cart.objects.annotate(n=Count("orders")).filter(n__gte=2)
+    assert several.count() >= 20
+    assert several.filter(n=3).exists()
+    # a "try this" list: an order per state, with who to sign in as
+    try_this = output[output.index("Try this") :]
+    assert len(re.findall(r" \d{9}  seller shop1-owner · buyer buyer\d\d", try_this)) >= 6
+
     # when it runs again
     before = _row_counts()
     again = _load()
 
     # then nothing new was created
     assert "demo data already loaded" in again
-    assert "buyer30" in again
+    assert "buyer30" in again and "Try this" in again
     assert _row_counts() == before

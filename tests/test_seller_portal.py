@@ -720,7 +720,7 @@ _REFERENCE_SHIPPING_ROWS = """{% load i18n %}{% for order in page %}{% url 'sell
   {% endfor %}"""
 
 _REFERENCE_CLAIM_ROWS = """{% load i18n %}{% for claim, text in rows %}{% url 'seller:claim' claim.order.order_no as claim_url %}
-    <tr tabindex="0" data-order="{{ claim.order.order_no }}" hx-get="{{ claim_url }}" hx-target="#detail" hx-trigger="dblclick, keyup[key=='Enter']">
+    <tr tabindex="0" data-order="{{ claim.order.order_no }}" data-status="{{ claim.status }}" hx-get="{{ claim_url }}" hx-target="#detail" hx-trigger="dblclick, keyup[key=='Enter']">
       <td><input type="checkbox" name="order" value="{{ claim.order.order_no }}" aria-label="{% blocktranslate with no=claim.order.order_no %}Select order {{ no }}{% endblocktranslate %}"></td>
       <td>{{ text.status }}{% if claim.escalated_at %} <span class="tag warn">{% translate "Escalated" %}</span>{% elif claim.flagged_overdue_at %} <span class="tag warn">{% translate "Overdue" %}</span>{% endif %}</td>
       <td>{{ claim.completed_at|date:"Y/m/d" }}</td>

@@ -28,8 +28,10 @@ from faker import Faker
 
 from claimdesk.accounts.models import Shop, User
 from claimdesk.claims import services as claims
-from claimdesk.claims.models import Claim, NonReceiptDuty, PickupMethod
+from claimdesk.claims.models import Claim, ClaimStatus, NonReceiptDuty, PickupMethod
 from claimdesk.core.conf import setting
+from claimdesk.inquiries.models import InquiryCategory
+from claimdesk.inquiries.services import inquiry_open, inquiry_reply
 from claimdesk.intake.schemas import (
     AddressIn,
     CartIn,
@@ -68,6 +70,52 @@ from claimdesk.orders.services import (
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.models import GatewayMode, LedgerTransaction, Refund, RefundStatus
 from claimdesk.payments.services import refund_process, refund_retry
+
+#: The sellers' inquiries of the demo: shop, the claim status of the order named, category,
+#: subject, message, and the customer center's answer ("" for none yet; "？" at the end asks
+#: the seller for more).
+INQUIRIES: tuple[tuple[str, int, str, str, str, str], ...] = (
+    (
+        "shop1",
+        ClaimStatus.NON_RECEIPT_REPORTED,
+        InquiryCategory.WITHDRAW_COMPLAINT,
+        "配達済みの未着申告を取り下げてほしい",
+        "配達記録では受け取り済みです。購入者が申告を取り下げてくれません。",
+        "",
+    ),
+    (
+        "shop1",
+        ClaimStatus.RETURN_REQUESTED,
+        InquiryCategory.JQSM_CLAIMS,
+        "返品の送り先について",
+        "返品を受け付けたいのですが、購入者の住所が海外です。どうすればよいですか。",
+        "返品送料の負担について、購入者とのメッセージのやりとりを送っていただけますか？",
+    ),
+    (
+        "shop2",
+        ClaimStatus.CANCEL_REQUESTED,
+        InquiryCategory.FULL_CANCEL_REFUND,
+        "キャンセル申請の扱い",
+        "購入者からキャンセルの連絡がありましたが、申請がありません。全額返金でキャンセルしてください。",
+        "",
+    ),
+    (
+        "shop2",
+        ClaimStatus.CANCEL_COMPLETED,
+        InquiryCategory.OTHER,
+        "返金の反映時期",
+        "キャンセル済みの注文の返金はいつ購入者に届きますか。",
+        "カード返金は通常、数日で反映されます。",
+    ),
+    (
+        "shop3",
+        ClaimStatus.EXCHANGE_REQUESTED,
+        InquiryCategory.JQSM_CLAIMS,
+        "交換の受付に返送先が必要と表示される",
+        "交換を承認しようとすると返送先住所がないと表示されます。",
+        "",
+    ),
+)
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo logins
 DEMO_SEED = 2026
@@ -435,6 +483,48 @@ def demo_summary() -> DemoSummary:
     )
 
 
+@dataclass(frozen=True)
+class DemoTry:
+    what: str
+    order_no: int
+    shop: str
+    seller: str
+    buyer: str
+
+
+#: What to try in the demo, by the state an order is in: (what to do, which orders).
+TRY_THIS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("confirm or cancel a new order", {"shipping_status": ShippingStatus.REQUESTED}),
+    ("ship an order awaiting shipment", {"shipping_status": ShippingStatus.CONFIRMED}),
+    ("approve a buyer's cancel request", {"claims__status": ClaimStatus.CANCEL_REQUESTED}),
+    ("accept a return request", {"claims__status": ClaimStatus.RETURN_REQUESTED}),
+    ("collect a return and refund it", {"claims__status": ClaimStatus.RETURNING}),
+    ("approve an exchange", {"claims__status": ClaimStatus.EXCHANGE_REQUESTED}),
+    ("answer a not-received report", {"claims__status": ClaimStatus.NON_RECEIPT_REPORTED}),
+    ("return or report a delivered order (buyer)", {"shipping_status": ShippingStatus.DELIVERED}),
+)
+
+
+def demo_try_this() -> list[DemoTry]:
+    """Return an order of the first demo shop in each state worth trying, with its logins."""
+    shop = Shop.objects.filter(code=SHOPS[0].code).first()
+    if shop is None:
+        return []
+    seller = SHOPS[0].staff[0][0]
+    rows = []
+    for what, where in TRY_THIS:
+        order = (
+            Order.objects.filter(shop=shop, cancelled_at__isnull=True, **where)
+            .filter(Q(claims__isnull=True) | Q(claims__is_open=True))
+            .select_related("buyer")
+            .order_by("-order_no")
+            .first()
+        )
+        if order is not None and order.buyer is not None:
+            rows.append(DemoTry(what, order.order_no, shop.code, seller, order.buyer.username))
+    return rows
+
+
 def _counts(queryset: Any, column: str) -> dict[Any, int]:
     rows = queryset.order_by().values(column).annotate(n=Count("pk")).order_by(column)
     return {row[column]: row["n"] for row in rows}
@@ -512,6 +602,7 @@ RECIPES: tuple[_Recipe, ...] = (
     _Recipe("completed", 60, (14.0, 60.0)),
     _Recipe("pair_completed", 5, (14.0, 55.0)),
     _Recipe("pair_split", 3, (1.0, 20.0)),
+    _Recipe("cart_several", 16, (0.5, 12.0)),
     # claims
     _Recipe("cancel_requested", 8, (0.5, 3.0)),
     _Recipe("cancelling", 6, (0.1, 1.0), "card"),
@@ -583,6 +674,7 @@ class _Builder:
             story(run)
             self._settle_est_date(run)
         self._redate()
+        self._inquiries()
 
     def _plan(self, recipe: _Recipe, n: int) -> _Run:
         if recipe.needs_address:
@@ -959,6 +1051,20 @@ class _Builder:
         self._ship(run)
 
     # -- stories: cancellations ----------------------------------------------------------
+
+    def _story_cart_several(self, run: _Run) -> None:
+        """A cart of two or three orders, each at its own step (one shipped, one not yet)."""
+        self._place(run, lines=2 + run.variant % 2)
+        self._pay(run)
+        first, second, *rest = run.orders
+        self._confirm(run, first)
+        self._ship(run, first)
+        self._confirm(run, second)
+        if run.variant % 4 == 3:  # the buyer wants one order of the cart cancelled
+            self._tick(run, 1, 12)
+            claims.claim_request_cancel(
+                actor=run.buyer, order=second, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
+            )
 
     def _story_cancel_requested(self, run: _Run) -> None:
         self._advance(run, "confirmed")
@@ -1366,6 +1472,32 @@ class _Builder:
         self._ship(run)  # shipping is the only way to decline
         if run.variant % 2:
             self._deliver(run)
+
+    # -- inquiries ----------------------------------------------------------------------------
+
+    def _inquiries(self) -> None:
+        """Open a few sellers' inquiries, so that the console's queue has work in it."""
+        for shop, status, category, subject, body, answer in INQUIRIES:
+            cast = next(s for s in self.shops if s.shop.code == shop)
+            order = (
+                Order.objects.filter(shop=cast.shop, claims__status=status)
+                .order_by("-order_no")
+                .first()
+            )
+            inquiry = inquiry_open(
+                actor=cast.sellers[0],
+                category=category,
+                subject=subject,
+                body=body,
+                order_nos=[str(order.order_no)] if order is not None else [],
+            )
+            if answer:
+                inquiry_reply(
+                    actor=self.operator,
+                    inquiry=inquiry,
+                    body=answer,
+                    wait_for_seller=answer.endswith("？"),
+                )
 
     # -- dates ------------------------------------------------------------------------------------
 

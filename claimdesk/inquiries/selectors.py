@@ -79,6 +79,20 @@ def inquiries_for_shop(shop_id: int) -> QuerySet[Inquiry]:
     )
 
 
+def shop_inquiry_counts(shop_id: int) -> dict[str, int]:
+    """Count the shop's inquiries per status, in one query (the home's 咨询 rows)."""
+    counts = {status: 0 for status in InquiryStatus.values}
+    rows = (
+        Inquiry.objects.filter(shop_id=shop_id)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("*"))
+    )
+    for status, n in rows:
+        counts[status] = n
+    return counts
+
+
 def inquiry_thread(inquiry: Inquiry) -> list[InquiryMessage]:
     """Return the thread oldest first with authors and files, in two queries."""
     return list(

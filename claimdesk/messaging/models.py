@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class NoteCategory(models.TextChoices):
@@ -295,7 +296,7 @@ class WebhookEndpoint(models.Model):
 
 class WebhookDeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
-    SUCCEEDED = "succeeded", _("Delivered")
+    SUCCEEDED = "succeeded", pgettext_lazy("webhook delivery", "Delivered")
     FAILED = "failed", _("Failed")
 
 

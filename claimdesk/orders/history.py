@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_lazy
+from django.utils import translation
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from claimdesk.accounts.roles import role_of
 from claimdesk.core.errors import DomainError
@@ -155,13 +157,26 @@ def records_refusal(
                             kind=kind,
                             refused=True,
                             reason=error.code,
-                            data={"message": str(error.message), **_jsonable(error.data)},
+                            data={
+                                "message": str(error.message),
+                                "messages": _in_every_language(error.message),
+                                **_jsonable(error.data),
+                            },
                         )
                 raise
 
         return wrapper
 
     return decorator
+
+
+def _in_every_language(message: object) -> dict[str, str]:
+    """Return `message` in each interface language, for whoever reads the line later."""
+    texts = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts[code] = str(message)
+    return texts
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +193,7 @@ EVENT_LABELS: dict[str, Any] = {
     "order.confirmed": gettext_lazy("Order confirmed, ship date set"),
     "order.delayed": gettext_lazy("Shipping delay registered"),
     "order.shipped": gettext_lazy("Shipped"),
-    "order.delivered": gettext_lazy("Delivered"),
+    "order.delivered": pgettext_lazy("history event", "Delivered"),
     "order.completed": gettext_lazy("Trade completed"),
     "order.cancelled": gettext_lazy("Order cancelled"),
     "order.returned": gettext_lazy("Order returned"),
@@ -208,6 +223,24 @@ EVENT_LABELS: dict[str, Any] = {
     "refund.timeout": gettext_lazy("Refund: gateway timed out, will retry"),
     "refund.retried": gettext_lazy("Refund retried"),
     "refund.resolved": gettext_lazy("Refund resolved by the customer center"),
+    "claim.operator_refund_return": gettext_lazy("Return refunded by the customer center"),
+    "claim.operator_refund_non_receipt": gettext_lazy(
+        "Not received: refunded by the customer center"
+    ),
+    # actions a refused line names (`records_refusal`)
+    "claim.cancel_instantly": gettext_lazy("Cancel at once"),
+    "claim.request_cancel": gettext_lazy("Cancel request"),
+    "claim.seller_cancel": gettext_lazy("Cancel by the shop"),
+    "claim.operator_cancel": gettext_lazy("Cancel by the customer center"),
+    "claim.request_return": gettext_lazy("Return request"),
+    "claim.seller_start_return": gettext_lazy("Return opened by the shop"),
+    "claim.report_non_receipt": gettext_lazy("Not-received report"),
+    "claim.operator_decide": gettext_lazy("Decision of the customer center"),
+    "refund.retry": gettext_lazy("Refund retry"),
+    "refund.resolve": gettext_lazy("Refund resolution"),
+    "shop.penalty_added": gettext_lazy("Penalty points added to the shop"),
+    "shop.restricted": gettext_lazy("Shop restricted"),
+    "shop.restriction_lifted": gettext_lazy("Shop restriction lifted"),
 }
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from claimdesk.core.money import Money
 
@@ -20,7 +21,7 @@ class ShippingStatus(models.IntegerChoices):
     REQUESTED = 2, _("New order")
     CONFIRMED = 3, _("Awaiting shipment")
     ON_DELIVERY = 4, _("On delivery")
-    DELIVERED = 5, _("Delivered")
+    DELIVERED = 5, pgettext_lazy("shipping status", "Delivered")
 
 
 class DelayType(models.IntegerChoices):
@@ -192,8 +193,12 @@ class Order(models.Model):
     shipped_at = models.DateTimeField(_("ship date"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivery date"), null=True, blank=True)
     completed_at = models.DateTimeField(_("trade completed"), null=True, blank=True)
-    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
-    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        pgettext_lazy("order field", "cancelled"), null=True, blank=True
+    )
+    returned_at = models.DateTimeField(
+        pgettext_lazy("order field", "returned"), null=True, blank=True
+    )
     delay_reminded_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     #: The marketplace's own id of the order line (platform intake upserts by it).

@@ -38,6 +38,7 @@ def order_history(order: Order) -> list[dict[str, Any]]:
             "reason",
             "memo",
             "refused",
+            "data",
         )
     ]
 

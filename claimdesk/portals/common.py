@@ -16,7 +16,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 
 from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError, InvalidInput
@@ -25,6 +27,8 @@ View = Callable[..., HttpResponseBase]
 logger = logging.getLogger(__name__)
 #: Marks a message's extra_tags as the contact-the-customer-center link.
 INQUIRY_LINK_TAG = "inquiry-link:"
+#: The session key of the language someone picked before signing in.
+CHOSEN_LANGUAGE_KEY = "chosen_language"
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -72,6 +76,19 @@ class UserPreferencesMiddleware:
             # The server thread serves other people next (API and QAPI callers are
             # not signed in through the session): they must not inherit this zone.
             timezone.deactivate()
+
+
+def keep_chosen_language(sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Save the language picked on the sign-in page as the account's language.
+
+    Connected to `user_logged_in`: the sign-in views stay as they are.
+    """
+    if request is None or not hasattr(request, "session"):
+        return
+    language = request.session.pop(CHOSEN_LANGUAGE_KEY, "")
+    if language and hasattr(user, "language") and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
 
 
 def back_url(request: HttpRequest, fallback: str) -> str:
@@ -127,7 +144,12 @@ class DomainErrorMiddleware:
             return response
         messages.error(
             request,
-            f"{exception.message} [{exception.code} · {reference}]",
+            format_html(
+                '{} <small class="ref">{}: {}</small>',
+                exception.message,
+                _("Support reference"),
+                reference,
+            ),
             extra_tags=f"{INQUIRY_LINK_TAG}{inquiry_url}" if inquiry_url else "",
         )
         return HttpResponseRedirect(_after_refusal(request))

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from claimdesk.orders.selectors import platform_counts
 
-from .common import back_url
+from .common import CHOSEN_LANGUAGE_KEY, back_url
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,6 +27,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if user.is_authenticated and hasattr(user, "language"):
         user.language = language
         user.save(update_fields=["language"])
+    else:
+        # chosen before signing in: it wins over the account's saved language at sign-in
+        request.session[CHOSEN_LANGUAGE_KEY] = language
     translation.activate(language)
     response = redirect(back_url(request, "/"))
     response.set_cookie(

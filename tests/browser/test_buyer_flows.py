@@ -31,17 +31,21 @@ def seller_page(chromium: Any, live_server: Any):
 
 
 def test_buyer_cancels_a_new_order_and_sees_the_refund_done(page, seller, buyer, run_tasks):
-    """Cancel at once from My page; after the worker the status page reads 払い戻し完了."""
+    """Cancel at once from My page, confirmed first; after the worker the page reads 払い戻し完了."""
     order = order_in("new", seller=seller, buyer=buyer)
     sign_in(page, buyer.username, portal="my")
     page.locator(f'tr[data-order="{order.order_no}"] a[data-action="cancel_now"]').click()
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message))
     page.locator('button[data-action="cancel_now"]').click()
     page.locator(".msg.success").wait_for()
+    assert len(asked) == 1 and str(order.order_no) in asked[0]  # 立即取消 asked first
     run_tasks()
     page.goto("/my/refunds/")
     cell = page.locator(f'tr[data-order="{order.order_no}"] td[data-refund-status]')
     assert cell.get_attribute("data-refund-status") == RefundStatus.SUCCEEDED
     assert "払い戻し完了" in cell.inner_text()
+    assert order.item_title in page.locator(f'tr[data-order="{order.order_no}"]').inner_text()
 
 
 def test_cancel_request_approved_by_the_seller(page, seller_page, seller, buyer, run_tasks):

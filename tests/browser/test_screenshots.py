@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.inquiries.models import Inquiry, InquiryStatus
 from claimdesk.orders.models import Order
 
 from .conftest import sign_in
@@ -40,11 +42,23 @@ def test_screenshots(page):
         page.locator(f'tr[data-order="{order.order_no}"]').dblclick()
         page.locator("[data-order-panel]").wait_for()
     shot("seller-shipping-zh")
+    if order is not None:
+        page.locator("[data-order-panel] [data-note-link]").click()
+        page.locator("#note-form").wait_for()
+        shot("seller-note-dialog-zh")
+        page.keyboard.press("Escape")
     page.goto("/seller/claims/")
     shot("seller-claims-zh")
+    claim = Claim.objects.filter(shop__code="shop1", status=ClaimStatus.RETURN_REQUESTED).first()
+    if claim is not None:
+        page.goto(f"/seller/orders/{claim.order.order_no}/history/")
+        shot("seller-history-zh")
     _language(page, "ja")
+    page.goto("/seller/claims/")
     shot("seller-claims-ja")
     _language(page, "en")
+    page.goto("/seller/claims/")
+    shot("seller-claims-en")
     page.goto("/seller/")
     shot("seller-home-en")
     page.context.clear_cookies()
@@ -52,4 +66,14 @@ def test_screenshots(page):
     shot("buyer-orders-ja")
     page.goto("/my/refunds/")
     shot("buyer-refunds-ja")
+    page.goto("/my/help/")
+    shot("buyer-customer-center-ja")
+    page.context.clear_cookies()
+    sign_in(page, "operator", "demo-pass-2026", portal="console")
+    _language(page, "zh-hans")
+    shot("console-queue-zh")
+    inquiry = Inquiry.objects.filter(status=InquiryStatus.WAITING_SELLER).first()
+    if inquiry is not None:
+        page.goto(f"/console/inquiries/{inquiry.pk}/")
+        shot("console-inquiry-zh")
     assert (OUT / "seller-home-zh.png").stat().st_size > 10_000

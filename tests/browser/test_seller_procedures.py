@@ -6,9 +6,12 @@ sees in the database and the counts that change on the page.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
@@ -21,16 +24,30 @@ from .conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+LANGUAGES = ["zh-hans", "ja", "en"]
+#: A developer code in brackets, which people must never see ("[text_too_long]").
+_CODE = re.compile(r"\[[a-z]+_[a-z_]+")
+
+
 def _language(page: Any, code: str) -> None:
-    with page.expect_navigation():
-        page.select_option("#language", code)
+    if page.locator("html").get_attribute("lang") != code:
+        with page.expect_navigation():
+            page.select_option("#language", code)
+    assert page.locator("html").get_attribute("lang") == code
 
 
-def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, buyer):
-    """Section 1 steps 1-8 (zh-hans): 新订购 → tick → open → 取消/换钱交易 无库存 + 卖家留言 → 确认."""
+def _reads_in(page: Any, code: str) -> None:
+    """The page is still in `code` and shows no developer code."""
+    assert page.locator("html").get_attribute("lang") == code
+    assert not _CODE.search(page.locator("body").inner_text())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, buyer, language):
+    """Section 1 steps 1-8: 新订购 → tick → open → 取消/换钱交易 无库存 + 卖家留言 → 确认."""
     order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
     sign_in(page, seller.username)
-    _language(page, "zh-hans")
+    _language(page, language)
     page.click("header nav a[href='/seller/shipping/']")
     new_box = page.locator('a.box[data-box="new"] b')
     assert new_box.inner_text() == "1"
@@ -60,7 +77,12 @@ def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, 
     assert str(order.order_no) in result.inner_text()
     result.locator("button").click()  # OK
     result.wait_for(state="hidden")
-    assert any("信用" in question for question in asked)  # warned about the shop's rating
+    with translation.override(language):
+        warning = gettext(
+            "You have not sent the buyer a cancel note. Cancelling without telling the buyer "
+            "may hurt your shop’s rating. Cancel anyway?"
+        )
+    assert warning in asked  # warned about the shop's rating, in the seller's language
     claim = Claim.objects.get(order=order)
     assert claim.status == ClaimStatus.CANCEL_COMPLETED
     assert claim.seller_memo.startswith("申し訳ありません")
@@ -68,14 +90,18 @@ def test_section1_steps1_to_8_cancel_unshipped_order_out_of_stock(page, seller, 
     assert refund.status == RefundStatus.SUCCEEDED and refund.payment_fee_minor == 108
     page.goto("/seller/shipping/?box=new")
     assert page.locator('a.box[data-box="new"] b').inner_text() == "0"
+    _reads_in(page, language)
 
 
-def test_section1_second_part_return_shipped_order_with_full_refund(page, seller, buyer, run_tasks):
-    """Section 1 second part steps 1-10 (ja): 详情查询 by order no → 退货 → 瑕疵商品 → 回收完成/全额退款 → yes/yes → 确认."""
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_section1_second_part_return_shipped_order_with_full_refund(
+    page, seller, buyer, run_tasks, language
+):
+    """Section 1 second part steps 1-10: 详情查询 by order no → 退货 → 瑕疵商品 → 回收完成/全额退款 → yes/yes → 确认."""
     return_address(seller.shop)
     order = order_in("shipped", seller=seller, buyer=buyer)
     sign_in(page, seller.username)
-    _language(page, "ja")
+    _language(page, language)
     page.goto("/seller/claims/")
     page.fill("#id_search", str(order.order_no))  # step 2: 详情查询
     page.locator("form.search button[type=submit]").click()
@@ -102,18 +128,21 @@ def test_section1_second_part_return_shipped_order_with_full_refund(page, seller
     assert Refund.objects.get(claim=claim).status == RefundStatus.SUCCEEDED
     page.goto("/seller/claims/?status=6")
     assert page.locator(f'tr[data-order="{order.order_no}"]').count() == 1
+    page.goto(f"/seller/orders/{order.order_no}/history/")
+    _reads_in(page, language)
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_section2_steps1_to_5_approve_buyer_cancel_request_from_home_box(
-    page, seller, buyer, run_tasks
+    page, seller, buyer, run_tasks, language
 ):
-    """Section 2 steps 1-5 (en): 索赔/咨询 取消申请 count → list → open → 取消处理; buyer refunded."""
+    """Section 2 steps 1-5: 索赔/咨询 取消申请 count → list → open → 取消处理; buyer refunded."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
     claims.claim_request_cancel(
         actor=buyer, order=order, reason="EDIT_ORDER", memo="注文を間違えました"
     )
     sign_in(page, seller.username)
-    _language(page, "en")
+    _language(page, language)
     count = page.locator('a.count[data-box="cancel_requested"]')
     assert count.inner_text() == "1"
     count.click()  # step 1
@@ -132,6 +161,7 @@ def test_section2_steps1_to_5_approve_buyer_cancel_request_from_home_box(
     assert claim.reason_code == "CUSTOMER_REQUEST"
     page.goto("/seller/")
     assert page.locator('a.count[data-box="cancel_requested"]').inner_text() == "0"
+    _reads_in(page, language)
 
 
 def test_exchange_flow_approve_and_redeliver(page, seller, buyer):
@@ -200,12 +230,14 @@ def test_keyboard_opens_a_row_and_refusal_shows_in_place(page, seller, buyer):
     assert first.shop_id == seller.shop_id
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_section1_steps3_to_8_send_cancel_note_then_cancel_with_notice(
-    page, seller, buyer, run_tasks
+    page, seller, buyer, run_tasks, language
 ):
     """Section 1 steps 3-8: 给客户发纸条 (キャンセル/払い戻し, saved reply, mail) → result line → cancel without the warning."""
     order = order_in("new", seller=seller, buyer=buyer)
     sign_in(page, seller.username)
+    _language(page, language)
     page.goto(f"/seller/shipping/?box=new&open={order.order_no}")
     panel = page.locator(f'[data-order-panel="{order.order_no}"]')
     panel.wait_for()
@@ -235,3 +267,4 @@ def test_section1_steps3_to_8_send_cancel_note_then_cancel_with_notice(
     claim = Claim.objects.get(order=order)
     assert claim.status == ClaimStatus.CANCELLING or claim.status == ClaimStatus.CANCEL_COMPLETED
     assert not claim.cancelled_without_notice
+    _reads_in(page, language)

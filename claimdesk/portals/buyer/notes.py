@@ -44,6 +44,7 @@ def inbox(request: HttpRequest) -> HttpResponseBase:
             "order": order,
             "thread": thread,
             "categories": NoteCategory.choices,
+            "to": request.GET.get("to", ""),
             "pii_patterns": json.dumps(PERSONAL_DATA_PATTERNS),
         },
     )
@@ -52,20 +53,26 @@ def inbox(request: HttpRequest) -> HttpResponseBase:
 @buyer_required
 @require_POST
 def send(request: HttpRequest, order_no: int) -> HttpResponseBase:
-    """Write to the shop about one of the buyer's orders."""
+    """Write to the shop, or to the customer center, about one of the buyer's orders."""
     user = _user(request)
     order = access_order_for_buyer(user, order_no)
+    recipient = request.POST.get("recipient") or NoteParty.SELLER.value
     note_services.note_send(
         actor=user,
         order=order,
         category=request.POST.get("category", ""),
         title=request.POST.get("title", ""),
         body=request.POST.get("body", ""),
-        recipient_role=NoteParty.SELLER.value,
+        recipient_role=recipient,
         attachments=request.FILES.getlist("attachments"),
         by_mail=request.POST.get("by_mail") == "on",
     )
-    messages.success(request, _("Your note was sent to the shop."))
+    messages.success(
+        request,
+        _("Your note was sent to the customer center.")
+        if recipient == NoteParty.CUSTOMER_CENTER.value
+        else _("Your note was sent to the shop."),
+    )
     return redirect(f"{reverse('buyer:notes')}?order={order.order_no}")
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("orders/<int:order_no>/receipt/", views.confirm_receipt, name="confirm_receipt"),
     path("refunds/", views.refunds, name="refunds"),
     path("balance/", views.balance, name="balance"),
+    path("help/", views.customer_center, name="help"),
     path("notes/", notes.inbox, name="notes"),
     path("devices/", notes.devices, name="devices"),
     path("orders/<int:order_no>/notes/", notes.send, name="note_send"),

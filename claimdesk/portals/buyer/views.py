@@ -220,6 +220,19 @@ def refunds(request: HttpRequest) -> HttpResponseBase:
 
 
 @buyer_required
+def customer_center(request: HttpRequest) -> HttpResponseBase:
+    """Where to turn: the shop first, the customer center when the shop does not settle it."""
+    user = _user(request)
+    recent = (
+        Order.objects.filter(buyer=user)
+        .select_related("shop")
+        .prefetch_related(_open_claims(user))
+        .order_by("-ordered_at", "-id")[:10]
+    )
+    return render(request, "buyer/help.html", {"orders": list(recent)})
+
+
+@buyer_required
 def balance(request: HttpRequest) -> HttpResponseBase:
     """The platform balance: what the platform owes the buyer, line by line."""
     user = _user(request)

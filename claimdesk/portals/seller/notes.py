@@ -43,7 +43,7 @@ from claimdesk.messaging.selectors import (
     seller_threads,
     shop_reply_texts,
 )
-from claimdesk.messaging.translation import translate_text
+from claimdesk.messaging.translation import get_translator, translate_text
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.models import Order
 from claimdesk.portals.common import is_htmx, role_required
@@ -133,6 +133,7 @@ def _dialog_context(
         "max_mb": limit // (1024 * 1024),
         "max_chars": 1000,
         "placeholders": PLACEHOLDERS,
+        "translator": get_translator().describe(),
     }
 
 

@@ -47,6 +47,7 @@ from claimdesk.claims.selectors import (
 )
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
+from claimdesk.inquiries.selectors import shop_inquiry_counts
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
@@ -92,6 +93,11 @@ class CountedPaginator(Paginator):
         self.only = only
         if count is not None:
             self.__dict__["count"] = count  # fills the cached_property
+
+    def count_also(self, rows: int) -> None:
+        """Count `rows` shown beside the paged ones in the pager's total (its pages stay)."""
+        self.num_pages  # noqa: B018 - the number of pages is of the paged rows alone
+        self.__dict__["count"] = self.count + rows
 
     def page(self, number: Any) -> Page[Any]:
         """Return the page: its ids first, from the list's covering index, then its rows by id.
@@ -188,6 +194,7 @@ def home(request: HttpRequest) -> HttpResponseBase:
             "shipping": shipping_box_counts(_shop_id(request)),
             "unread": list(unread),
             "record": _record(user),
+            "inquiries": shop_inquiry_counts(_shop_id(request)),
         },
     )
 
@@ -471,7 +478,12 @@ def bulk_ship(request: HttpRequest) -> HttpResponseBase:
 
 
 def _claim_filter(request: HttpRequest) -> tuple[forms.ClaimSearchForm, ClaimFilter]:
-    form = forms.ClaimSearchForm(request.GET or None)
+    given = request.GET.copy()
+    if request.GET and not given.get("period_kind"):
+        # a link without the period (a home box, a status box) keeps the form on the
+        # period the list is filtered by, so that 刷新 or 查询 does not switch it
+        given["period_kind"] = "request"
+    form = forms.ClaimSearchForm(given or None)
     if request.GET and not form.is_valid():
         raise _form_error(form)
     data = form.cleaned_data if request.GET else {}
@@ -505,6 +517,12 @@ def claims(request: HttpRequest) -> HttpResponseBase:
     ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("partial", None)
+    # a status box shows that status in the period searched: the home box's
+    # open-claims filter (`statuses`) gives way to it
+    box_query = query.copy()
+    for key in ("statuses", "status"):
+        box_query.pop(key, None)
     without_claims = []
     if filters.search.strip():
         # 详情查询 also finds a shipped order that has no claim yet (seed section 1, part 2)
@@ -514,6 +532,7 @@ def claims(request: HttpRequest) -> HttpResponseBase:
             for order in orders_by_number(_shop_id(request), filters.search_kind, filters.search)
             if order.pk not in with_claims
         ]
+        page.paginator.count_also(len(without_claims))  # type: ignore[attr-defined]
     context = {
         "form": form,
         "page": page,
@@ -522,9 +541,16 @@ def claims(request: HttpRequest) -> HttpResponseBase:
         "boxes": [(s, ClaimStatus(s).label, counts[s]) for s in LIST_STATUSES],
         "filters": filters,
         "query": query.urlencode(),
+        "box_query": box_query.urlencode(),
+        "home_filter": [ClaimStatus(s).label for s in statuses if s in ClaimStatus.values],
         "open": request.GET.get("open", ""),
     }
-    return render(request, "seller/claims.html", context)
+    template = (
+        "seller/_claims_list.html"
+        if is_htmx(request) and request.GET.get("partial")
+        else "seller/claims.html"
+    )
+    return render(request, template, context)
 
 
 class ClaimListTexts(NamedTuple):
@@ -576,7 +602,7 @@ _CLAIM_ROW_FIELDS = (
 #: list is the heaviest page a busy shop opens; written through the template engine
 #: its 50 rows cost about 6 ms of CPU per page, formatted here a few hundred µs.
 _CLAIM_ROW = """
-    <tr tabindex="0" data-order="{no}" hx-get="{url}" hx-target="#detail" \
+    <tr tabindex="0" data-order="{no}" data-status="{code}" hx-get="{url}" hx-target="#detail" \
 hx-trigger="dblclick, keyup[key=='Enter']">
       <td><input type="checkbox" name="order" value="{no}" aria-label="{label}"></td>
       <td>{status}{flag}</td>
@@ -624,6 +650,7 @@ def _claim_rows(page: Page[Any]) -> list[SafeString]:
             SafeString(
                 _CLAIM_ROW.format(
                     **row_head(order.order_no),
+                    code=claim.status,
                     status=_esc(text.status),
                     flag=flag,
                     completed=_ymd(claim.completed_at, tz),

@@ -14,6 +14,7 @@ from claimdesk.demo.builder import (
     DemoSummary,
     demo_load,
     demo_logins,
+    demo_try_this,
 )
 from claimdesk.orders.models import PaymentMethod, ShippingStatus
 from claimdesk.payments.models import RefundStatus
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             )
             self._summary(summary)
         self._logins()
+        self._try_this()
 
     def _summary(self, summary: DemoSummary) -> None:
         out = self.stdout.write
@@ -72,3 +74,9 @@ class Command(BaseCommand):
         for login in demo_logins():
             out(f"  {login.username:<14} {login.role:<9} {login.shop or '-':<6} {login.language}")
         out("The operator may also sign in to /admin/.")
+
+    def _try_this(self) -> None:
+        out = self.stdout.write
+        out("\nTry this (order no · sign in as):")
+        for row in demo_try_this():
+            out(f"  {row.what:<44} {row.order_no}  seller {row.seller} · buyer {row.buyer}")

@@ -77,11 +77,24 @@
     var out = form && form.querySelector("[data-size-total]");
     var max = parseInt(input.dataset.maxBytes, 10);
     var total = Array.from(input.files || []).reduce(function (sum, f) { return sum + f.size; }, 0);
+    var size = Math.round(total / 104857.6) / 10;
     if (out) {
-      out.textContent = "(" + (Math.round(total / 104857.6) / 10) + "MB / " + input.dataset.maxMb + "MB)";
+      out.textContent = "(" + size + "MB / " + input.dataset.maxMb + "MB)";
       out.classList.toggle("over", total > max);
     }
-    input.setCustomValidity(total > max ? (out ? out.textContent : "too large") : "");
+    var list = form && form.querySelector("[data-file-list]");
+    if (list) {
+      list.textContent = "";
+      Array.from(input.files || []).forEach(function (f) {
+        var item = document.createElement("li");
+        item.textContent = f.name + " (" + (Math.round(f.size / 104857.6) / 10) + "MB)";
+        list.appendChild(item);
+      });
+    }
+    var error = form && form.querySelector("[data-size-error]");
+    var message = error ? error.dataset.template.replace("{size}", size) : "too large";
+    if (error) { error.textContent = message; error.hidden = total <= max; }
+    input.setCustomValidity(total > max ? message : "");
   }
 
   function init(root) {

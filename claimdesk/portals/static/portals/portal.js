@@ -38,6 +38,13 @@
     if (next) { next.focus(); event.preventDefault(); }
   });
 
+  // A double click opens a row: keep the browser from selecting the word under it.
+  document.addEventListener("mousedown", function (event) {
+    if (event.detail < 2) return;
+    var row = event.target.closest && event.target.closest("table.keyboard tbody tr");
+    if (row && !event.target.closest("input,textarea,select")) event.preventDefault();
+  });
+
   // Dialogs: <dialog> opened with showModal() keeps focus inside until closed.
   document.addEventListener("click", function (event) {
     var opener = event.target.closest && event.target.closest("[data-open]");
