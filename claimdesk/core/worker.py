@@ -27,7 +27,7 @@ def worker_gone(claimed_by: str) -> bool:
     its predecessor died holding; another host's worker is judged by time.
     """
     _, _, digits = claimed_by.rpartition(":")
-    if not digits.isdigit() or worker_id(pid := int(digits)) != claimed_by:
+    if not (digits.isascii() and digits.isdigit()) or worker_id(pid := int(digits)) != claimed_by:
         return False
     try:
         os.kill(pid, 0)

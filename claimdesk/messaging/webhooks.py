@@ -43,6 +43,7 @@ from claimdesk.accounts.roles import require_role
 from claimdesk.core.errors import InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.tasks import defer, defer_at
+from claimdesk.core.validation import parse_whole
 
 from .models import (
     WebhookAttempt,
@@ -358,7 +359,7 @@ def _order_event_message(event: OrderEvent) -> tuple[int, str, dict[str, Any]] |
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_whole(value)
 
 
 def webhook_on_note(note: Note) -> None:
