@@ -102,6 +102,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # a body that is not JSON: bad input, as documented
+        return problem(422, "invalid_input", _("The request body is not valid JSON."))
     return problem(exc.status_code, "http_error", exc.message)
 
 

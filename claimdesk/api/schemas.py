@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import Strict
+
+#: A JSON integer: `true`, `1.0` and `"100"` are refused, not read as a number.
+JsonInt = Annotated[int, Strict()]
+#: A JSON boolean: `1` and `"yes"` are refused.
+JsonBool = Annotated[bool, Strict()]
 
 
 class HistoryLine(Schema):
@@ -76,7 +82,7 @@ class ConfirmIn(Schema):
 
 class DelayIn(Schema):
     est_ship_date: str = Field(..., max_length=20)
-    delay_type: int = Field(
+    delay_type: JsonInt = Field(
         ..., description="1 preparing, 2 made to order, 3 customer request, 4 other"
     )
     memo: str = Field("", max_length=2000)
@@ -112,8 +118,8 @@ class BulkShipOut(Schema):
 class SellerCancelIn(Schema):
     reason: Literal["OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION", "CUSTOMER_REQUEST"]
     seller_memo: str = Field("", max_length=2000)
-    confirm_without_notice: bool = False
-    grant_payment_fee: bool = False
+    confirm_without_notice: JsonBool = False
+    grant_payment_fee: JsonBool = False
 
 
 class StartReturnIn(Schema):
@@ -121,7 +127,7 @@ class StartReturnIn(Schema):
     seller_memo: str = Field("", max_length=2000)
     pickup_method: Literal["seller_collects", "buyer_sends", "not_needed"] = "seller_collects"
     pickup_carrier: str = Field("", max_length=200)
-    exchange: bool = False
+    exchange: JsonBool = False
 
 
 class RefundOut(Schema):
@@ -184,7 +190,7 @@ class MemoIn(Schema):
 
 
 class ApproveCancelIn(MemoIn):
-    grant_payment_fee: bool = False
+    grant_payment_fee: JsonBool = False
 
 
 class AcceptReturnIn(MemoIn):
@@ -193,10 +199,10 @@ class AcceptReturnIn(MemoIn):
 
 
 class CompleteReturnIn(MemoIn):
-    goods_received: bool
-    confirmed: bool
-    return_shipping_deduction: int = Field(0, ge=0, le=10**9)
-    grant_payment_fee: bool = False
+    goods_received: JsonBool
+    confirmed: JsonBool
+    return_shipping_deduction: JsonInt = Field(0, ge=0, le=10**9)
+    grant_payment_fee: JsonBool = False
 
 
 class RedeliverIn(Schema):
@@ -206,7 +212,7 @@ class RedeliverIn(Schema):
 
 
 class NonReceiptRefundIn(MemoIn):
-    amount_minor: int | None = Field(
+    amount_minor: JsonInt | None = Field(
         None, ge=1, le=10**12, description="empty for a full refund, an amount for a partial one"
     )
 
