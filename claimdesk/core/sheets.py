@@ -20,12 +20,36 @@ from .errors import InvalidInput
 from .validation import NOT_XML_CHARS
 
 MAX_SHEET_BYTES = 5 * 1024 * 1024
+#: What the parts of an .xlsx may hold once uncompressed (a zip bomb is refused unread).
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+#: Parts an .xlsx may have (a workbook of one sheet has about a dozen).
+MAX_ARCHIVE_MEMBERS = 200
+#: Columns read per row: what lies further right is ignored.
+MAX_COLUMNS = 30
+#: Rows without any value that a sheet may hold besides its rows (formatted blank lines).
+MAX_BLANK_ROWS = 1000
+#: Characters one cell may hold: Excel's own limit (a longer text is refused row by row).
+MAX_CELL_CHARS = 32_767
+
+
+def _unreadable() -> InvalidInput:
+    return InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
+
+
+def _too_many_rows(max_rows: int) -> InvalidInput:
+    return InvalidInput(
+        "too_many_rows",
+        _("The sheet has more than %(max)s rows. Split it.") % {"max": max_rows},
+    )
 
 
 def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[str]]:
     """Return the rows of an uploaded .xlsx or .csv as text, header row dropped.
 
     The format is decided by content (an xlsx is a zip archive), not by name.
+    The size the archive unpacks to, the rows and each cell's length are
+    checked as the sheet is read, so that a crafted file is refused before it
+    fills the memory.
     """
     data = upload.read(MAX_SHEET_BYTES + 1)
     if len(data) > MAX_SHEET_BYTES:
@@ -35,10 +59,10 @@ def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[s
     if not data:
         raise InvalidInput("file_empty", _("The file is empty."))
     if zipfile.is_zipfile(io.BytesIO(data)):
-        rows = _xlsx_rows(data)
+        raw = _xlsx_rows(data)
     else:
-        rows = _csv_rows(data)
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+        raw = _csv_rows(data)
+    rows = _checked(raw, max_rows)
     if rows and not rows[0][0].strip().isdigit():
         rows = rows[1:]  # a header row
     if len(rows) > max_rows:
@@ -50,17 +74,75 @@ def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[s
     return rows
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _checked(raw: Iterator[list[str]], max_rows: int) -> list[list[str]]:
+    """Return the rows of `raw` with a value, refusing a long cell or too many rows on the way."""
+    rows: list[list[str]] = []
+    blank = 0
+    for line, row in enumerate(raw, start=1):
+        del row[MAX_COLUMNS:]
+        for cell in row:
+            if len(cell) > MAX_CELL_CHARS:
+                raise InvalidInput(
+                    "cell_too_long",
+                    _(
+                        "Row %(line)s has a cell of %(length)s characters; at most %(max)s are "
+                        "allowed. Shorten it."
+                    )
+                    % {"line": line, "length": len(cell), "max": MAX_CELL_CHARS},
+                    {"line": line},
+                )
+        if any(cell.strip() for cell in row):
+            rows.append(row)
+            if len(rows) > max_rows + 1:  # the rows and a header
+                raise _too_many_rows(max_rows)
+        else:
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise _too_many_rows(max_rows)
+    return rows
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse an archive that unpacks to more than MAX_UNCOMPRESSED_BYTES, before unpacking it.
+
+    The sizes are the ones the archive declares; Python's zipfile never
+    unpacks more than a part declares (a part that would is unreadable).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
+        raise _unreadable() from exc
+    unpacked = sum(member.file_size for member in members)
+    if len(members) > MAX_ARCHIVE_MEMBERS or unpacked > MAX_UNCOMPRESSED_BYTES:
+        raise InvalidInput(
+            "file_too_large",
+            _(
+                "The sheet unpacks to more than %(size)s MB. Remove what is not needed "
+                "or split it into smaller sheets."
+            )
+            % {"size": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)},
+        )
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise InvalidInput(
-            "file_unreadable", _("This file is not a readable .xlsx or .csv sheet.")
-        ) from exc
-    sheet = workbook.worksheets[0]
-    rows = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return rows
+    except (InvalidFileException, KeyError, zipfile.BadZipFile, ValueError, SyntaxError) as exc:
+        # SyntaxError: XML that does not parse (ElementTree's ParseError is one)
+        raise _unreadable() from exc
+    try:
+        if not workbook.worksheets:
+            raise _unreadable()
+        sheet = workbook.worksheets[0]
+        try:
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+                yield [_cell(value) for value in row]
+        except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+            raise _unreadable() from exc
+    finally:
+        workbook.close()
 
 
 def _cell(value: Any) -> str:
@@ -71,7 +153,7 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = data.decode(encoding)
@@ -79,10 +161,14 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
+        raise _unreadable()
     if "\x00" in text:
-        raise InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        raise _unreadable()
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            yield [cell.strip() for cell in row]
+    except csv.Error as exc:
+        raise _unreadable() from exc
 
 
 # --- writing: an .xlsx streamed as it is compressed ----------------------------------------
