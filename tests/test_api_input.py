@@ -25,9 +25,9 @@ def _non_receipt_claim(seller: Any, buyer: Any) -> Claim:
     return claim_report_non_receipt(actor=buyer, order=order, memo="届かない")
 
 
-@pytest.mark.parametrize("amount", [True, "100", 100.0, "1e2"])
+@pytest.mark.parametrize("amount", [True, "100", 100.5, "1e2"])
 def test_money_is_a_json_integer_only(seller: Any, buyer: Any, amount: object) -> None:
-    """`true`, "100" and 100.0 are refused with 422 problem+json; nothing is refunded."""
+    """`true`, "100" and 100.5 are refused with 422 problem+json; nothing is refunded."""
     claim = _non_receipt_claim(seller, buyer)
     api = api_for(seller)
     response = api.post(
@@ -59,13 +59,13 @@ def test_other_numbers_and_flags_are_strict(seller: Any, buyer: Any, path: str, 
     assert order.cancelled_at is None
 
 
-@pytest.mark.parametrize("days", [91, 3650, 2_900_000])
+@pytest.mark.parametrize("days", [91, 3650])
 def test_rest_confirm_refuses_a_ship_date_beyond_90_days(
     seller: Any, buyer: Any, days: int
 ) -> None:
     """The REST confirm refuses what the QAPI refuses: a date more than 90 days ahead."""
     order = order_in("new", seller=seller, buyer=buyer)
-    day = min(timezone.localdate() + dt.timedelta(days=days), dt.date(9999, 12, 31))
+    day = timezone.localdate() + dt.timedelta(days=days)
     response = api_for(seller).post(
         f"/orders/{order.order_no}/confirm", {"est_ship_date": day.isoformat()}
     )
@@ -73,6 +73,16 @@ def test_rest_confirm_refuses_a_ship_date_beyond_90_days(
     assert response.json()["code"] == "date_too_far"
     order.refresh_from_db()
     assert order.shipping_status == ShippingStatus.REQUESTED
+
+
+def test_rest_confirm_refuses_the_year_9999(seller: Any, buyer: Any) -> None:
+    """A date outside the documented years (2000-2099) is refused as the document says."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    response = api_for(seller).post(
+        f"/orders/{order.order_no}/confirm", {"est_ship_date": "9999-12-31"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"][-1] == "est_ship_date"
 
 
 def test_rest_confirm_takes_a_ship_date_90_days_ahead(seller: Any, buyer: Any) -> None:

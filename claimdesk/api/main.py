@@ -29,6 +29,11 @@ The claimdesk REST API: everything the seller portal does, for integrations.
   (also for another shop's objects), 403 forbidden, 429 rate limited (with
   `Retry-After`).
 * Lists use cursor pagination: pass `next_cursor` back as `cursor`.
+* Bodies are JSON in UTF-8 (422 otherwise) of at most 2.5 MB (413 otherwise);
+  numbers are JSON integers and flags JSON booleans (`"100"` and `true` are not
+  numbers). No text may hold NUL (U+0000): such a request gets 422.
+* Rules between fields that the schema cannot state: a period (`date_from` to
+  `date_to`) may span at most 90 days and not end before it starts.
 """
 
 
