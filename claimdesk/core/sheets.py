@@ -199,16 +199,29 @@ def _text(value: str) -> str:
     return value
 
 
+#: How a text that a spreadsheet program would take for a formula may begin (OWASP's list,
+#: with the full-width forms a Japanese input method types).
+FORMULA_STARTS = tuple("=+-@\t\r＝＋－＠")
+#: The cell style (index in cellXfs) that marks a text as text even when edited: quotePrefix.
+_QUOTED_STYLE = 1
+
+
 def _row_xml(number: int, values: Sequence[Any], letters: Sequence[str]) -> str:
-    """Return one `<row>` of inline strings and numbers, as openpyxl writes them."""
+    """Return one `<row>` of inline strings and numbers, as openpyxl writes them.
+
+    A text beginning like a formula (`=`, `+`, `-`, `@` ...) is an inline string with
+    the quote-prefix style: what Excel marks with a leading apostrophe, so that no
+    spreadsheet program evaluates it, not even after the cell is edited.
+    """
     cells = [f'<row r="{number}">']
     for letter, value in zip(letters, values, strict=False):
         if value is None or value == "":
             continue
         if isinstance(value, str):
             space = ' xml:space="preserve"' if value != value.strip() else ""
+            style = f' s="{_QUOTED_STYLE}"' if value.startswith(FORMULA_STARTS) else ""
             cells.append(
-                f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+                f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
             )
         elif isinstance(value, int) and not isinstance(value, bool):
             cells.append(f'<c r="{letter}{number}" t="n"><v>{value}</v></c>')
@@ -216,6 +229,19 @@ def _row_xml(number: int, values: Sequence[Any], letters: Sequence[str]) -> str:
             raise TypeError(f"an export cell holds text or a whole number, not {value!r}")
     cells.append("</row>")
     return "".join(cells)
+
+
+STYLES_PART = "xl/styles.xml"
+
+
+def _with_quoted_style(styles: bytes) -> bytes:
+    """Return openpyxl's styles with a second cell format: the first one plus quotePrefix."""
+    head, found, rest = styles.partition(b'<cellXfs count="1">')
+    first, closing, tail = rest.partition(b"</cellXfs>")
+    if not found or not closing or b'quotePrefix="0"' not in first:
+        raise RuntimeError("openpyxl's styles.xml no longer has the expected single cell format")
+    quoted = first.replace(b'quotePrefix="0"', b'quotePrefix="1"')
+    return head + b'<cellXfs count="2">' + first + quoted + closing + tail
 
 
 @functools.cache
@@ -231,7 +257,10 @@ def _package(header: tuple[str, ...]) -> tuple[list[tuple[zipfile.ZipInfo, bytes
     parts = []
     with zipfile.ZipFile(buffer) as archive:
         for info in archive.infolist():
-            parts.append((info, archive.read(info)))
+            data = archive.read(info)
+            if info.filename == STYLES_PART:
+                data = _with_quoted_style(data)
+            parts.append((info, data))
     sheet = dict((info.filename, data) for info, data in parts)[SHEET_PART]
     cut = sheet.index(b"</sheetData>")
     return parts, sheet[:cut], sheet[cut:]
