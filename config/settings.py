@@ -5,6 +5,7 @@ claimdesk-specific knob lives in the `CLAIMDESK` dict so that tests can
 override one threshold with `override_settings`.
 """
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "claimdesk.messaging",
     "claimdesk.inquiries",
     "claimdesk.portals",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "claimdesk.portals.common.UserPreferencesMiddleware",
     "claimdesk.portals.common.DomainErrorMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 LOGIN_URL = "seller:login"
@@ -161,6 +165,25 @@ if os.environ.get("CLAIMDESK_REDIS_URL"):
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in while its login and address are locked out (django-axes).
+    "claimdesk.portals.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes) for the portals, the console and /admin/login/:
+# 5 failures for one login from one address lock it out for 15 minutes, even with
+# the right password. Failures are counted in the database (row lock and F() + 1),
+# so parallel guesses are all counted on every deployment. Behind a proxy, tell
+# axes the client's address: AXES_CLIENT_IP_CALLABLE (docs/deployment.md).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "claimdesk.portals.throttle.lockout_response"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
