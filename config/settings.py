@@ -290,6 +290,11 @@ CLAIMDESK = {
     "CLAIM_ESCALATE_BUSINESS_DAYS": 5,
     "LATE_BUYER_CANCEL_HOURS": 6,
     "SWEEP_INTERVAL_SECONDS": 60,
+    # A task RUNNING this long on another host's worker is taken to be lost with it
+    # and runs again (a worker of this host that died is noticed at once).
+    "TASK_STALE_SECONDS": 600,
+    # A mail or webhook claimed this long ago by a worker of another host is sent again.
+    "CLAIM_STALE_SECONDS": 120,
     "SWEEP_ROWS_PER_STEP": 500,  # rows one timer handles in one sweep; the next sweep goes on
     "MEMO_MAX_CHARS": 1000,
     # Machine interfaces (docs/api.md, docs/qapi.md)
