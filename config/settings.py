@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "django_htmx",
+    "ninja",  # the API docs page from its own static files, not a CDN with an inline script
     "claimdesk.core",
     "claimdesk.accounts",
     "claimdesk.orders",

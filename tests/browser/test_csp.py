@@ -102,3 +102,12 @@ def test_a_confirm_question_still_guards_a_form(
         assert _violations(page, console) == []
     finally:
         context.close()
+
+
+def test_the_api_docs_and_the_admin_pass_the_policy(page) -> None:  # type: ignore[no-untyped-def]
+    """The API's docs page (from its own static files) and the admin sign-in break nothing."""
+    console = _watched(page)
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .info").wait_for()  # the docs are drawn by their script
+    page.goto("/admin/login/")
+    assert _violations(page, console) == []
