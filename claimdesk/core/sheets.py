@@ -63,7 +63,8 @@ def read_rows(upload: IO[bytes], filename: str, *, max_rows: int) -> list[list[s
     else:
         raw = _csv_rows(data)
     rows = _checked(raw, max_rows)
-    if rows and not rows[0][0].strip().isdigit():
+    first = rows[0][0].strip() if rows else ""
+    if rows and not (first.isascii() and first.isdigit()):
         rows = rows[1:]  # a header row
     if len(rows) > max_rows:
         raise InvalidInput(
