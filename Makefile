@@ -72,7 +72,8 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (re-syncs 
 
 # The worker runs in its own session (setsid): when the server stops, for
 # whatever reason, the EXIT trap ends the worker and anything it spawned, and
-# Ctrl-C in the terminal reaches only the server.
+# Ctrl-C in the terminal reaches only the server. DEBUG is off unless asked for:
+# the demo asks (tracebacks and static files served by runserver).
 demo: install ## Migrate, load demo data, run the worker and the server on http://127.0.0.1:8000/
 	@mkdir -p var/mail
 	$(PY) manage.py migrate --no-input
@@ -82,7 +83,7 @@ demo: install ## Migrate, load demo data, run the worker and the server on http:
 	@echo "Mail sent by the demo is written to var/mail/ (one file per message)."
 	@echo "Starting the task worker and the server on http://$(DEMO_ADDR)/ (Ctrl-C stops both)."
 	@echo
-	@export PYTHONUNBUFFERED=1; \
+	@export PYTHONUNBUFFERED=1 DJANGO_DEBUG=1; \
 	setsid $(PY) manage.py worker & worker=$$!; \
 	trap 'kill -TERM -- -$$worker 2>/dev/null || kill -TERM $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT; \
 	trap 'exit 130' INT TERM; \

@@ -5,11 +5,13 @@ claimdesk-specific knob lives in the `CLAIMDESK` dict so that tests can
 override one threshold with `override_settings`.
 """
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,7 +26,9 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
-DEBUG = _env_bool("DJANGO_DEBUG", True)
+# Off unless asked for (`make demo` asks): a deployment that forgets the variable
+# shows no tracebacks and no URL list.
+DEBUG = _env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [
     h
     for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -40,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "django_htmx",
+    "ninja",  # the API docs page from its own static files, not a CDN with an inline script
     "claimdesk.core",
     "claimdesk.accounts",
     "claimdesk.orders",
@@ -49,10 +54,12 @@ INSTALLED_APPS = [
     "claimdesk.inquiries",
     "claimdesk.intake",
     "claimdesk.portals",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -64,9 +71,25 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "claimdesk.portals.common.UserPreferencesMiddleware",
     "claimdesk.portals.common.DomainErrorMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 LOGIN_URL = "seller:login"
+
+# Content-Security-Policy: scripts, styles and everything else only from this site;
+# no inline script, no eval, no plugin, no framing. The portals' scripts are static
+# files (portals/static/portals/*.js) and htmx runs with allowEval off.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -144,6 +167,25 @@ if os.environ.get("CLAIMDESK_REDIS_URL"):
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in while its login and address are locked out (django-axes).
+    "claimdesk.portals.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes) for the portals, the console and /admin/login/:
+# 5 failures for one login from one address lock it out for 15 minutes, even with
+# the right password. Failures are counted in the database (row lock and F() + 1),
+# so parallel guesses are all counted on every deployment. Behind a proxy, tell
+# axes the client's address: AXES_CLIENT_IP_CALLABLE (docs/deployment.md).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "claimdesk.portals.throttle.lockout_response"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -250,6 +292,11 @@ CLAIMDESK = {
     "CLAIM_ESCALATE_BUSINESS_DAYS": 5,
     "LATE_BUYER_CANCEL_HOURS": 6,
     "SWEEP_INTERVAL_SECONDS": 60,
+    # A task RUNNING this long on another host's worker is taken to be lost with it
+    # and runs again (a worker of this host that died is noticed at once).
+    "TASK_STALE_SECONDS": 600,
+    # A mail or webhook claimed this long ago by a worker of another host is sent again.
+    "CLAIM_STALE_SECONDS": 120,
     "SWEEP_ROWS_PER_STEP": 500,  # rows one timer handles in one sweep; the next sweep goes on
     "MEMO_MAX_CHARS": 1000,
     # Machine interfaces (docs/api.md, docs/qapi.md)

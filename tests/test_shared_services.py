@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -316,21 +316,21 @@ def test_rate_limit_is_counted_atomically_in_redis(redis_url, seller, settings) 
     assert len(keys) == 1 and int(store.get(keys[0]) or 0) == 200
 
 
-def test_login_throttle_and_sessions_live_in_redis(redis_url, seller) -> None:
-    """Failed sign-ins are counted in Redis; a session signed in on one server works on another."""
+def test_login_throttle_and_sessions_with_redis(redis_url, seller) -> None:
+    """With Redis as the cache, sign-ins are still throttled; a session works on another server."""
     import redis
+    from axes.utils import reset
 
     store = redis.Redis.from_url(redis_url)
     browser = Client()
     for _ in range(5):
         browser.post(reverse("seller:login"), {"username": seller.username, "password": "wrong"})
-    assert any(b"login" in key for key in store.keys("*"))
     refused = browser.post(
         reverse("seller:login"), {"username": seller.username, "password": "pw-for-tests-123"}
     )
     assert refused.status_code == 429
 
-    cache.clear()  # the pause is lifted when the counter goes
+    reset()  # the pause is lifted when the failures go
     signed_in = Client()
     answer = signed_in.post(
         reverse("seller:login"), {"username": seller.username, "password": "pw-for-tests-123"}

@@ -21,7 +21,7 @@ from claimdesk.payments.services import refund_retry
 
 from .guard import read_auth, write_auth
 from .orders import BIG, actor_of, seller_order
-from .pagination import page
+from .pagination import CURSOR_PATTERN, page
 from .problems import ERRORS
 from .schemas import (
     AcceptReturnIn,
@@ -36,6 +36,7 @@ from .schemas import (
     RedeliverIn,
     RefundOut,
     ShipIn,
+    day_filter,
 )
 from .serializers import claim_dict, history_lines, note_dict, order_dict, refund_dict
 
@@ -62,12 +63,17 @@ def _claim(request: HttpRequest, order_no: int, *, open_only: bool = True) -> Cl
 class ClaimFilters(Schema):
     status: int | None = Field(None, ge=1, le=99, description="claim status code")
     period_kind: Literal["order", "request", "complete"] = "request"
-    date_from: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))
-    date_to: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))
+    date_from: dt.date | None = day_filter()
+    date_to: dt.date | None = day_filter()
     order_no: int | None = Field(None, ge=1, le=BIG)
     cart_no: int | None = Field(None, ge=1, le=BIG)
     open_only: bool = False
-    cursor: str | None = Field(None, max_length=200)
+    cursor: str | None = Field(
+        None,
+        max_length=40,
+        description="the `next_cursor` of the page before",
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+    )
     limit: int = Field(50, ge=1, le=200)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -252,6 +253,18 @@ def _idempotent(
     return response
 
 
+class _NotUtf8(Exception):
+    """The body of a JSON request is not UTF-8."""
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _has_nul(request: HttpRequest) -> bool:
     """Return whether text the database cannot store (NUL) arrives in the query or body."""
     if "\x00" in request.path or any("\x00" in v for v in request.GET.values()):
@@ -262,7 +275,10 @@ def _has_nul(request: HttpRequest) -> bool:
         fields = [v for name in request.POST for v in request.POST.getlist(name)]
         names = [f.name or "" for name in request.FILES for f in request.FILES.getlist(name)]
         return any("\x00" in v for v in [*fields, *names])
-    return b"\\u0000" in request.body or b"\x00" in request.body
+    body = request.body
+    if not _is_utf8(body):
+        raise _NotUtf8
+    return b"\\u0000" in body or b"\x00" in body
 
 
 def guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -274,6 +290,24 @@ def guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
             has_nul = _has_nul(request)
         except MultiPartParserError:
             return problem(422, "invalid_input", _("The multipart/form-data body cannot be read."))
+        except RequestDataTooBig:
+            # Refused, not failed: Django would log it as an error with a traceback.
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+            return problem(
+                413,
+                "body_too_large",
+                _(
+                    "The request body is larger than %(size)s MB. Send less at once, "
+                    "or attachments as multipart/form-data."
+                )
+                % {"size": round(limit / 1024 / 1024, 1)},
+            )
+        except _NotUtf8:
+            return problem(
+                422,
+                "invalid_input",
+                _("The request body is not text in UTF-8; send JSON in UTF-8."),
+            )
         if has_nul:
             return problem(
                 422, "invalid_input", _("The request contains a NUL character; remove it.")

@@ -33,6 +33,11 @@ The claimdesk REST API: everything the seller portal does, for integrations.
   staff, orders and order events, and its webhooks for every shop): they
   need a platform token, which an operator creates in the console or with
   `manage.py platform_token create NAME`. Batches answer one result per row.
+* Bodies are JSON in UTF-8 (422 otherwise) of at most 2.5 MB (413 otherwise);
+  numbers are JSON integers and flags JSON booleans (`"100"` and `true` are not
+  numbers). No text may hold NUL (U+0000): such a request gets 422.
+* Rules between fields that the schema cannot state: a period (`date_from` to
+  `date_to`) may span at most 90 days and not end before it starts.
 """
 
 
@@ -111,6 +116,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # a body that is not JSON: bad input, as documented
+        return problem(422, "invalid_input", _("The request body is not valid JSON."))
     return problem(exc.status_code, "http_error", exc.message)
 
 

@@ -21,7 +21,7 @@ from claimdesk.orders.models import Order, delayed_q
 from claimdesk.orders.selectors import SHIPPING_BOXES, shipping_box_filter
 
 from .guard import read_auth, write_auth
-from .pagination import page
+from .pagination import CURSOR_PATTERN, page
 from .problems import ERRORS
 from .schemas import (
     BulkShipIn,
@@ -35,6 +35,7 @@ from .schemas import (
     SellerCancelIn,
     ShipIn,
     StartReturnIn,
+    day_filter,
 )
 from .serializers import history_lines, order_dict
 
@@ -68,12 +69,17 @@ class OrderFilters(Schema):
     ) = Field(None, description="a box of the shipping page")
     delayed: bool | None = None
     period_kind: Literal["order", "payment", "shipping", "delivered"] = "order"
-    date_from: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))
-    date_to: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))
+    date_from: dt.date | None = day_filter()
+    date_to: dt.date | None = day_filter()
     order_no: int | None = Field(None, ge=1, le=BIG)
     cart_no: int | None = Field(None, ge=1, le=BIG)
     include_cancelled: bool = False
-    cursor: str | None = Field(None, max_length=200)
+    cursor: str | None = Field(
+        None,
+        max_length=40,
+        description="the `next_cursor` of the page before",
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+    )
     limit: int = Field(50, ge=1, le=200)
 
 

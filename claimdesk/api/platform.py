@@ -302,7 +302,10 @@ def list_platform_webhooks(request: HttpRequest) -> Any:
 def create_platform_webhook(request: HttpRequest, body: WebhookIn) -> Any:
     """Subscribe the marketplace to events of every shop; the answer shows the secret once."""
     endpoint = webhook_endpoint_create(
-        actor=_actor(request), url=body.url, events=body.events, secret=body.secret
+        actor=_actor(request),
+        url=body.url,
+        events=[str(e) for e in body.events],
+        secret=body.secret,
     )
     return Status(201, _endpoint(endpoint) | {"secret": endpoint.secret})
 

@@ -73,7 +73,10 @@ def list_webhooks(request: HttpRequest) -> Any:
 def create_webhook(request: HttpRequest, body: WebhookIn) -> Any:
     """Add an endpoint; the answer shows its signing secret once."""
     endpoint = webhook_endpoint_create(
-        actor=actor_of(request), url=body.url, events=body.events, secret=body.secret
+        actor=actor_of(request),
+        url=body.url,
+        events=[str(e) for e in body.events],
+        secret=body.secret,
     )
     return Status(201, _endpoint(endpoint) | {"secret": endpoint.secret})
 

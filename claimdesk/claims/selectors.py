@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
+from claimdesk.core.validation import parse_whole
 
 from .models import Claim, ClaimStatus, ClaimTally, TallyKind
 
@@ -140,12 +141,12 @@ def clean_period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt
 
 
 def _search_q(kind: str, value: str) -> Q:
-    digits = value.strip()
-    if not digits.isdigit():
+    number = parse_whole(value)
+    if number is None:
         raise InvalidInput("search_invalid", _("An order or cart number has digits only."))
     if kind == "cart_no":
-        return Q(order__cart__cart_no=int(digits))
-    return Q(order__order_no=int(digits))
+        return Q(order__cart__cart_no=number)
+    return Q(order__order_no=number)
 
 
 def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Lease
+from .worker import worker_gone
 
 
 def lease_acquire(
@@ -26,8 +27,11 @@ def lease_acquire(
             except IntegrityError:
                 return False
             return True
-        if lease.until > now and lease.holder != holder:
+        if lease.until > now and lease.holder != holder and not worker_gone(lease.holder):
             return False
+        if worker_gone(lease.holder):
+            # its holder died in the middle of the job: run it again now
+            lease.last_run_at = None
         if lease.last_run_at is not None and lease.last_run_at + every > now:
             return False
         lease.holder = holder

@@ -20,6 +20,27 @@ from .errors import InvalidInput
 from .validation import NOT_XML_CHARS
 
 MAX_SHEET_BYTES = 5 * 1024 * 1024
+#: What the parts of an .xlsx may hold once uncompressed (a zip bomb is refused unread).
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+#: Parts an .xlsx may have (a workbook of one sheet has about a dozen).
+MAX_ARCHIVE_MEMBERS = 200
+#: Columns read per row: what lies further right is ignored.
+MAX_COLUMNS = 40
+#: Rows without any value that a sheet may hold besides its rows (formatted blank lines).
+MAX_BLANK_ROWS = 1000
+#: Characters one cell may hold: Excel's own limit (a longer text is refused row by row).
+MAX_CELL_CHARS = 32_767
+
+
+def _unreadable() -> InvalidInput:
+    return InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
+
+
+def _too_many_rows(max_rows: int) -> InvalidInput:
+    return InvalidInput(
+        "too_many_rows",
+        _("The sheet has more than %(max)s rows. Split it.") % {"max": max_rows},
+    )
 
 
 def read_rows(
@@ -30,6 +51,9 @@ def read_rows(
     `keep_header`: keep the first row, for sheets whose columns go by name.
 
     The format is decided by content (an xlsx is a zip archive), not by name.
+    The size the archive unpacks to, the rows and each cell's length are
+    checked as the sheet is read, so that a crafted file is refused before it
+    fills the memory.
     """
     data = upload.read(MAX_SHEET_BYTES + 1)
     if len(data) > MAX_SHEET_BYTES:
@@ -39,11 +63,12 @@ def read_rows(
     if not data:
         raise InvalidInput("file_empty", _("The file is empty."))
     if zipfile.is_zipfile(io.BytesIO(data)):
-        rows = _xlsx_rows(data)
+        raw = _xlsx_rows(data)
     else:
-        rows = _csv_rows(data)
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if rows and not keep_header and not rows[0][0].strip().isdigit():
+        raw = _csv_rows(data)
+    rows = _checked(raw, max_rows)
+    first = rows[0][0].strip() if rows else ""
+    if rows and not keep_header and not (first.isascii() and first.isdigit()):
         rows = rows[1:]  # a header row
     if len(rows) > max_rows:
         raise InvalidInput(
@@ -54,17 +79,75 @@ def read_rows(
     return rows
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _checked(raw: Iterator[list[str]], max_rows: int) -> list[list[str]]:
+    """Return the rows of `raw` with a value, refusing a long cell or too many rows on the way."""
+    rows: list[list[str]] = []
+    blank = 0
+    for line, row in enumerate(raw, start=1):
+        del row[MAX_COLUMNS:]
+        for cell in row:
+            if len(cell) > MAX_CELL_CHARS:
+                raise InvalidInput(
+                    "cell_too_long",
+                    _(
+                        "Row %(line)s has a cell of %(length)s characters; at most %(max)s are "
+                        "allowed. Shorten it."
+                    )
+                    % {"line": line, "length": len(cell), "max": MAX_CELL_CHARS},
+                    {"line": line},
+                )
+        if any(cell.strip() for cell in row):
+            rows.append(row)
+            if len(rows) > max_rows + 1:  # the rows and a header
+                raise _too_many_rows(max_rows)
+        else:
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise _too_many_rows(max_rows)
+    return rows
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse an archive that unpacks to more than MAX_UNCOMPRESSED_BYTES, before unpacking it.
+
+    The sizes are the ones the archive declares; Python's zipfile never
+    unpacks more than a part declares (a part that would is unreadable).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
+        raise _unreadable() from exc
+    unpacked = sum(member.file_size for member in members)
+    if len(members) > MAX_ARCHIVE_MEMBERS or unpacked > MAX_UNCOMPRESSED_BYTES:
+        raise InvalidInput(
+            "file_too_large",
+            _(
+                "The sheet unpacks to more than %(size)s MB. Remove what is not needed "
+                "or split it into smaller sheets."
+            )
+            % {"size": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)},
+        )
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise InvalidInput(
-            "file_unreadable", _("This file is not a readable .xlsx or .csv sheet.")
-        ) from exc
-    sheet = workbook.worksheets[0]
-    rows = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return rows
+    except (InvalidFileException, KeyError, zipfile.BadZipFile, ValueError, SyntaxError) as exc:
+        # SyntaxError: XML that does not parse (ElementTree's ParseError is one)
+        raise _unreadable() from exc
+    try:
+        if not workbook.worksheets:
+            raise _unreadable()
+        sheet = workbook.worksheets[0]
+        try:
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+                yield [_cell(value) for value in row]
+        except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+            raise _unreadable() from exc
+    finally:
+        workbook.close()
 
 
 def _cell(value: Any) -> str:
@@ -75,7 +158,7 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = data.decode(encoding)
@@ -83,10 +166,14 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
+        raise _unreadable()
     if "\x00" in text:
-        raise InvalidInput("file_unreadable", _("This file is not a readable .xlsx or .csv sheet."))
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        raise _unreadable()
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            yield [cell.strip() for cell in row]
+    except csv.Error as exc:
+        raise _unreadable() from exc
 
 
 # --- writing: an .xlsx streamed as it is compressed ----------------------------------------
@@ -117,16 +204,29 @@ def _text(value: str) -> str:
     return value
 
 
+#: How a text that a spreadsheet program would take for a formula may begin (OWASP's list,
+#: with the full-width forms a Japanese input method types).
+FORMULA_STARTS = tuple("=+-@\t\r＝＋－＠")
+#: The cell style (index in cellXfs) that marks a text as text even when edited: quotePrefix.
+_QUOTED_STYLE = 1
+
+
 def _row_xml(number: int, values: Sequence[Any], letters: Sequence[str]) -> str:
-    """Return one `<row>` of inline strings and numbers, as openpyxl writes them."""
+    """Return one `<row>` of inline strings and numbers, as openpyxl writes them.
+
+    A text beginning like a formula (`=`, `+`, `-`, `@` ...) is an inline string with
+    the quote-prefix style: what Excel marks with a leading apostrophe, so that no
+    spreadsheet program evaluates it, not even after the cell is edited.
+    """
     cells = [f'<row r="{number}">']
     for letter, value in zip(letters, values, strict=False):
         if value is None or value == "":
             continue
         if isinstance(value, str):
             space = ' xml:space="preserve"' if value != value.strip() else ""
+            style = f' s="{_QUOTED_STYLE}"' if value.startswith(FORMULA_STARTS) else ""
             cells.append(
-                f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+                f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
             )
         elif isinstance(value, int) and not isinstance(value, bool):
             cells.append(f'<c r="{letter}{number}" t="n"><v>{value}</v></c>')
@@ -134,6 +234,19 @@ def _row_xml(number: int, values: Sequence[Any], letters: Sequence[str]) -> str:
             raise TypeError(f"an export cell holds text or a whole number, not {value!r}")
     cells.append("</row>")
     return "".join(cells)
+
+
+STYLES_PART = "xl/styles.xml"
+
+
+def _with_quoted_style(styles: bytes) -> bytes:
+    """Return openpyxl's styles with a second cell format: the first one plus quotePrefix."""
+    head, found, rest = styles.partition(b'<cellXfs count="1">')
+    first, closing, tail = rest.partition(b"</cellXfs>")
+    if not found or not closing or b'quotePrefix="0"' not in first:
+        raise RuntimeError("openpyxl's styles.xml no longer has the expected single cell format")
+    quoted = first.replace(b'quotePrefix="0"', b'quotePrefix="1"')
+    return head + b'<cellXfs count="2">' + first + quoted + closing + tail
 
 
 @functools.cache
@@ -149,7 +262,10 @@ def _package(header: tuple[str, ...]) -> tuple[list[tuple[zipfile.ZipInfo, bytes
     parts = []
     with zipfile.ZipFile(buffer) as archive:
         for info in archive.infolist():
-            parts.append((info, archive.read(info)))
+            data = archive.read(info)
+            if info.filename == STYLES_PART:
+                data = _with_quoted_style(data)
+            parts.append((info, data))
     sheet = dict((info.filename, data) for info, data in parts)[SHEET_PART]
     cut = sheet.index(b"</sheetData>")
     return parts, sheet[:cut], sheet[cut:]

@@ -72,3 +72,25 @@ def parse_date(value: dt.date | str | None, *, field: str) -> dt.date:
         _("%(value)s is not a date. Use the form YYYY-MM-DD.") % {"value": text or "—"},
         {"field": field},
     )
+
+
+#: The largest value a database id (a signed 64-bit integer) holds.
+MAX_ID = 2**63 - 1
+
+
+def parse_whole(value: str | None, *, maximum: int = MAX_ID) -> int | None:
+    """Return the whole number `value` spells in ASCII digits (0 to `maximum`), else None.
+
+    `str.isdigit` also accepts "²" and "①", which `int()` then refuses: every number
+    typed or posted into a page is read through here instead.
+    """
+    text = (value or "").strip()
+    if not text or len(text) > 19 or not (text.isascii() and text.isdecimal()):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
+def posted_id(value: str | None) -> int:
+    """Return a posted id, or 0 (which matches no row) when it is not a valid id."""
+    return parse_whole(value) or 0

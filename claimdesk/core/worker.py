@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -9,8 +10,12 @@ import socket
 from types import FrameType
 
 from django.db import transaction
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
+
+from .conf import setting
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +32,7 @@ def worker_gone(claimed_by: str) -> bool:
     its predecessor died holding; another host's worker is judged by time.
     """
     _, _, digits = claimed_by.rpartition(":")
-    if not digits.isdigit() or worker_id(pid := int(digits)) != claimed_by:
+    if not (digits.isascii() and digits.isdigit()) or worker_id(pid := int(digits)) != claimed_by:
         return False
     try:
         os.kill(pid, 0)
@@ -36,6 +41,58 @@ def worker_gone(claimed_by: str) -> bool:
     except PermissionError:  # it exists, run by another user
         return False
     return False
+
+
+def claim_is_free(claimed_by: str, claimed_at: dt.datetime | None, *, now: dt.datetime) -> bool:
+    """Return whether a row claimed by `claimed_by` at `claimed_at` may be taken by another worker.
+
+    Free when nobody claimed it, when the claiming process is gone from this
+    host, or when the claim is older than CLAIM_STALE_SECONDS (a worker of
+    another host, judged by time).
+    """
+    if not claimed_by or claimed_at is None or worker_gone(claimed_by):
+        return True
+    return claimed_at < now - dt.timedelta(seconds=setting("CLAIM_STALE_SECONDS"))
+
+
+def tasks_recover(
+    *, now: dt.datetime | None = None, starting: bool = False, stale_seconds: int | None = None
+) -> int:
+    """Hand the tasks whose worker died back to the queue; return how many.
+
+    A worker killed in the middle of a task (kill -9, a lost machine) leaves
+    its row RUNNING, and no worker takes a claimed task again. A RUNNING task
+    is taken back when the process that claimed it is gone from this host
+    (`worker_gone`), when it has run for more than TASK_STALE_SECONDS (a worker
+    of another host), or, for the worker `starting` now, when it was claimed
+    under this very process id (a restarted container reuses its pid). It goes
+    back to READY and runs again from the start: every task is written to be
+    run twice (a mail or a webhook claims its row before it goes out; a refund
+    replays the gateway's answer; a bulk sheet and the sweep redo only what is
+    not done). A conditional update lets one of several recovering workers win.
+    """
+    now = now or timezone.now()
+    seconds = setting("TASK_STALE_SECONDS") if stale_seconds is None else stale_seconds
+    cutoff = now - dt.timedelta(seconds=seconds)
+    me = worker_id()
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    count = 0
+    for pk, worker_ids, started_at in running.values_list("pk", "worker_ids", "started_at"):
+        holder = worker_ids[-1] if worker_ids else ""
+        dead = (
+            started_at is None
+            or started_at < cutoff
+            or worker_gone(holder)
+            or (starting and holder == me)
+        )
+        if not dead:
+            continue
+        count += DBTaskResult.objects.filter(
+            pk=pk, status=TaskResultStatus.RUNNING, started_at=started_at
+        ).update(status=TaskResultStatus.READY, started_at=None)
+    if count:
+        logger.warning("recovered %s tasks whose worker died", count)
+    return count
 
 
 class GracefulStop:

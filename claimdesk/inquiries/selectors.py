@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from claimdesk.core.validation import parse_whole
+
 from .models import Inquiry, InquiryMessage, InquiryStatus
 
 #: Hours an inquiry may wait for its answer before the queue flags it.
@@ -135,14 +137,14 @@ def _digits(value: str, field: str) -> int:
     from claimdesk.core.errors import InvalidInput
     from claimdesk.core.i18n import lazy_text
 
-    text = value.strip()
-    if not text.isdigit():
+    number = parse_whole(value)
+    if number is None:
         raise InvalidInput(
             "search_invalid",
             lazy_text("An order or cart number has digits only."),
             {"field": field},
         )
-    return int(text)
+    return number
 
 
 def claim_search(search: ClaimSearch) -> QuerySet[Any]:

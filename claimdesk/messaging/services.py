@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
@@ -24,6 +25,7 @@ from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.tasks import defer, defer_at
+from claimdesk.core.worker import claim_is_free, worker_id
 
 from .conf import option
 from .mails import MAILS
@@ -205,22 +207,53 @@ def _render_html(notification: Notification, subject: str, body: str) -> str:
 
 
 def notification_send(*, notification_id: int) -> Notification | None:
-    """Send one queued mail; record the outcome. Safe to run twice."""
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
-        if notification is None or notification.status == NotificationStatus.SENT:
-            return notification
-        subject, body = render_notification(notification)
-        html = _render_html(notification, subject, body)
-    message = EmailMultiAlternatives(subject=subject, body=body, to=[notification.email])
+    """Send one queued mail once and record the outcome. Safe to run twice, or at once.
+
+    The row is claimed for this worker (a conditional update) before the mail
+    leaves, and the claim is cleared with the outcome; no transaction is open
+    while the mail server talks. Another run finds the mail sent, or claimed
+    by a live worker, and leaves it. A claim whose worker died (or, of another
+    host, older than CLAIM_STALE_SECONDS) is taken over and the mail sent: only
+    a worker dying between the server's acceptance and the outcome's record
+    would send it twice, under the same Message-ID.
+    """
+    now = timezone.now()
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.status == NotificationStatus.SENT:
+        return notification
+    if not claim_is_free(notification.claimed_by, notification.claimed_at, now=now):
+        return notification
+    me = worker_id()
+    won = (
+        Notification.objects.filter(
+            pk=notification_id,
+            claimed_by=notification.claimed_by,
+            claimed_at=notification.claimed_at,
+        )
+        .exclude(status=NotificationStatus.SENT)
+        .update(claimed_by=me, claimed_at=now)
+    )
+    if not won:
+        return notification
+    subject, body = render_notification(notification)
+    html = _render_html(notification, subject, body)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=[notification.email],
+        headers={"Message-ID": f"<notification-{notification.pk}@{DNS_NAME}>"},
+    )
     message.attach_alternative(html, "text/html")
+    mine = Notification.objects.filter(pk=notification_id, claimed_by=me, claimed_at=now)
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - any transport error is a failed attempt
-        Notification.objects.filter(pk=notification_id).update(
+        mine.update(
             status=NotificationStatus.FAILED,
             attempts=notification.attempts + 1,
             last_error=str(exc)[:255],
+            claimed_by="",
+            claimed_at=None,
         )
         logger.warning("mail %s failed: %s", notification_id, exc)
         if notification.note_id is not None:
@@ -231,11 +264,13 @@ def notification_send(*, notification_id: int) -> Notification | None:
             backoff = dt.timedelta(seconds=30 * 2**notification.attempts)
             defer_at(send_notification, timezone.now() + backoff, notification_id)
         return notification
-    Notification.objects.filter(pk=notification_id).update(
+    mine.update(
         status=NotificationStatus.SENT,
         attempts=notification.attempts + 1,
         sent_at=timezone.now(),
         subject=subject,
+        claimed_by="",
+        claimed_at=None,
     )
     if notification.note_id is not None:
         _refresh_mail_delivery(notification.note_id)

@@ -44,6 +44,8 @@ from claimdesk.accounts.roles import require_role
 from claimdesk.core.errors import InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.tasks import defer, defer_at
+from claimdesk.core.validation import parse_whole
+from claimdesk.core.worker import claim_is_free, worker_id
 
 from .models import (
     WebhookAttempt,
@@ -401,7 +403,7 @@ def _order_event_message(event: OrderEvent) -> tuple[int, str, dict[str, Any]] |
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_whole(value)
 
 
 def webhook_on_note(note: Note) -> None:
@@ -520,30 +522,39 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
 def webhook_deliver(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None:
     """POST one delivery and record the answer; schedule a retry after a failure.
 
-    On PostgreSQL the delivery row is locked (select_for_update) for the POST,
-    bounded by WEBHOOK_TIMEOUT_SECONDS, so that a manual redelivery racing a
-    scheduled retry sends once: the second finds the outcome. A retry that
-    finds a later retry scheduled (a stale task) sends nothing.
+    Three steps, and no transaction or row lock is held while the receiver is
+    called: claim the delivery for this worker (a conditional update: of a
+    manual redelivery and a scheduled retry racing, one posts and the other
+    finds it claimed), POST, then record the answer and clear the claim. A
+    claim whose worker died (or, of another host, older than
+    CLAIM_STALE_SECONDS) is taken over: the receiver may then get the delivery
+    again, always with the same `X-Claimdesk-Delivery` id. A retry that finds a
+    later retry scheduled (a stale task) sends nothing.
     """
-    if connection.vendor == "sqlite":
-        # SQLite has no row locks: a transaction here would hold the write lock of the
-        # whole database (BEGIN IMMEDIATE) during the POST. Its single worker only checks.
-        delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-        if delivery is None or not _is_due(delivery, manual=manual):
-            return delivery
-        return _send_and_record(delivery, manual=manual)
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or not _is_due(delivery, manual=manual):
+        return delivery
+    if not claim_is_free(delivery.claimed_by, delivery.claimed_at, now=now):
+        return delivery
+    me = worker_id()
+    won = WebhookDelivery.objects.filter(
+        pk=delivery.pk,
+        status=WebhookDeliveryStatus.PENDING,
+        next_attempt_at=delivery.next_attempt_at,
+        claimed_by=delivery.claimed_by,
+        claimed_at=delivery.claimed_at,
+    ).update(claimed_by=me, claimed_at=now)
+    if not won:
+        return delivery
+    code, error_text, elapsed = _send(delivery)
     with transaction.atomic():
-        # The row stays locked while the receiver is called: a manual redelivery and a
-        # scheduled retry racing for one delivery POST once, the second sees the outcome.
-        delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("endpoint")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or not _is_due(delivery, manual=manual):
-            return delivery
-        return _send_and_record(delivery, manual=manual)
+        locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if locked.claimed_by != me or locked.claimed_at != now:
+            # judged dead and taken over meanwhile: keep the attempt, leave the outcome to it
+            _log_attempt(locked, manual, code, error_text, elapsed)
+            return locked
+        return _record(locked, manual, code, error_text, elapsed)
 
 
 def _is_due(delivery: WebhookDelivery, *, manual: bool) -> bool:
@@ -553,7 +564,8 @@ def _is_due(delivery: WebhookDelivery, *, manual: bool) -> bool:
     return manual or delivery.next_attempt_at is None or delivery.next_attempt_at <= timezone.now()
 
 
-def _send_and_record(delivery: WebhookDelivery, *, manual: bool) -> WebhookDelivery:
+def _send(delivery: WebhookDelivery) -> tuple[int | None, str, int]:
+    """POST the delivery, signed; return (status code, error, milliseconds taken)."""
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
@@ -572,22 +584,29 @@ def _send_and_record(delivery: WebhookDelivery, *, manual: bool) -> WebhookDeliv
         },
         float(_config("WEBHOOK_TIMEOUT_SECONDS", 10)),
     )
-    elapsed = int((time.monotonic() - started) * 1000)
-    with transaction.atomic():
-        return _record(delivery, manual, code, error_text, elapsed)
+    return code, error_text, int((time.monotonic() - started) * 1000)
 
 
-def _record(
-    locked: WebhookDelivery, manual: bool, code: int | None, error_text: str, elapsed: int
-) -> WebhookDelivery:
+def _log_attempt(
+    delivery: WebhookDelivery, manual: bool, code: int | None, error_text: str, elapsed: int
+) -> bool:
+    """Add the attempt to the delivery's log; return whether the receiver took it (2xx)."""
     ok = code is not None and 200 <= code < 300
     WebhookAttempt.objects.create(
-        delivery=locked,
+        delivery=delivery,
         status_code=code,
         error="" if ok else (error_text or f"HTTP {code}"),
         duration_ms=elapsed,
         manual=manual,
     )
+    return ok
+
+
+def _record(
+    locked: WebhookDelivery, manual: bool, code: int | None, error_text: str, elapsed: int
+) -> WebhookDelivery:
+    ok = _log_attempt(locked, manual, code, error_text, elapsed)
+    locked.claimed_by, locked.claimed_at = "", None
     locked.attempts += 1
     locked.last_status_code = code
     locked.last_error = "" if ok else (error_text or f"HTTP {code}")[:255]

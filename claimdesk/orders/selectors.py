@@ -8,6 +8,7 @@ from django.db.models import Q, Sum
 
 from claimdesk.accounts.models import Shop
 from claimdesk.claims.models import Claim
+from claimdesk.core.validation import parse_whole
 from claimdesk.payments.models import Refund, RefundStatus
 
 from .models import Order, OrderTally
@@ -109,12 +110,12 @@ def shipping_orders(shop_id: int, box: str, sort: str = "ordered") -> Any:
 
 def orders_by_number(shop_id: int, kind: str, value: str) -> list[Order]:
     """Return the shop's orders with this order no (or all orders of this cart no)."""
-    digits = value.strip()
-    if not digits.isdigit():
+    number = parse_whole(value)
+    if number is None:
         return []
     field = "cart__cart_no" if kind == "cart_no" else "order_no"
     return list(
-        Order.objects.filter(shop_id=shop_id, **{field: int(digits)})
+        Order.objects.filter(shop_id=shop_id, **{field: number})
         .select_related("cart")
         .order_by("order_no")[:50]
     )

@@ -92,6 +92,24 @@ def _require_no_open_claim_except_cancel_request(order: Order, action: str | Pro
         )
 
 
+#: How far ahead an estimated ship date may be set (the QAPI's limit too).
+MAX_EST_SHIP_DAYS = 90
+
+
+def _refuse_far_ship_date(day: dt.date) -> None:
+    last = timezone.localdate() + dt.timedelta(days=MAX_EST_SHIP_DAYS)
+    if day > last:
+        raise InvalidInput(
+            "date_too_far",
+            _(
+                "The estimated ship date may be at most %(days)s days ahead (until %(last)s). "
+                "Choose an earlier date, and register a delay later if needed."
+            )
+            % {"days": MAX_EST_SHIP_DAYS, "last": last.isoformat()},
+            {"field": "est_ship_date", "max": last.isoformat()},
+        )
+
+
 def order_confirm(*, actor: User, order: Order, est_ship_date: dt.date | str) -> Order:
     """Confirm a new order and set its estimated ship date (2 → 3)."""
     _require_seller_of(actor, order)
@@ -103,6 +121,7 @@ def order_confirm(*, actor: User, order: Order, est_ship_date: dt.date | str) ->
         _require_no_open_claim_except_cancel_request(order, _("confirmed"))
         if day < timezone.localdate():
             raise InvalidInput("date_in_past", _("The estimated ship date cannot be in the past."))
+        _refuse_far_ship_date(day)
         order.est_ship_date = day
         set_shipping_status(
             order,
@@ -138,6 +157,7 @@ def order_register_delay(
             raise InvalidInput(
                 "date_in_past", _("The new estimated ship date cannot be in the past.")
             )
+        _refuse_far_ship_date(day)
         order.est_ship_date = day
         order.delay_type = delay_type
         order.delay_memo = text

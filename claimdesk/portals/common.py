@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError, InvalidInput
+from claimdesk.core.validation import parse_whole
 
 View = Callable[..., HttpResponseBase]
 logger = logging.getLogger(__name__)
@@ -162,7 +163,11 @@ def _inquiry_url(request: HttpRequest, code: str, reference: str, *, with_order:
         return ""
     query = {"reference": reference, "code": code}
     match = request.resolver_match
-    if with_order and match is not None and str(match.kwargs.get("order_no", "")).isdigit():
+    if (
+        with_order
+        and match is not None
+        and parse_whole(str(match.kwargs.get("order_no", ""))) is not None
+    ):
         query["order"] = str(match.kwargs["order_no"])
     return f"{reverse('seller:inquiry_new')}?{urlencode(query)}"
 

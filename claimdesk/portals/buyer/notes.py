@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from claimdesk.core.validation import posted_id
 from claimdesk.messaging import services as note_services
 from claimdesk.messaging.access import thread_notes
 from claimdesk.messaging.models import NoteCategory, NoteParty, PushDevice, PushPlatform
@@ -89,7 +90,7 @@ def devices(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             note_services.push_device_remove(
-                actor=user, device_id=int(request.POST.get("device") or 0)
+                actor=user, device_id=posted_id(request.POST.get("device"))
             )
             messages.success(request, _("The device was removed."))
         else:

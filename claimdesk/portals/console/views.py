@@ -29,6 +29,7 @@ from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
 from claimdesk.claims.reasons import CANCEL_REASONS, Picker
 from claimdesk.core.errors import InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text
+from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.access import (
     access_inquiry_attachment,
     access_inquiry_for_operator,
@@ -196,8 +197,8 @@ def inquiry_assign_view(request: HttpRequest, inquiry_id: int) -> HttpResponseBa
     assignee: User | None = None
     if value == "me":
         assignee = user
-    elif value.isdigit():
-        assignee = User.objects.filter(pk=int(value), role=Role.OPERATOR).first()
+    elif value:
+        assignee = User.objects.filter(pk=posted_id(value), role=Role.OPERATOR).first()
         if assignee is None:
             raise InvalidInput("assignee_invalid", lazy_text("Choose an operator."))
     inquiry_assign(actor=user, inquiry=item, assignee=assignee)
@@ -263,12 +264,9 @@ def claims(request: HttpRequest) -> HttpResponseBase:
     rows = claim_search(search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     orders: list[Order] = []
-    if search.order_no.strip().isdigit() or search.cart_no.strip().isdigit():
-        number_q = (
-            Q(order_no=int(search.order_no))
-            if search.order_no.strip()
-            else Q(cart__cart_no=int(search.cart_no))
-        )
+    order_no, cart_no = parse_whole(search.order_no), parse_whole(search.cart_no)
+    if order_no is not None or cart_no is not None:
+        number_q = Q(order_no=order_no) if order_no is not None else Q(cart__cart_no=cart_no)
         orders = list(Order.objects.filter(number_q).select_related("shop", "buyer")[:50])
     query = request.GET.copy()
     query.pop("page", None)
@@ -314,7 +312,7 @@ def order(request: HttpRequest, order_no: int) -> HttpResponseBase:
             "order": item,
             "decidable": decidable,
             "cancel_reasons": _operator_cancel_reasons(),
-            "inquiry_id": inquiry_id if inquiry_id.isdigit() else "",
+            "inquiry_id": inquiry_id if parse_whole(inquiry_id) is not None else "",
             "cancellable": item.cancelled_at is None and item.returned_at is None,
         },
     )
@@ -335,9 +333,9 @@ def _after_action(
     request: HttpRequest, user: User, order_no: int, *, action: str, summary: str
 ) -> HttpResponseBase:
     """Report the action in the inquiry it answers (if any), then go back to the order."""
-    inquiry_id = request.POST.get("inquiry", "")
+    inquiry_id = parse_whole(request.POST.get("inquiry"))
     messages.success(request, summary)
-    if inquiry_id.isdigit():
+    if inquiry_id is not None:
         item: Inquiry = access_inquiry_for_operator(user, inquiry_id)
         inquiry_record_action(actor=user, inquiry=item, action=action, body=summary)
         return redirect("console:inquiry", item.pk)
@@ -491,11 +489,10 @@ def shop_restrict(request: HttpRequest, code: str) -> HttpResponseBase:
     user = _user(request)
     item = _shop(code)
     days_text = request.POST.get("days", "").strip()
-    if days_text and not days_text.isdigit():
+    days = parse_whole(days_text, maximum=36500)
+    if days_text and not days:
         raise InvalidInput("days_invalid", lazy_text("Enter a whole number of days above zero."))
-    restriction = shop_restriction_impose(
-        actor=user, shop=item, reason=_reason(request), days=int(days_text) if days_text else None
-    )
+    restriction = shop_restriction_impose(actor=user, shop=item, reason=_reason(request), days=days)
     messages.success(
         request,
         _("The shop is restricted until %(date)s; it was mailed.")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from claimdesk.accounts.models import ApiToken, ApiTokenKind
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke
+from claimdesk.core.validation import posted_id
 from claimdesk.messaging.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from claimdesk.messaging.webhooks import (
     access_delivery_for_seller,
@@ -23,15 +24,6 @@ from claimdesk.messaging.webhooks import (
 from .views import _shop_id, _user, seller_required
 
 
-def _posted_id(value: str | None) -> int:
-    """Return a POSTed id, or 0 (matching nothing) when it is not a number that fits an id."""
-    text = (value or "").strip()
-    if not text.isdecimal() or len(text) > 19:
-        return 0
-    number = int(text)
-    return number if number < 2**63 else 0
-
-
 @seller_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponseBase:
@@ -40,7 +32,7 @@ def api_tokens(request: HttpRequest) -> HttpResponseBase:
     created = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            api_token_revoke(actor=user, token_id=_posted_id(request.POST.get("token")))
+            api_token_revoke(actor=user, token_id=posted_id(request.POST.get("token")))
             messages.success(request, _("The token was revoked; it no longer works."))
             return redirect("seller:api_tokens")
         token, raw = api_token_create(

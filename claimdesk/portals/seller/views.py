@@ -47,6 +47,7 @@ from claimdesk.claims.selectors import (
 )
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
+from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.selectors import shop_inquiry_counts
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
@@ -499,12 +500,18 @@ def _claim_filter(request: HttpRequest) -> tuple[forms.ClaimSearchForm, ClaimFil
     )
 
 
+def _statuses(request: HttpRequest) -> list[int]:
+    """Return the claim status codes of `?statuses=` (comma-separated; others are ignored)."""
+    codes = (parse_whole(s, maximum=999) for s in request.GET.get("statuses", "").split(","))
+    return [code for code in codes if code is not None]
+
+
 @seller_required
 def claims(request: HttpRequest) -> HttpResponseBase:
     """取消/退货/未收取: status boxes, period and number search, the result table."""
     form, filters = _claim_filter(request)
     rows = claims_for_shop(_shop_id(request), filters)
-    statuses = [int(s) for s in request.GET.get("statuses", "").split(",") if s.isdigit()]
+    statuses = _statuses(request)
     if statuses:
         rows = rows.filter(status__in=statuses)
     counts = claim_status_counts(_shop_id(request), filters)
@@ -603,7 +610,7 @@ _CLAIM_ROW_FIELDS = (
 #: its 50 rows cost about 6 ms of CPU per page, formatted here a few hundred µs.
 _CLAIM_ROW = """
     <tr tabindex="0" data-order="{no}" data-status="{code}" hx-get="{url}" hx-target="#detail" \
-hx-trigger="dblclick, keyup[key=='Enter']">
+hx-trigger="dblclick, claimdesk:open">
       <td><input type="checkbox" name="order" value="{no}" aria-label="{label}"></td>
       <td>{status}{flag}</td>
       <td>{completed}</td>
@@ -688,7 +695,7 @@ def claims_export(request: HttpRequest) -> StreamingHttpResponse:
     """Excel download of exactly the filtered rows."""
     _form, filters = _claim_filter(request)
     rows = claims_for_shop(_shop_id(request), filters)
-    statuses = [int(s) for s in request.GET.get("statuses", "").split(",") if s.isdigit()]
+    statuses = _statuses(request)
     if statuses:
         rows = rows.filter(status__in=statuses)
     header = [
@@ -960,10 +967,10 @@ def addresses(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         action = request.POST.get("action", "add")
         if action == "default":
-            address_set_default(actor=user, address_id=int(request.POST.get("address", "0") or 0))
+            address_set_default(actor=user, address_id=posted_id(request.POST.get("address")))
             messages.success(request, _("Default return/exchange address set."))
         elif action == "delete":
-            address_delete(actor=user, address_id=int(request.POST.get("address", "0") or 0))
+            address_delete(actor=user, address_id=posted_id(request.POST.get("address")))
             messages.success(request, _("Address removed."))
         else:
             if not form.is_valid():
@@ -990,8 +997,7 @@ def staff(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     if request.method == "POST":
         if request.POST.get("action") == "deactivate":
-            member_id = request.POST.get("member", "")
-            staff_deactivate(actor=user, user_id=int(member_id) if member_id.isdigit() else 0)
+            staff_deactivate(actor=user, user_id=posted_id(request.POST.get("member")))
             messages.success(request, _("The login was switched off."))
         else:
             staff_create(

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from claimdesk.claims.timers import sweep_if_due
 from claimdesk.core.conf import setting
-from claimdesk.core.worker import GracefulStop, drain_tasks, worker_id
+from claimdesk.core.worker import GracefulStop, drain_tasks, tasks_recover, worker_id
 from claimdesk.payments.services import refunds_recover
 
 logger = logging.getLogger(__name__)
@@ -32,17 +32,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         me = worker_id()
-        # A worker that died left its refunds pending: hand them back now. Running
-        # one twice is harmless (the gateway replays the same attempt key).
+        # A worker that died left its tasks RUNNING and its refunds pending: hand
+        # them back now. Running one twice is harmless (each task is idempotent).
+        tasks_recover(starting=True)
         recovered = refunds_recover(stale_seconds=0)
         if recovered:
             logger.info("recovered %s pending refunds", recovered)
         stop = GracefulStop()
         stop.install()
+        every = setting("SWEEP_INTERVAL_SECONDS")
+        next_recovery = time.monotonic() + every
         while not stop.requested:
             sweep_if_due(holder=me, force=bool(options["once"]))
             if stop.requested:
                 break
+            if time.monotonic() >= next_recovery:  # another worker may have died meanwhile
+                tasks_recover()
+                next_recovery = time.monotonic() + every
             drain_tasks(stop=stop)
             if options["once"]:
                 return

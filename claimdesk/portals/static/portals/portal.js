@@ -30,6 +30,23 @@
     });
   }
 
+  // A select with data-autosubmit sends its form when changed (the language).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
+      select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+    }
+  });
+
+  // Enter on a table row opens it: htmx loads it on "claimdesk:open" (no inline
+  // trigger filter: the Content-Security-Policy allows no eval).
+  document.addEventListener("keyup", function (event) {
+    var row = event.target.closest && event.target.closest("tr[hx-get]");
+    if (row && event.key === "Enter" && event.target === row) {
+      row.dispatchEvent(new CustomEvent("claimdesk:open", { bubbles: true }));
+    }
+  });
+
   // Arrow keys move between table rows; Enter opens the row (handled by htmx).
   document.addEventListener("keydown", function (event) {
     var row = event.target.closest && event.target.closest("table.keyboard tbody tr");
@@ -56,9 +73,14 @@
     if (closer) { closer.closest("dialog").close(); }
   });
 
-  // A second click on a submit button while the first request runs does nothing.
+  // A form with data-question asks it first (OK sends, Cancel does not); a second
+  // click on a submit button while the first request runs does nothing.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.dataset.question && !form.dataset.submitting && !window.confirm(form.dataset.question)) {
+      event.preventDefault();
+      return;
+    }
     if (form.dataset.submitting) { event.preventDefault(); return; }
     form.dataset.submitting = "1";
     setTimeout(function () { delete form.dataset.submitting; }, 3000);

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0007_alter_apitoken_kind_alter_apitoken_shop"),
-        ("messaging", "0006_note_order_single_index"),
+        ("messaging", "0007_delivery_claims"),
     ]
 
     operations = [
