@@ -171,6 +171,8 @@ AUTHENTICATION_BACKENDS = [
     # Refuses a sign-in while its login and address are locked out (django-axes).
     "claimdesk.portals.throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Sign-in through the marketplace's OpenID Connect provider (docs/signin.md).
+    "claimdesk.portals.oidc.backend.PortalOIDCBackend",
 ]
 
 # Sign-in throttling (django-axes) for the portals, the console and /admin/login/:
@@ -320,10 +322,6 @@ CLAIMDESK = {
 
 # Sign-in with the marketplace's OpenID Connect provider (docs/signin.md): on when an
 # issuer and a client id are set; local passwords keep working alongside.
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "claimdesk.portals.oidc.backend.PortalOIDCBackend",
-]
 CLAIMDESK_OIDC = {
     "ISSUER": os.environ.get("CLAIMDESK_OIDC_ISSUER", ""),
     "CLIENT_ID": os.environ.get("CLAIMDESK_OIDC_CLIENT_ID", ""),

@@ -317,7 +317,7 @@ def test_bad_rows_are_refused_one_by_one_and_change_nothing(people: HttpApi) -> 
     "body, code",
     [
         (b"{not json", "invalid_json"),
-        (b"\xff\xfe", "invalid_json"),
+        (b"\xff\xfe", "invalid_input"),  # the guard refuses what is not UTF-8
         (b'{"carts": {}}', "batch_invalid"),
         (b'{"carts": [], "more": 1}', "batch_invalid"),
         (b"[]", "batch_invalid"),
