@@ -5,30 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0007_alter_apitoken_kind_alter_apitoken_shop'),
-        ('orders', '0005_delayed_box'),
+        ("accounts", "0007_alter_apitoken_kind_alter_apitoken_shop"),
+        ("orders", "0005_delayed_box"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cart',
-            name='external_id',
-            field=models.CharField(blank=True, max_length=128, null=True, verbose_name='marketplace id'),
+            model_name="cart",
+            name="external_id",
+            field=models.CharField(
+                blank=True, max_length=128, null=True, verbose_name="marketplace id"
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='external_id',
-            field=models.CharField(blank=True, max_length=128, null=True, verbose_name='marketplace id'),
+            model_name="order",
+            name="external_id",
+            field=models.CharField(
+                blank=True, max_length=128, null=True, verbose_name="marketplace id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cart',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('external_id',), name='cart_external_id_unique'),
+            model_name="cart",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("external_id",),
+                name="cart_external_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('external_id',), name='order_external_id_unique'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("external_id",),
+                name="order_external_id_unique",
+            ),
         ),
     ]
