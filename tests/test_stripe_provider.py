@@ -335,7 +335,7 @@ def test_wrong_signature_changes_nothing(stripe_on, seller, buyer, client) -> No
     refund = Refund.objects.get(claim=claim)
     response = post_event(client, refund_event(refund, "succeeded"), secret="whsec_other")
     assert response.status_code == 400
-    assert "signature does not match" in response.json()["detail"]
+    assert "署名が Webhook シークレットと一致しない" in response.json()["detail"]
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PENDING
     assert not ProviderEvent.objects.exists()
