@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,21 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _payment_gateway(name: str) -> str:
+    gateways = {
+        "": "claimdesk.payments.gateways.SimulatedCardGateway",
+        "simulated": "claimdesk.payments.gateways.SimulatedCardGateway",
+        "stripe": "claimdesk.payments.stripe_gateway.StripeGateway",
+    }
+    if name.strip() in gateways:
+        return gateways[name.strip()]
+    if "." not in name:
+        raise ImproperlyConfigured(
+            f"CLAIMDESK_PAYMENT_GATEWAY={name!r}: use simulated, stripe or a dotted class path"
+        )
+    return name.strip()
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
@@ -274,8 +290,15 @@ CLAIMDESK = {
     "DEFAULT_CURRENCY": "JPY",
     "COMMISSION_RATE_BP": 1000,  # platform commission in basis points of the settle base
     "RETURN_SHIPPING_DEDUCTION_CAP_MINOR": 1500,
-    # Payment gateway adapter (dotted path to a class implementing PaymentGateway).
-    "PAYMENT_GATEWAY": "claimdesk.payments.gateways.SimulatedCardGateway",
+    # Payment gateway adapter (dotted path to a class implementing PaymentGateway), chosen
+    # by CLAIMDESK_PAYMENT_GATEWAY: "simulated" (the default), "stripe" or a dotted path
+    # (docs/payments.md, docs/deployment.md "Payments with Stripe").
+    "PAYMENT_GATEWAY": _payment_gateway(os.environ.get("CLAIMDESK_PAYMENT_GATEWAY", "")),
+    "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+    "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+    "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),  # empty: Stripe's own API
+    "STRIPE_TIMEOUT_SECONDS": float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "30")),
+    "STRIPE_WEBHOOK_TOLERANCE_SECONDS": 300,  # how old a signed notification may be
     "REFUND_MAX_AUTO_RETRIES": 3,
     "REFUND_RETRY_BASE_SECONDS": 60,
     "REFUND_STALE_PENDING_SECONDS": 300,

@@ -221,6 +221,8 @@ EVENT_LABELS: dict[str, Any] = {
     "refund.succeeded": gettext_lazy("Refund completed"),
     "refund.failed": gettext_lazy("Refund failed"),
     "refund.timeout": gettext_lazy("Refund: gateway timed out, will retry"),
+    "refund.provider_pending": gettext_lazy("Refund accepted by the payment provider, pending"),
+    "payment.disputed": gettext_lazy("Payment disputed by the buyer with the card issuer"),
     "refund.retried": gettext_lazy("Refund retried"),
     "refund.resolved": gettext_lazy("Refund resolved by the customer center"),
     "claim.operator_refund_return": gettext_lazy("Return refunded by the customer center"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,15 +22,39 @@ class GatewayTimeout(Exception):
 
 @dataclass(frozen=True)
 class GatewayResult:
+    """The gateway's answer to one refund attempt.
+
+    `pending`: the provider accepted the refund but settles it later (a bank
+    refund, or one waiting for the buyer's details); the refund stays pending
+    until the provider's notification says how it ended.
+    """
+
     approved: bool
     reference: str
     code: str = ""
     message: str = ""
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as the provider lists it (for reconciliation)."""
+
+    reference: str
+    key: str  #: the attempt key claimdesk sent with it ("" if not claimdesk's)
+    amount: Money
+    status: str  #: "succeeded", "pending", "failed", ...
+    created: dt.datetime
 
 
 class PaymentGateway(Protocol):
+    name: str
+
     def refund(self, *, key: str, amount: Money, payment_reference: str) -> GatewayResult:
         """Refund `amount` of the payment; the same `key` must never refund twice."""
+
+    def refunds_since(self, since: dt.datetime) -> list[ProviderRefund]:
+        """Return the provider's refunds created at or after `since`."""
 
 
 def get_gateway() -> PaymentGateway:
@@ -52,6 +77,22 @@ class SimulatedCardGateway:
     answer too late (the caller sees a timeout; asking again with the same key
     returns the stored answer).
     """
+
+    name = "simulated"
+
+    def refunds_since(self, since: dt.datetime) -> list[ProviderRefund]:
+        """Return the refunds the processor approved since `since` (its own records)."""
+        rows = SimulatedGatewayRefund.objects.filter(created_at__gte=since, approved=True)
+        return [
+            ProviderRefund(
+                reference=r.reference,
+                key=r.key,
+                amount=Money(r.amount_minor, r.currency),
+                status="succeeded",
+                created=r.created_at,
+            )
+            for r in rows.order_by("created_at", "pk")
+        ]
 
     def refund(self, *, key: str, amount: Money, payment_reference: str) -> GatewayResult:
         with transaction.atomic():

@@ -190,3 +190,41 @@ class SimulatedGatewayRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {'approved' if self.approved else 'declined'}"
+
+
+class ProviderEvent(models.Model):
+    """A payment provider's notification, kept by its id so that a replay is handled once."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=64)
+    #: What handling it did: "settled", "failed", "pending", "dispute", "ignored".
+    outcome = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} {self.kind}"
+
+
+class ReconciliationReport(models.Model):
+    """The result of comparing claimdesk's refunds and ledger with the provider's list."""
+
+    provider = models.CharField(max_length=32)
+    since = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    #: Refunds compared on each side.
+    checked_local = models.PositiveIntegerField(default=0)
+    checked_provider = models.PositiveIntegerField(default=0)
+    #: One dict per difference: kind, refund, reference, amounts, currency.
+    differences = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.provider} since {self.since}: {len(self.differences)}"

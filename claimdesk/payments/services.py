@@ -30,6 +30,7 @@ from claimdesk.orders.models import Cart, Order, PaymentMethod
 from .gateways import GatewayTimeout, get_gateway
 from .ledger import Line, buyer_balance, ledger_post, ledger_post_many
 from .models import Account, PaymentFeeRule, Refund, RefundDestination, RefundStatus
+from .notifications import refund_mark_pending_at_provider
 from .policies import RefundBreakdown, refund_destination, split_item_refund
 
 if TYPE_CHECKING:
@@ -384,7 +385,9 @@ def refund_process(*, refund_id: int) -> Refund | None:
         )
         if refund.status != RefundStatus.PENDING or refund.attempt != attempt:
             return refund
-        if result.approved:
+        if result.pending:  # the provider settles it later: its notification decides
+            refund_mark_pending_at_provider(refund, reference=result.reference, status=result.code)
+        elif result.approved:
             _refund_succeed(refund, reference=result.reference)
         else:
             _refund_fail(refund, code=result.code or "declined", message=result.message)

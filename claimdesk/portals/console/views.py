@@ -57,6 +57,7 @@ from claimdesk.inquiries.services import (
 from claimdesk.orders.access import access_order_for_operator
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import Refund
+from claimdesk.payments.reconcile import reconciliation_latest
 from claimdesk.payments.services import refund_resolve, refund_retry
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
@@ -416,7 +417,7 @@ def _refund(refund_id: int) -> Refund:
 def refunds(request: HttpRequest) -> HttpResponseBase:
     """The refund monitor: pending too long, failed, retried; totals per day."""
     _user(request)
-    return render(request, "console/refunds.html", refund_monitor())
+    return render(request, "console/refunds.html", {**refund_monitor(), **reconciliation_latest()})
 
 
 @operator_required
