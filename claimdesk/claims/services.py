@@ -30,16 +30,12 @@ from claimdesk.orders.history import history_batch, record_event, records_refusa
 from claimdesk.orders.models import Cart, Order, ShippingStatus
 from claimdesk.orders.services import lock_order
 from claimdesk.payments.models import Refund
-from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
-from claimdesk.payments.services import (
-    RefundTotals,
-    refund_create,
-    refund_totals,
-)
 
 from . import policies
 from .models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, NonReceiptSolution, PickupMethod
+from .policies import refund_breakdown, return_shipping_deduction_allowed
 from .reasons import Fault, Picker, Reason, ReasonKind, get_reason
+from .refunds import RefundTotals, refund_create, refund_totals
 from .states import record_opened, transition
 
 if TYPE_CHECKING:
@@ -616,20 +612,6 @@ def claim_decline_cancel(*, actor: User, claim: Claim, carrier: str, tracking_no
     order_ship(actor=actor, order=claim.order, carrier=carrier, tracking_no=tracking_no)
     claim.refresh_from_db()
     return claim
-
-
-def claim_on_refund_succeeded(*, claim: Claim, current: bool = False) -> None:
-    """Complete a cancel once its money is back. Called inside the refund's transaction.
-
-    `current`: `claim` and its order were read or written under the order lock
-    of this transaction (a refund settled at once), so they are not read again.
-    """
-    if not current:
-        claim.refresh_from_db()
-    if claim.status == S.CANCELLING:
-        if not current:
-            claim.order = Order.objects.get(pk=claim.order_id)
-        transition(claim, "refund_succeeded", S.CANCEL_COMPLETED, actor=None)
 
 
 @records_refusal("claim.withdraw", _order_of)
