@@ -28,7 +28,7 @@ from claimdesk.messaging.models import Note, NoteCategory, WebhookEndpoint
 from claimdesk.messaging.services import note_send, notify
 from claimdesk.orders.history import history_batch, record_event, records_refusal
 from claimdesk.orders.models import Cart, Order, ShippingStatus
-from claimdesk.orders.services import lock_order
+from claimdesk.orders.services import lock_order, order_ship
 from claimdesk.payments.models import Refund
 
 from . import policies
@@ -582,7 +582,8 @@ def claim_seller_cancel(
 def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | None:
     """Close the buyer's cancel request because the seller shipped the order.
 
-    Called by `order_ship` inside its transaction; the only way to decline.
+    Runs on `orders.signals.order_shipped`, inside `order_ship`'s transaction;
+    the only way to decline.
     """
     claim = Claim.objects.filter(order=order, is_open=True, status=S.CANCEL_REQUESTED).first()
     if claim is None:
@@ -607,8 +608,6 @@ def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | Non
 
 def claim_decline_cancel(*, actor: User, claim: Claim, carrier: str, tracking_no: str) -> Claim:
     """Decline a cancel request the only way there is: ship the order."""
-    from claimdesk.orders.services import order_ship
-
     order_ship(actor=actor, order=claim.order, carrier=carrier, tracking_no=tracking_no)
     claim.refresh_from_db()
     return claim
