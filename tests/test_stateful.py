@@ -42,6 +42,7 @@ from claimdesk.claims.selectors import (
 )
 from claimdesk.core.errors import DomainError
 from claimdesk.core.worker import drain_tasks
+from claimdesk.intake import checkout
 from claimdesk.messaging.models import NoteCategory, Notification
 from claimdesk.messaging.services import note_send
 from claimdesk.orders import services as orders
@@ -195,7 +196,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             if stage == "placed":
                 continue
             if order.cart.paid_at is None:
-                orders.cart_mark_paid(actor=None, cart=order.cart)
+                checkout.cart_mark_paid(actor=None, cart=order.cart)
             if stage == "paid":
                 continue
             orders.order_confirm(actor=seller, order=order, est_ship_date=tomorrow)
@@ -267,7 +268,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "mark_paid",
-            orders.cart_mark_paid,
+            checkout.cart_mark_paid,
             actor=self.who(who, order, "system"),
             cart=order.cart,
         )
