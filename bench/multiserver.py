@@ -284,7 +284,7 @@ def _tasks_of(work: dict[Any, list[int]], since: float) -> list[Any]:
 
     order_nos = _all(work)
     mine = {
-        "claimdesk.payments.tasks.process_refund": set(
+        "claimdesk.claims.refunds.process_refund": set(
             Refund.objects.filter(order__order_no__in=order_nos).values_list("pk", flat=True)
         ),
         "claimdesk.messaging.tasks.send_notification": set(

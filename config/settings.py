@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "claimdesk.messaging",
     "claimdesk.inquiries",
     "claimdesk.intake",
+    "claimdesk.demo",
     "claimdesk.portals",
     "axes",
 ]

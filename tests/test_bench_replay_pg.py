@@ -141,7 +141,7 @@ def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(
     with connection.cursor() as cur:
         cur.execute(
             "SELECT args_kwargs->'args'->>0 FROM django_tasks_database_dbtaskresult "
-            "WHERE task_path = 'claimdesk.payments.tasks.process_refund'"
+            "WHERE task_path = 'claimdesk.claims.refunds.process_refund'"
         )
         refunded = {int(row[0]) for row in cur.fetchall()}
     assert {r.pk for r in Refund.objects.filter(order__in=cards)} <= refunded

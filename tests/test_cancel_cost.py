@@ -13,6 +13,7 @@ from django.utils import timezone
 from bench.replay import seller_cancel
 from claimdesk.accounts.models import User
 from claimdesk.claims.models import ClaimStatus
+from claimdesk.claims.refunds import refunded_item_minor
 from claimdesk.claims.services import (
     _cancel_facts,
     _live_orders_left,
@@ -30,7 +31,6 @@ from claimdesk.orders.models import Order, OrderEvent
 from claimdesk.orders.services import order_confirm
 from claimdesk.payments.ledger import ledger_total
 from claimdesk.payments.models import Refund, RefundStatus
-from claimdesk.payments.services import refunded_item_minor
 from tests.factories import order_in, place_cart
 
 pytestmark = pytest.mark.django_db

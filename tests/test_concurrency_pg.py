@@ -25,6 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimTally
+from claimdesk.claims.refunds import process_refund, refund_process, refunds_recover
 from claimdesk.claims.timers import compact_tallies
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import Money
@@ -40,8 +41,6 @@ from claimdesk.payments.models import (
     RefundStatus,
     SimulatedGatewayRefund,
 )
-from claimdesk.payments.services import refund_process, refunds_recover
-from claimdesk.payments.tasks import process_refund
 from tests.factories import SellerFactory, order_in, place_cart
 from tests.tallycheck import assert_tallies_exact
 
@@ -283,7 +282,7 @@ def test_two_workers_draining_the_same_refund_tasks_pay_each_refund_once(seller,
     with transaction.atomic():  # a second task for each, as a retried delivery would leave
         for refund in Refund.objects.filter(order__in=orders):
             defer(process_refund, refund.pk)
-    per_refund = DBTaskResult.objects.filter(task_path="claimdesk.payments.tasks.process_refund")
+    per_refund = DBTaskResult.objects.filter(task_path="claimdesk.claims.refunds.process_refund")
     assert per_refund.count() == 6
     race(drain_tasks, drain_tasks)
     assert not DBTaskResult.objects.failed().exists(), [
@@ -378,7 +377,7 @@ def test_two_workers_starting_together_queue_each_lost_refund_once(seller, buyer
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(24)]
     for order in orders:
         claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
-    tasks = DBTaskResult.objects.filter(task_path="claimdesk.payments.tasks.process_refund")
+    tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.refunds.process_refund")
     tasks.delete()  # lost with the worker that held them
     outcomes = race(
         lambda: refunds_recover(stale_seconds=0, chunk=1),

@@ -329,8 +329,8 @@ def test_refund_monitor_measures_pending_from_when_it_became_pending(
     """Recovery touching updated_at does not hide a stuck refund; a retry restarts the clock."""
     from django_tasks_db.models import DBTaskResult
 
+    from claimdesk.claims.refunds import refunds_recover
     from claimdesk.inquiries.selectors import refund_monitor
-    from claimdesk.payments.services import refunds_recover
 
     settings.CLAIMDESK = {**settings.CLAIMDESK, "REFUND_STALE_PENDING_SECONDS": 600}
     order = order_in("shipped", seller=seller, buyer=buyer)
@@ -346,7 +346,7 @@ def test_refund_monitor_measures_pending_from_when_it_became_pending(
         created_at=hour_ago, updated_at=hour_ago, pending_since=hour_ago
     )
     # its worker died an hour ago in the middle of the task
-    DBTaskResult.objects.filter(task_path="claimdesk.payments.tasks.process_refund").update(
+    DBTaskResult.objects.filter(task_path="claimdesk.claims.refunds.process_refund").update(
         status="RUNNING", started_at=hour_ago
     )
     assert refunds_recover() == 1  # touches updated_at

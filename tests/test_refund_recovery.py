@@ -21,6 +21,7 @@ from django_tasks_db.models import DBTaskResult
 
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.refunds import refund_retry, refunds_recover, refunds_retry_due
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import Money
 from claimdesk.core.worker import drain_tasks, worker_gone, worker_id
@@ -34,13 +35,12 @@ from claimdesk.payments.models import (
     RefundStatus,
     SimulatedGatewayRefund,
 )
-from claimdesk.payments.services import refund_retry, refunds_recover, refunds_retry_due
 from tests.factories import order_in
 
 pytestmark = pytest.mark.django_db
 
 SIMULATED = "claimdesk.payments.gateways.SimulatedCardGateway"
-PROCESS_REFUND = "claimdesk.payments.tasks.process_refund"
+PROCESS_REFUND = "claimdesk.claims.refunds.process_refund"
 
 
 class DiesAfterGatewayCall:
@@ -386,6 +386,27 @@ def test_a_refund_whose_task_waits_in_the_queue_is_not_queued_again(seller, buye
     assert refund.updated_at < timezone.now() - dt.timedelta(minutes=59)  # untouched
     call_command("worker", "--once")
     assert tasks.count() == 1
+    assert SimulatedGatewayRefund.objects.count() == 1
+    assert_refunded_once(claim, refund)
+
+
+FORMER_PROCESS_REFUND = "claimdesk.payments.tasks.process_refund"
+
+
+def test_a_refund_task_queued_under_its_former_path_still_runs_once(seller, buyer):
+    """A task row stored before the refund task moved to the claims app pays the refund once."""
+    # given: a pending refund whose queued task row names the task's former module path
+    order, claim, refund = cancelled_card_order(seller, buyer)
+    _pending_since_an_hour(refund)
+    DBTaskResult.objects.filter(task_path=PROCESS_REFUND).update(task_path=FORMER_PROCESS_REFUND)
+    # when: recovery looks at it, then a worker runs the queue
+    assert refunds_recover() == 0  # the old row counts as the refund's task
+    assert refunds_recover(stale_seconds=0) == 0
+    call_command("worker", "--once")
+    # then: the old row ran the refund task, and nothing was queued twice
+    assert not DBTaskResult.objects.filter(task_path=PROCESS_REFUND).exists()
+    task = DBTaskResult.objects.get(task_path=FORMER_PROCESS_REFUND)
+    assert task.status == TaskResultStatus.SUCCESSFUL
     assert SimulatedGatewayRefund.objects.count() == 1
     assert_refunded_once(claim, refund)
 

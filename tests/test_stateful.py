@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 )
 
 from claimdesk.accounts.models import User
+from claimdesk.claims import refunds
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import TERMINAL_STATUSES, Claim
 from claimdesk.claims.selectors import (
@@ -48,7 +49,6 @@ from claimdesk.orders import services as orders
 from claimdesk.orders.models import Cart, Order, OrderEvent
 from claimdesk.orders.replay import current_state, replay
 from claimdesk.orders.selectors import shipping_box_counts
-from claimdesk.payments import services as payments
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.ledger import buyer_balance, ledger_total
 from claimdesk.payments.models import (
@@ -554,12 +554,12 @@ class AfterSalesMachine(RuleBasedStateMachine):
 
     @rule()
     def recover_and_run_worker(self) -> None:
-        payments.refunds_recover(stale_seconds=0)
+        refunds.refunds_recover(stale_seconds=0)
         self.run_worker()
 
     @rule()
     def auto_retry_due(self) -> None:
-        payments.refunds_retry_due(now=timezone.now() + dt.timedelta(days=1))
+        refunds.refunds_retry_due(now=timezone.now() + dt.timedelta(days=1))
 
     @rule(ix=order_ix, who=actors)
     def retry_refund(self, ix: int, who: str) -> None:
@@ -569,7 +569,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "refund_retry",
-            payments.refund_retry,
+            refunds.refund_retry,
             actor=self.who(who, order, "operator"),
             refund=refund,
         )

@@ -27,8 +27,8 @@ from django.db import connection
 
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import ClaimStatus
+from claimdesk.claims.refunds import refund_process
 from claimdesk.payments.models import LedgerTransaction, Refund, RefundStatus
-from claimdesk.payments.services import refund_process
 from tests.factories import order_in
 from tests.test_stripe_provider import (
     SECRET_KEY,

@@ -264,7 +264,7 @@ def test_pending_refund_waits_for_the_notification(
         assert refund.gateway_reference.startswith("re_")
         assert OrderEvent.objects.filter(order=order, kind="refund.provider_pending").count() == 1
         # a recovery that runs it again finds the same refund: no second one, no second line
-        from claimdesk.payments.services import refund_process
+        from claimdesk.claims.refunds import refund_process
 
         refund_process(refund_id=refund.pk)
         assert len(server.refunds) == 1

@@ -11,13 +11,13 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
 from claimdesk.claims.models import Claim
+from claimdesk.claims.refunds import refund_retry
 from claimdesk.claims.selectors import ClaimFilter, claims_for_shop
 from claimdesk.core.errors import NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.messaging.access import thread_notes
 from claimdesk.messaging.services import note_send
 from claimdesk.payments.models import Refund
-from claimdesk.payments.services import refund_retry
 
 from .guard import read_auth, write_auth
 from .orders import BIG, actor_of, seller_order

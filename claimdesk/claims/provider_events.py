@@ -20,11 +20,9 @@ from claimdesk.payments.notifications import (
     refund_for_notice,
     refund_mark_pending_at_provider,
 )
-from claimdesk.payments.services import (  # the refund lifecycle: settled through _settle
-    _refund_fail,
-    _refund_succeed,
-)
 from claimdesk.payments.stripe_gateway import PENDING_STATUSES, failure_text
+
+from .refunds import _refund_fail, _refund_settled_later
 
 
 def provider_notice_apply(*, event_id: str, kind: str, notice: Notice | None) -> str:
@@ -60,7 +58,7 @@ def _settle(refund: Refund, notice: RefundNotice) -> str:
     if refund.status != RefundStatus.PENDING:
         return "unchanged"
     if notice.status == "succeeded":
-        _refund_succeed(refund, reference=notice.reference)
+        _refund_settled_later(refund, reference=notice.reference)
         return "settled"
     if notice.status in PENDING_STATUSES:
         refund_mark_pending_at_provider(refund, reference=notice.reference, status=notice.status)

@@ -28,18 +28,14 @@ from claimdesk.messaging.models import Note, NoteCategory, WebhookEndpoint
 from claimdesk.messaging.services import note_send, notify
 from claimdesk.orders.history import history_batch, record_event, records_refusal
 from claimdesk.orders.models import Cart, Order, ShippingStatus
-from claimdesk.orders.services import lock_order
+from claimdesk.orders.services import lock_order, order_ship
 from claimdesk.payments.models import Refund
-from claimdesk.payments.policies import refund_breakdown, return_shipping_deduction_allowed
-from claimdesk.payments.services import (
-    RefundTotals,
-    refund_create,
-    refund_totals,
-)
 
 from . import policies
 from .models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, NonReceiptSolution, PickupMethod
+from .policies import refund_breakdown, return_shipping_deduction_allowed
 from .reasons import Fault, Picker, Reason, ReasonKind, get_reason
+from .refunds import RefundTotals, refund_create, refund_totals
 from .states import record_opened, transition
 
 if TYPE_CHECKING:
@@ -586,7 +582,8 @@ def claim_seller_cancel(
 def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | None:
     """Close the buyer's cancel request because the seller shipped the order.
 
-    Called by `order_ship` inside its transaction; the only way to decline.
+    Runs on `orders.signals.order_shipped`, inside `order_ship`'s transaction;
+    the only way to decline.
     """
     claim = Claim.objects.filter(order=order, is_open=True, status=S.CANCEL_REQUESTED).first()
     if claim is None:
@@ -611,25 +608,9 @@ def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | Non
 
 def claim_decline_cancel(*, actor: User, claim: Claim, carrier: str, tracking_no: str) -> Claim:
     """Decline a cancel request the only way there is: ship the order."""
-    from claimdesk.orders.services import order_ship
-
     order_ship(actor=actor, order=claim.order, carrier=carrier, tracking_no=tracking_no)
     claim.refresh_from_db()
     return claim
-
-
-def claim_on_refund_succeeded(*, claim: Claim, current: bool = False) -> None:
-    """Complete a cancel once its money is back. Called inside the refund's transaction.
-
-    `current`: `claim` and its order were read or written under the order lock
-    of this transaction (a refund settled at once), so they are not read again.
-    """
-    if not current:
-        claim.refresh_from_db()
-    if claim.status == S.CANCELLING:
-        if not current:
-            claim.order = Order.objects.get(pk=claim.order_id)
-        transition(claim, "refund_succeeded", S.CANCEL_COMPLETED, actor=None)
 
 
 @records_refusal("claim.withdraw", _order_of)

@@ -64,6 +64,7 @@ from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import order_complete_trade
 
 from .models import Claim, ClaimStatus
+from .refunds import refunds_recover, refunds_retry_due
 from .services import (
     claim_cancel_unpaid,
     claim_complete_redelivery,
@@ -495,8 +496,6 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     The tasks it queues, refunds apart, go below those of people's actions: a
     first sweep over a large database may queue thousands of reminders.
     """
-    from claimdesk.payments.services import refunds_recover, refunds_retry_due
-
     now = now or timezone.now()
     # refunds keep the usual priority: buyers are waiting for their money
     refunds = {

@@ -145,13 +145,20 @@ def task_batch() -> Iterator[None]:
         task_enqueued.send(type(backend), task_result=row.task_result)
 
 
-def tasks_in_hand(task: Task[Any, Any], *, first_args: list[Any], running_since: Any) -> set[Any]:
+def tasks_in_hand(
+    task: Task[Any, Any],
+    *,
+    first_args: list[Any],
+    running_since: Any,
+    former_paths: tuple[str, ...] = (),
+) -> set[Any]:
     """Return which of `first_args` have a row of `task` that a worker will run or is running.
 
     That is a row waiting in the queue, or one running since `running_since`
     unless the process that claimed it is gone (`core.worker.worker_gone`).
-    Rows are matched by their first positional argument. Empty with a backend
-    other than the database: it has no queue to read.
+    Rows are matched by their first positional argument; rows queued under
+    one of `former_paths` (the task's module path before it moved) count too.
+    Empty with a backend other than the database: it has no queue to read.
     """
     if not first_args or not _backend_is_transactional(task):
         return set()
@@ -160,7 +167,9 @@ def tasks_in_hand(task: Task[Any, Any], *, first_args: list[Any], running_since:
     from .worker import worker_gone
 
     rows = DBTaskResult.objects.filter(
-        task_path=task.module_path, backend_name=task.backend, args_kwargs__args__0__in=first_args
+        task_path__in=[task.module_path, *former_paths],
+        backend_name=task.backend,
+        args_kwargs__args__0__in=first_args,
     ).filter(
         Q(status=TaskResultStatus.READY)
         | Q(status=TaskResultStatus.RUNNING, started_at__gt=running_since)

@@ -29,6 +29,7 @@ from faker import Faker
 from claimdesk.accounts.models import Shop, User
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus, NonReceiptDuty, PickupMethod
+from claimdesk.claims.refunds import refund_process, refund_retry
 from claimdesk.core.conf import setting
 from claimdesk.inquiries.models import InquiryCategory
 from claimdesk.inquiries.services import inquiry_open, inquiry_reply
@@ -69,7 +70,6 @@ from claimdesk.orders.services import (
 )
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.models import GatewayMode, LedgerTransaction, Refund, RefundStatus
-from claimdesk.payments.services import refund_process, refund_retry
 
 #: The sellers' inquiries of the demo: shop, the claim status of the order named, category,
 #: subject, message, and the customer center's answer ("" for none yet; "？" at the end asks

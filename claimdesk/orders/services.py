@@ -16,6 +16,7 @@ from claimdesk.core.validation import clean_memo, clean_short, parse_date
 
 from .history import record_event
 from .models import DelayType, Order, ShippingStatus
+from .signals import order_shipped
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
@@ -79,9 +80,7 @@ def _require_seller_of(actor: User | None, order: Order) -> None:
 
 
 def _require_no_open_claim_except_cancel_request(order: Order, action: str | Promise) -> None:
-    from claimdesk.claims.models import Claim
-
-    claim = Claim.objects.filter(order=order, is_open=True).first()
+    claim = order.claims.filter(is_open=True).first()
     if claim is not None and claim.status != 1:
         raise DomainError(
             "claim_open",
@@ -201,8 +200,6 @@ def order_ship(
 
     Shipping an order with a buyer's cancel request declines the request.
     """
-    from claimdesk.claims.services import claim_reject_by_shipping
-
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
     require_role(actor, "seller", "system")  # system: the marketplace's own logistics
     carrier = clean_short(carrier, field="carrier")
@@ -226,7 +223,7 @@ def order_ship(
             data={"carrier": carrier, "tracking_no": tracking_no},
         )
         order.save()
-        claim_reject_by_shipping(actor=actor, order=order)
+        order_shipped.send(sender=Order, order=order, actor=actor)
     return order
 
 
@@ -262,9 +259,7 @@ def order_complete_trade(*, actor: User | None, order: Order) -> Order:
             raise _status_error(order, _("completed"))
         if order.completed_at is not None:
             raise DomainError("already_completed", _("This trade is already complete."))
-        from claimdesk.claims.models import Claim
-
-        if Claim.objects.filter(order=order, is_open=True).exists():
+        if order.claims.filter(is_open=True).exists():
             raise DomainError(
                 "claim_open",
                 _("Order %(order_no)s has an open claim; the trade completes after it is settled.")

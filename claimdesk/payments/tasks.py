@@ -1,11 +1,16 @@
-"""Background work of the payments app."""
+"""The refund task's former module path, kept for task rows queued under it.
 
-from django.tasks import task
+The refund lifecycle belongs to the claims app (`claimdesk.claims.refunds`);
+rows the database queue stored as `claimdesk.payments.tasks.process_refund`
+must still run. `ClaimsConfig.ready` binds `process_refund` here to the claims
+app's task, so that the payments app itself never imports the claims app.
+"""
 
-from . import services
+from __future__ import annotations
 
+from typing import Any
 
-@task(queue_name="refunds")
-def process_refund(refund_id: int) -> None:
-    """Send one pending refund to the gateway."""
-    services.refund_process(refund_id=refund_id)
+from django.tasks import Task
+
+#: Bound by `claimdesk.claims.apps.ClaimsConfig.ready` to `claims.refunds.process_refund`.
+process_refund: Task[Any, Any]

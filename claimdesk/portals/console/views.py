@@ -27,6 +27,7 @@ from claimdesk.accounts.services import shop_restriction_impose, shop_restrictio
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
 from claimdesk.claims.reasons import CANCEL_REASONS, Picker
+from claimdesk.claims.refunds import refund_resolve, refund_retry
 from claimdesk.core.errors import InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text
 from claimdesk.core.validation import parse_whole, posted_id
@@ -58,7 +59,6 @@ from claimdesk.orders.access import access_order_for_operator
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import Refund
 from claimdesk.payments.reconcile import reconciliation_latest
-from claimdesk.payments.services import refund_resolve, refund_retry
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
 from claimdesk.portals.oidc.views import sign_out
