@@ -284,6 +284,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # One line per task state and per idle poll drowns everything else; a failed
+        # task is still logged (at ERROR). TASK_LOG_LEVEL=INFO shows them all.
+        "django.tasks": {"level": os.environ.get("TASK_LOG_LEVEL", "WARNING")},
+        "django_tasks_db": {"level": os.environ.get("TASK_LOG_LEVEL", "WARNING")},
+    },
 }
 
 CLAIMDESK = {
