@@ -112,6 +112,8 @@ def platform_user() -> User:
         defaults={
             "role": Role.OPERATOR,
             "display_name": "Marketplace",
+            # The language of the API's refusals to tokens made on the command line.
+            "language": "en",
             "password": "!",  # unusable: this account never signs in
         },
     )
