@@ -32,7 +32,7 @@ from claimdesk.orders.models import Order
 from .guard import platform_auth
 from .problems import ERRORS
 from .schemas import WebhookCreated, WebhookIn, WebhookOut
-from .serializers import history_lines, order_dict
+from .serializers import history_lines, order_dict, webhook_endpoint_dict
 
 router = Router(tags=["platform"])
 
@@ -282,20 +282,10 @@ def get_platform_order(request: HttpRequest, external_id: str) -> Any:
     }
 
 
-def _endpoint(e: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": e.pk,
-        "url": e.url,
-        "events": list(e.events or []),
-        "is_active": e.is_active,
-        "created_at": e.created_at,
-    }
-
-
 @router.get("/platform/webhooks", response={200: list[WebhookOut], **ERRORS}, auth=platform_auth)
 def list_platform_webhooks(request: HttpRequest) -> Any:
     """List the marketplace's own webhook endpoints (they hear every shop's events)."""
-    return [_endpoint(e) for e in WebhookEndpoint.objects.filter(shop__isnull=True)]
+    return [webhook_endpoint_dict(e) for e in WebhookEndpoint.objects.filter(shop__isnull=True)]
 
 
 @router.post("/platform/webhooks", response={201: WebhookCreated, **ERRORS}, auth=platform_auth)
@@ -307,7 +297,7 @@ def create_platform_webhook(request: HttpRequest, body: WebhookIn) -> Any:
         events=[str(e) for e in body.events],
         secret=body.secret,
     )
-    return Status(201, _endpoint(endpoint) | {"secret": endpoint.secret})
+    return Status(201, webhook_endpoint_dict(endpoint) | {"secret": endpoint.secret})
 
 
 @router.delete(

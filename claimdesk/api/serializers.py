@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from claimdesk.claims.models import Claim
-from claimdesk.messaging.models import Note
+from claimdesk.messaging.models import Note, WebhookEndpoint
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 
@@ -141,4 +141,15 @@ def note_dict(note: Note) -> dict[str, Any]:
             {"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size}
             for a in note.attachments.all()
         ],
+    }
+
+
+def webhook_endpoint_dict(e: WebhookEndpoint) -> dict[str, Any]:
+    """Return the WebhookOut fields of an endpoint."""
+    return {
+        "id": e.pk,
+        "url": e.url,
+        "events": list(e.events or []),
+        "is_active": e.is_active,
+        "created_at": e.created_at,
     }

@@ -20,18 +20,9 @@ from .guard import read_auth, write_auth
 from .orders import actor_of
 from .problems import ERRORS
 from .schemas import TokenInfo, WebhookCreated, WebhookDeliveryOut, WebhookIn, WebhookOut
+from .serializers import webhook_endpoint_dict
 
 router = Router(tags=["webhooks"])
-
-
-def _endpoint(e: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": e.pk,
-        "url": e.url,
-        "events": list(e.events or []),
-        "is_active": e.is_active,
-        "created_at": e.created_at,
-    }
 
 
 def _delivery(d: WebhookDelivery) -> dict[str, Any]:
@@ -66,7 +57,7 @@ def me(request: HttpRequest) -> Any:
 def list_webhooks(request: HttpRequest) -> Any:
     """List the shop's webhook endpoints."""
     shop_id = actor_of(request).shop_id or -1
-    return [_endpoint(e) for e in WebhookEndpoint.objects.filter(shop_id=shop_id)]
+    return [webhook_endpoint_dict(e) for e in WebhookEndpoint.objects.filter(shop_id=shop_id)]
 
 
 @router.post("/webhooks", response={201: WebhookCreated, **ERRORS}, auth=write_auth)
@@ -78,7 +69,7 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Any:
         events=[str(e) for e in body.events],
         secret=body.secret,
     )
-    return Status(201, _endpoint(endpoint) | {"secret": endpoint.secret})
+    return Status(201, webhook_endpoint_dict(endpoint) | {"secret": endpoint.secret})
 
 
 @router.delete("/webhooks/{endpoint_id}", response={204: None, **ERRORS}, auth=write_auth)
