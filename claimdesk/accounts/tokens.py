@@ -90,12 +90,15 @@ def platform_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
 def platform_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     """Revoke a platform token; it stops working at once."""
     require_role(actor, Role.OPERATOR)
+    return _revoke(actor, token_id, kind=ApiTokenKind.PLATFORM)
+
+
+def _revoke(actor: User, token_id: int, **scope: Any) -> ApiToken:
+    """Revoke the token `token_id` within `scope` (the same "not found" outside it)."""
+    if not 0 < token_id < 2**63:
+        raise NotFound("token_not_found", _("No such API token."))
     with transaction.atomic():
-        token = (
-            ApiToken.objects.select_for_update()
-            .filter(pk=token_id if 0 < token_id < 2**63 else 0, kind=ApiTokenKind.PLATFORM)
-            .first()
-        )
+        token = ApiToken.objects.select_for_update().filter(pk=token_id, **scope).first()
         if token is None:
             raise NotFound("token_not_found", _("No such API token."))
         if token.revoked_at is None:
@@ -123,21 +126,7 @@ def platform_user() -> User:
 def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     """Revoke a token of the actor's shop; it stops working at once."""
     require_role(actor, Role.SELLER)
-    if not 0 < token_id < 2**63:
-        raise NotFound("token_not_found", _("No such API token."))
-    with transaction.atomic():
-        token = (
-            ApiToken.objects.select_for_update()
-            .filter(pk=token_id, shop_id=_shop_id(actor))
-            .first()
-        )
-        if token is None:
-            raise NotFound("token_not_found", _("No such API token."))
-        if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.revoked_by = actor
-            token.save(update_fields=["revoked_at", "revoked_by"])
-    return token
+    return _revoke(actor, token_id, shop_id=_shop_id(actor))
 
 
 def api_token_lookup(raw: str | None) -> ApiToken | None:
