@@ -19,8 +19,8 @@ from claimdesk.claims.services import (
 )
 from claimdesk.inquiries.models import InquiryCategory, InquiryStatus
 from claimdesk.inquiries.services import inquiry_open
+from claimdesk.messaging.delivery import render_notification
 from claimdesk.messaging.models import Notification
-from claimdesk.messaging.services import render_notification
 from claimdesk.orders.models import OrderEvent
 from claimdesk.payments.models import Refund, RefundStatus, SimulatedGatewaySwitch
 from tests.factories import order_in

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import transaction
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from claimdesk.claims import services as claims
+from claimdesk.claims.reasons import get_reason
 from claimdesk.messaging.models import Notification, NotificationStatus
 from claimdesk.messaging.services import notify
 from tests.factories import order_in
@@ -78,6 +80,10 @@ def test_cancel_request_on_confirmed_order_mails_the_seller(smtp, seller, buyer,
     assert (
         "取消申请" in message["Subject"] or "取消" in message["Subject"]
     )  # the shop reads Chinese
+    with translation.override("zh-hans"):
+        label = str(get_reason("cancel", "EDIT_ORDER").label)
+    assert label != "EDIT_ORDER" and f"{label}" in _text(message)  # the reason's label, in Chinese
+    assert "EDIT_ORDER" not in _text(message)
     assert Notification.objects.get().status == NotificationStatus.SENT
 
 

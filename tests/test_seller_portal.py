@@ -804,3 +804,23 @@ def test_list_rows_read_as_the_templates_rendered_them_from_the_models(
     html = response.content.decode()
     assert expected in html
     assert 'class="tag warn"' in expected and "(&lt;C&amp;D&gt;)" in expected
+
+
+def test_registered_delay_is_mailed_to_the_buyer(seller_client, seller, buyer):
+    """A delay registered on the order page queues the buyer's mail with the new date and memo."""
+    from claimdesk.messaging.delivery import render_notification
+    from claimdesk.messaging.models import Notification
+
+    buyer.email, buyer.language = "buyer@example.com", "en"
+    buyer.save()
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    day = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
+    response = seller_client.post(
+        reverse("seller:order_delay", args=[order.order_no]),
+        {"est_ship_date": day, "delay_type": 1, "memo": "Back in stock on Friday"},
+    )
+    assert response.status_code in (200, 302)
+    mails = list(Notification.objects.filter(kind="shipping_delayed", order=order))
+    assert [(m.email, m.recipient_id) for m in mails] == [("buyer@example.com", buyer.pk)]
+    body = render_notification(mails[0])[1]
+    assert day in body and "Back in stock on Friday" in body

@@ -10,13 +10,13 @@ import pytest
 import time_machine
 
 from claimdesk.accounts.models import ShopPenalty
-from claimdesk.accounts.selectors import Ratio, shop_record, shop_ship_rate
-from claimdesk.accounts.services import (
+from claimdesk.claims import services as claims
+from claimdesk.claims.penalties import (
     shop_penalty_add,
     shop_restriction_impose,
     shop_restriction_lift,
 )
-from claimdesk.claims import services as claims
+from claimdesk.claims.shop_record import Ratio, shop_record, shop_ship_rate
 from claimdesk.core.errors import Conflict, Forbidden
 from claimdesk.messaging.models import Notification
 from claimdesk.orders.models import OrderEvent

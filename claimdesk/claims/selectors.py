@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from claimdesk.accounts.models import Shop
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import parse_whole
+from claimdesk.orders.models import Order
+from claimdesk.payments.models import Refund, RefundStatus
 
 from .models import Claim, ClaimStatus, ClaimTally, TallyKind
 
@@ -234,3 +237,13 @@ def _utc_midnight(moment: dt.datetime, *, up: bool) -> dt.datetime:
     if up and midnight < utc:
         midnight += dt.timedelta(days=1)
     return midnight
+
+
+def platform_counts() -> dict[str, int]:
+    """Return headline figures for the home page, in four queries."""
+    return {
+        "shops": Shop.objects.count(),
+        "orders": Order.objects.count(),
+        "open_claims": Claim.objects.filter(is_open=True).count(),
+        "refunds_pending": Refund.objects.filter(status=RefundStatus.PENDING).count(),
+    }

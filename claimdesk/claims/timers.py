@@ -47,12 +47,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from claimdesk.accounts.models import ShopPenalty, ShopRestriction
-from claimdesk.accounts.selectors import SHIPPING_DELAY, percent_text, shop_ship_rate
-from claimdesk.accounts.services import (
-    shop_penalty_add,
-    shop_restriction_impose,
-    shop_restriction_lift,
-)
+from claimdesk.accounts.selectors import SHIPPING_DELAY
 from claimdesk.core.calendar import business_days_between, is_business_day
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError
@@ -64,6 +59,7 @@ from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import order_complete_trade
 
 from .models import Claim, ClaimStatus
+from .penalties import shop_penalty_add, shop_restriction_impose, shop_restriction_lift
 from .refunds import refunds_recover, refunds_retry_due
 from .services import (
     claim_cancel_unpaid,
@@ -71,6 +67,7 @@ from .services import (
     claim_escalate,
     claim_flag_overdue,
 )
+from .shop_record import percent_text, shop_ship_rate
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
@@ -12,22 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.mail import EmailMultiAlternatives
-from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from claimdesk.accounts.roles import require_party, require_role, role_of
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
-from claimdesk.core.tasks import defer, defer_at
-from claimdesk.core.worker import claim_is_free, worker_id
+from claimdesk.core.tasks import defer
 
 from .conf import option
+from .delivery import refresh_mail_delivery, refresh_push_delivery
 from .mails import MAILS
 from .models import (
     DeliveryChannel,
@@ -51,9 +47,9 @@ from .policies import (
     extension_for,
     sniff_content_type,
 )
-from .push import PushMessage, get_push_adapter
 from .replies import NOTE_LANGUAGES
 from .storage import note_storage
+from .tasks import send_note_push, send_notification
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import Shop, User
@@ -61,8 +57,6 @@ if TYPE_CHECKING:
     from claimdesk.orders.models import Order
 
 logger = logging.getLogger(__name__)
-
-MAX_MAIL_ATTEMPTS = 5
 
 
 def notify(
@@ -130,8 +124,6 @@ def _queue_mail(
         note=note,
         context=context,
     )
-    from .tasks import send_notification
-
     defer(send_notification, notification.pk)
     return notification
 
@@ -145,138 +137,6 @@ def _base_context(order: Order | None, claim: Claim | None) -> dict[str, Any]:
     return dict(ctx)
 
 
-class _Lenient(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def render_notification(notification: Notification) -> tuple[str, str]:
-    """Return (subject, text body) of `notification` in its language."""
-    subject_t, body_t = MAILS[notification.kind]
-    with translation.override(notification.language):
-        ctx = _Lenient(notification.context)
-        if "reason_code" in ctx and not ctx.get("reason"):
-            ctx["reason"] = _reason_label(ctx["reason_code"], notification)
-        if "status_code" in ctx and not ctx.get("status"):
-            from claimdesk.claims.models import ClaimStatus
-
-            ctx["status"] = str(ClaimStatus(ctx["status_code"]).label)
-        if ctx.get("category") and not ctx.get("category_label"):
-            ctx["category_label"] = str(NoteCategory(ctx["category"]).label)
-        if ctx.get("sender_role") and not ctx.get("sender"):
-            ctx["sender"] = _sender_label(ctx)
-        if ctx.get("destination"):
-            from claimdesk.payments.models import RefundDestination
-
-            ctx["destination"] = str(RefundDestination(ctx["destination"]).label)
-        return str(subject_t) % ctx, str(body_t) % ctx
-
-
-def _sender_label(ctx: dict[str, Any]) -> str:
-    role = ctx["sender_role"]
-    if role == NoteParty.SELLER:
-        return str(ctx.get("shop_name", ""))
-    if role == NoteParty.BUYER:
-        return str(ctx.get("buyer_name", ""))
-    return str(NoteParty.CUSTOMER_CENTER.label)
-
-
-def _reason_label(code: str, notification: Notification) -> str:
-    from claimdesk.claims.reasons import get_reason
-
-    kind = (
-        "cancel"
-        if notification.claim is None or notification.claim.type in ("cancel", "unpaid_cancel")
-        else "return"
-    )
-    reason = get_reason(kind, code)
-    return str(reason.label) if reason else code
-
-
-def _render_html(notification: Notification, subject: str, body: str) -> str:
-    """Return the HTML part of a mail: the same text, in the recipient's language."""
-    with translation.override(notification.language):
-        return render_to_string(
-            "messaging/mail.html",
-            {
-                "subject": subject,
-                "paragraphs": [p for p in body.split("\n\n") if p.strip()],
-                "language": notification.language,
-            },
-        )
-
-
-def notification_send(*, notification_id: int) -> Notification | None:
-    """Send one queued mail once and record the outcome. Safe to run twice, or at once.
-
-    The row is claimed for this worker (a conditional update) before the mail
-    leaves, and the claim is cleared with the outcome; no transaction is open
-    while the mail server talks. Another run finds the mail sent, or claimed
-    by a live worker, and leaves it. A claim whose worker died (or, of another
-    host, older than CLAIM_STALE_SECONDS) is taken over and the mail sent: only
-    a worker dying between the server's acceptance and the outcome's record
-    would send it twice, under the same Message-ID.
-    """
-    now = timezone.now()
-    notification = Notification.objects.filter(pk=notification_id).first()
-    if notification is None or notification.status == NotificationStatus.SENT:
-        return notification
-    if not claim_is_free(notification.claimed_by, notification.claimed_at, now=now):
-        return notification
-    me = worker_id()
-    won = (
-        Notification.objects.filter(
-            pk=notification_id,
-            claimed_by=notification.claimed_by,
-            claimed_at=notification.claimed_at,
-        )
-        .exclude(status=NotificationStatus.SENT)
-        .update(claimed_by=me, claimed_at=now)
-    )
-    if not won:
-        return notification
-    subject, body = render_notification(notification)
-    html = _render_html(notification, subject, body)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=body,
-        to=[notification.email],
-        headers={"Message-ID": f"<notification-{notification.pk}@{DNS_NAME}>"},
-    )
-    message.attach_alternative(html, "text/html")
-    mine = Notification.objects.filter(pk=notification_id, claimed_by=me, claimed_at=now)
-    try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - any transport error is a failed attempt
-        mine.update(
-            status=NotificationStatus.FAILED,
-            attempts=notification.attempts + 1,
-            last_error=str(exc)[:255],
-            claimed_by="",
-            claimed_at=None,
-        )
-        logger.warning("mail %s failed: %s", notification_id, exc)
-        if notification.note_id is not None:
-            _refresh_mail_delivery(notification.note_id, error=str(exc))
-        if notification.attempts + 1 < MAX_MAIL_ATTEMPTS:
-            from .tasks import send_notification
-
-            backoff = dt.timedelta(seconds=30 * 2**notification.attempts)
-            defer_at(send_notification, timezone.now() + backoff, notification_id)
-        return notification
-    mine.update(
-        status=NotificationStatus.SENT,
-        attempts=notification.attempts + 1,
-        sent_at=timezone.now(),
-        subject=subject,
-        claimed_by="",
-        claimed_at=None,
-    )
-    if notification.note_id is not None:
-        _refresh_mail_delivery(notification.note_id)
-    return notification
-
-
 # --- notes ------------------------------------------------------------------------------
 
 #: author role -> the recipients that author may write to (first = default).
@@ -286,7 +146,6 @@ RECIPIENTS: dict[str, tuple[str, ...]] = {
     "operator": (NoteParty.BUYER, NoteParty.SELLER),
 }
 MAX_TITLE_CHARS = 200
-MAX_PUSH_ATTEMPTS = 3
 
 
 def _party_of(actor: User) -> str:
@@ -480,8 +339,6 @@ def note_send(
                 status=DeliveryStatus.QUEUED if devices else DeliveryStatus.NONE,
             )
             if devices:
-                from .tasks import send_note_push
-
                 defer(send_note_push, note.pk)
             from .webhooks import webhook_on_note
 
@@ -519,91 +376,6 @@ def _queue_note_mail(note: Note, recipient: str) -> list[Notification]:
     )
 
 
-def _delivery_status(total: int, sent: int, failed: int) -> str:
-    if total == 0:
-        return DeliveryStatus.NONE
-    if sent + failed < total:
-        return DeliveryStatus.QUEUED
-    if failed == 0:
-        return DeliveryStatus.SENT
-    return DeliveryStatus.FAILED if sent == 0 else DeliveryStatus.PARTIAL
-
-
-def _refresh_mail_delivery(note_id: int, *, error: str = "") -> None:
-    rows = list(Notification.objects.filter(note_id=note_id).values_list("status", "last_error"))
-    sent = sum(1 for status, _e in rows if status == NotificationStatus.SENT)
-    failed = sum(1 for status, _e in rows if status == NotificationStatus.FAILED)
-    last_error = error or next((e for status, e in rows if status == "failed" and e), "")
-    NoteDelivery.objects.update_or_create(
-        note_id=note_id,
-        channel=DeliveryChannel.MAIL,
-        defaults={
-            "total": len(rows),
-            "sent": sent,
-            "failed": failed,
-            "status": _delivery_status(len(rows), sent, failed),
-            "last_error": last_error[:255] if failed else "",
-            "updated_at": timezone.now(),
-        },
-    )
-
-
-def _refresh_push_delivery(note_id: int) -> None:
-    attempts = list(PushAttempt.objects.filter(note_id=note_id))
-    sent = sum(1 for a in attempts if a.ok)
-    failed = sum(1 for a in attempts if not a.ok and a.attempts > 0)
-    errors = [a.error for a in attempts if not a.ok and a.error]
-    NoteDelivery.objects.update_or_create(
-        note_id=note_id,
-        channel=DeliveryChannel.PUSH,
-        defaults={
-            "total": len(attempts),
-            "sent": sent,
-            "failed": failed,
-            "status": _delivery_status(len(attempts), sent, failed),
-            "last_error": errors[-1][:255] if errors else "",
-            "updated_at": timezone.now(),
-        },
-    )
-
-
-def note_push_send(*, note_id: int) -> None:
-    """Push a note to each recipient device not reached yet; record each outcome."""
-    note = Note.objects.select_related("order").filter(pk=note_id).first()
-    if note is None:
-        return
-    adapter = get_push_adapter()
-    pending = PushAttempt.objects.filter(note=note, ok=False, device__active=True).select_related(
-        "device"
-    )
-    retry = False
-    for attempt in pending:
-        message = PushMessage(
-            token=attempt.device.token,
-            platform=attempt.device.platform,
-            title=note.title,
-            body=note.body[:180],
-            data={"order_no": note.order.order_no, "note": note.pk},
-        )
-        try:
-            adapter.send(message)
-        except Exception as exc:  # noqa: BLE001 - any provider error is a failed attempt
-            attempt.error = str(exc)[:255]
-            attempt.attempts += 1
-            retry = retry or attempt.attempts < MAX_PUSH_ATTEMPTS
-        else:
-            attempt.ok = True
-            attempt.error = ""
-            attempt.attempts += 1
-        attempt.updated_at = timezone.now()
-        attempt.save(update_fields=["ok", "error", "attempts", "updated_at"])
-    _refresh_push_delivery(note_id)
-    if retry:
-        from .tasks import send_note_push
-
-        defer_at(send_note_push, timezone.now() + dt.timedelta(seconds=60), note_id)
-
-
 def note_resend(*, actor: User, note: Note) -> Note:
     """Send again the mails and pushes of `note` that failed (the author's side only)."""
     order = note.order
@@ -622,16 +394,14 @@ def note_resend(*, actor: User, note: Note) -> Note:
                 "nothing_to_resend",
                 _("Nothing failed on this note, so there is nothing to send again."),
             )
-        from .tasks import send_note_push, send_notification
-
         for notification in failed_mails:
             Notification.objects.filter(pk=notification.pk).update(status=NotificationStatus.QUEUED)
             defer(send_notification, notification.pk)
         if failed_mails:
-            _refresh_mail_delivery(note.pk)
+            refresh_mail_delivery(note.pk)
         if failed_pushes.exists():
             failed_pushes.update(attempts=0, error="")
-            _refresh_push_delivery(note.pk)
+            refresh_push_delivery(note.pk)
             defer(send_note_push, note.pk)
     return note
 

@@ -18,6 +18,7 @@ from claimdesk.core.errors import DomainError
 from claimdesk.core.tasks import task_batch
 
 from .models import Order, OrderEvent
+from .signals import order_events_recorded
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
@@ -44,7 +45,7 @@ def record_event(
     data: dict[str, Any] | None = None,
     refused: bool = False,
 ) -> OrderEvent:
-    """Append one line to `order`'s history (and record the webhook event it stands for).
+    """Append one line to `order`'s history (`order_events_recorded` makes its webhook event).
 
     Inside `history_batch()` the line is written when the batch ends.
     """
@@ -67,9 +68,7 @@ def record_event(
         batch.events.append(event)
         return event
     event.save(force_insert=True)
-    from claimdesk.messaging.webhooks import webhook_on_order_event
-
-    webhook_on_order_event(event)
+    order_events_recorded.send(sender=OrderEvent, events=[event])
     return event
 
 
@@ -119,10 +118,11 @@ def history_batch() -> Iterator[HistoryBatch]:
             return
         if batch.events:
             OrderEvent.objects.bulk_create(batch.events)
-            from claimdesk.messaging.webhooks import webhook_on_order_events
-
             skip = batch.shops_without_webhooks
-            webhook_on_order_events([e for e in batch.events if e.order.shop_id not in skip])
+            order_events_recorded.send(
+                sender=OrderEvent,
+                events=[e for e in batch.events if e.order.shop_id not in skip],
+            )
 
 
 def records_refusal(

@@ -6,22 +6,9 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
-from claimdesk.accounts.models import Shop
-from claimdesk.claims.models import Claim
 from claimdesk.core.validation import parse_whole
-from claimdesk.payments.models import Refund, RefundStatus
 
 from .models import Order, OrderTally
-
-
-def platform_counts() -> dict[str, int]:
-    """Return headline figures for the home page, in four queries."""
-    return {
-        "shops": Shop.objects.count(),
-        "orders": Order.objects.count(),
-        "open_claims": Claim.objects.filter(is_open=True).count(),
-        "refunds_pending": Refund.objects.filter(status=RefundStatus.PENDING).count(),
-    }
 
 
 def order_history(order: Order) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from claimdesk.core.validation import clean_memo, clean_short, parse_date
 
 from .history import record_event
 from .models import DelayType, Order, ShippingStatus
-from .signals import order_shipped
+from .signals import order_delayed, order_shipped, trade_completed
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
@@ -137,8 +137,6 @@ def order_register_delay(
     *, actor: User, order: Order, est_ship_date: dt.date | str, delay_type: int, memo: str = ""
 ) -> Order:
     """Register a shipping delay: new date, type 1-4 and memo (2 or 3 → 3, delayed)."""
-    from claimdesk.messaging.services import notify
-
     _require_seller_of(actor, order)
     day = parse_date(est_ship_date, field="est_ship_date")
     if delay_type not in DelayType.values:
@@ -179,12 +177,7 @@ def order_register_delay(
                 data={"est_ship_date": day.isoformat(), "delay_type": delay_type},
             )
         order.save()
-        notify(
-            recipient=order.buyer,
-            kind="shipping_delayed",
-            order=order,
-            context={"est_ship_date": day.isoformat(), "memo": text},
-        )
+        order_delayed.send(sender=Order, order=order, est_ship_date=day.isoformat(), memo=text)
     return order
 
 
@@ -245,8 +238,6 @@ def order_mark_delivered(
 
 def order_complete_trade(*, actor: User | None, order: Order) -> Order:
     """Complete the trade of a delivered order (buyer, or the timer N days after delivery)."""
-    from claimdesk.messaging.services import notify
-
     require_party(actor, shop_id=order.shop_id, buyer_id=order.buyer_id)
     require_role(actor, "buyer", "operator", "system")
     with transaction.atomic():
@@ -276,5 +267,5 @@ def order_complete_trade(*, actor: User | None, order: Order) -> Order:
             to_value="1",
         )
         order.save()
-        notify(shop=order.shop, kind="trade_completed", order=order)
+        trade_completed.send(sender=Order, order=order)
     return order

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_POST
 
-from claimdesk.orders.selectors import platform_counts
+from claimdesk.claims.selectors import platform_counts
 
 from .common import CHOSEN_LANGUAGE_KEY, back_url
 

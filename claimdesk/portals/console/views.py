@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from claimdesk.accounts.models import Role, Shop, ShopRestriction, User
-from claimdesk.accounts.services import shop_restriction_impose, shop_restriction_lift
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
+from claimdesk.claims.penalties import shop_restriction_impose, shop_restriction_lift
 from claimdesk.claims.reasons import CANCEL_REASONS, Picker
 from claimdesk.claims.refunds import refund_resolve, refund_retry
 from claimdesk.core.errors import InvalidInput, NotFound

@@ -13,12 +13,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from claimdesk.accounts.models import Shop, ShopPenalty, ShopRestriction
-from claimdesk.accounts.selectors import (
-    percent_text,
-    shop_active_restrictions,
-    shop_cancel_rate,
-    shop_record,
-)
+from claimdesk.accounts.selectors import shop_active_restrictions
+from claimdesk.claims.shop_record import percent_text, shop_cancel_rate, shop_record
 from claimdesk.core.conf import setting
 from claimdesk.messaging.models import Notification
 from claimdesk.orders.models import OrderEvent

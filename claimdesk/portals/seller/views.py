@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
 from claimdesk.accounts.models import ShopAddress, User
-from claimdesk.accounts.selectors import ShopRecord, shop_active_restrictions, shop_record
+from claimdesk.accounts.selectors import shop_active_restrictions
 from claimdesk.accounts.staff import staff_create, staff_deactivate
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
@@ -45,6 +45,7 @@ from claimdesk.claims.selectors import (
     claim_status_counts,
     claims_for_shop,
 )
+from claimdesk.claims.shop_record import ShopRecord, shop_record
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
 from claimdesk.core.validation import parse_whole, posted_id

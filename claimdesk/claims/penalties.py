@@ -1,5 +1,8 @@
 """Changes to a shop's record: delay points and sales restrictions (SPEC section 9).
 
+The rows are the accounts app's (`ShopPenalty`, `ShopRestriction`); each
+change also writes the order's history and mails the shop, hence here.
+
 The platform timers call these with `actor=None` (the system); an operator
 may call them from the console. Each writes the late order's history when
 there is one, and queues the mail to the shop in the same transaction.
@@ -13,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from claimdesk.accounts.models import Shop, ShopPenalty, ShopRestriction
+from claimdesk.accounts.roles import require_role
+from claimdesk.accounts.selectors import SHIPPING_DELAY
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import Conflict, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
-
-from .models import Shop, ShopPenalty, ShopRestriction
-from .roles import require_role
-from .selectors import SHIPPING_DELAY
+from claimdesk.messaging.services import notify
+from claimdesk.orders.history import record_event
 
 if TYPE_CHECKING:
+    from claimdesk.accounts.models import User
     from claimdesk.orders.models import Order
-
-    from .models import User
 
 #: The mail each penalty kind sends (kinds without a mail send none).
 PENALTY_MAILS = {SHIPPING_DELAY: "delay_points"}
@@ -50,8 +53,6 @@ def _history(order: Order | None, *, actor: User | None, kind: str, data: dict[s
     """
     if order is None:
         return
-    from claimdesk.orders.history import record_event
-
     record_event(order, actor=actor, kind=kind, data=data)
 
 
@@ -66,8 +67,6 @@ def shop_penalty_add(
     context: dict[str, Any] | None = None,
 ) -> ShopPenalty:
     """Give `shop` penalty points, at most once per order and kind."""
-    from claimdesk.messaging.services import notify
-
     require_role(actor, "operator", "system")
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise InvalidInput("points_invalid", _("Enter a whole number of points above zero."))
@@ -115,8 +114,6 @@ def shop_restriction_impose(
     `mail_reason` is the reason as the shop should read it in the mail
     (already in its language); `reason` is what the record keeps.
     """
-    from claimdesk.messaging.services import notify
-
     require_role(actor, "operator", "system")
     text = _clean_reason(reason)
     days = setting("RESTRICTION_DAYS") if days is None else days
@@ -168,8 +165,6 @@ def shop_restriction_lift(
     An operator's `reason` is kept on the restriction, in the history and in
     the mail to the shop.
     """
-    from claimdesk.messaging.services import notify
-
     require_role(actor, "operator", "system")
     text = _clean_reason(reason) if (reason or "").strip() else ""
     with transaction.atomic():
