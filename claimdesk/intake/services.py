@@ -379,7 +379,11 @@ def _hold(rows: Sequence[CartIn]) -> None:
         return
     names = {f"c:{r.external_id}" for r in rows}
     names |= {f"o:{o.external_id}" for r in rows for o in r.orders}
-    names |= {f"i:{o.item.code}" for r in rows for o in r.orders}
+    # Only items not there yet: a known item is never written again, and locking the
+    # popular ones would line every batch up behind the others.
+    codes = {o.item.code for r in rows for o in r.orders}
+    codes -= set(Item.objects.filter(item_code__in=codes).values_list("item_code", flat=True))
+    names |= {f"i:{code}" for code in codes}
     keys = sorted(
         {
             int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "big", signed=True)
