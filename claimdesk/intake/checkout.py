@@ -101,10 +101,14 @@ def new_order(
     shipping_way: str,
     buyer_request: str,
     external_id: str | None = None,
+    amounts: Amounts | None = None,
 ) -> Order:
-    """Return a new, unsaved order line of `cart`, priced, in the cart's payment status."""
+    """Return a new, unsaved order line of `cart`, priced, in the cart's payment status.
+
+    `amounts`: the line's price when the caller has computed it already.
+    """
     currency = cart.currency
-    amounts = order_amounts(
+    amounts = amounts or order_amounts(
         unit=Money(unit_price_minor, currency),
         option_price=Money(option_price_minor, currency),
         quantity=quantity,

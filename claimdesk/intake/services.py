@@ -43,6 +43,7 @@ from claimdesk.payments.services import fee_from_table, fee_table, payments_post
 
 from .checkout import (
     PAID_AT_ONCE,
+    Amounts,
     Receiver,
     cart_mark_paid,
     new_order,
@@ -521,13 +522,16 @@ def _carts_create(
     # Price every row first: a row whose discounts exceed its price is refused alone.
     priced: list[tuple[int, CartIn]] = []
     fees: list[int] = []
+    prices: list[list[Amounts]] = []
     for index, row in fresh:
         try:
-            goods = sum((_line_total(row, line) for line in row.orders), Money.zero(row.currency))
+            amounts = [_line_amounts(row, line) for line in row.orders]
         except DomainError as exc:
             results[index] = _refused(index, row.external_id, exc)
             continue
+        goods = sum((a.total for a in amounts), Money.zero(row.currency))
         priced.append((index, row))
+        prices.append(amounts)
         fees.append(
             row.payment_fee_minor
             if row.payment_fee_minor is not None
@@ -548,9 +552,9 @@ def _carts_create(
     orders: list[Order] = []
     per_cart: list[list[Order]] = []
     order_no = first_order
-    for cart, (_index, row) in zip(carts, priced, strict=True):
+    for cart, (_index, row), amounts in zip(carts, priced, prices, strict=True):
         lines = []
-        for line in row.orders:
+        for line, price in zip(row.orders, amounts, strict=True):
             order = new_order(
                 cart,
                 order_no=order_no,
@@ -567,6 +571,7 @@ def _carts_create(
                 shipping_way=row.shipping_way,
                 buyer_request=row.buyer_request,
                 external_id=line.external_id,
+                amounts=price,
             )
             order_no += 1
             lines.append(order)
@@ -590,8 +595,8 @@ def _carts_create(
     return results
 
 
-def _line_total(row: CartIn, line: Any) -> Money:
-    """Return what the buyer pays for one line; refuse discounts larger than its price."""
+def _line_amounts(row: CartIn, line: Any) -> Amounts:
+    """Price one line; refuse discounts larger than its price."""
     return order_amounts(
         unit=Money(line.unit_price_minor, row.currency),
         option_price=Money(line.option.price_minor if line.option else 0, row.currency),
@@ -599,7 +604,7 @@ def _line_total(row: CartIn, line: Any) -> Money:
         seller_discount=line.seller_discount_minor,
         cart_seller_discount=line.cart_seller_discount_minor,
         cart_platform_discount=line.cart_platform_discount_minor,
-    ).total
+    )
 
 
 #: Fields of an order a marketplace may still correct until it ships.
