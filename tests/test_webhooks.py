@@ -201,6 +201,20 @@ def test_a_made_secret_is_a_standard_webhooks_secret(
     )
 
 
+@pytest.mark.parametrize("size", [24, 32, 64])
+def test_a_chosen_standard_secret_is_the_key_it_encodes(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, size: int
+) -> None:
+    """A chosen whsec_ secret in padded standard base64 signs with the bytes it encodes."""
+    secret = "whsec_" + base64.b64encode(bytes(range(size))).decode()
+    _secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks, secret=secret)
+    assert Webhook(secret).verify(request["body"], request["headers"])["type"] == (
+        "order.status_changed"
+    )
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret.encode()).verify(request["body"], request["headers"])
+
+
 @pytest.mark.parametrize(
     "secret",
     [
