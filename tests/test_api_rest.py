@@ -21,7 +21,8 @@ from claimdesk.messaging.models import (
     WebhookDeliveryStatus,
     WebhookEndpoint,
 )
-from claimdesk.messaging.webhooks import webhook_emit, webhook_endpoint_create
+from claimdesk.messaging.webhook_fanout import webhook_emit
+from claimdesk.messaging.webhooks import webhook_endpoint_create
 from claimdesk.orders.models import ShippingStatus
 from claimdesk.payments.models import Refund, RefundStatus
 from tests.factories import SellerFactory, order_in, return_address

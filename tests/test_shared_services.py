@@ -233,7 +233,7 @@ def test_a_refused_note_leaves_no_object_in_the_bucket(s3, seller, buyer, monkey
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise DomainError("refused_for_test", "refused")
 
-    monkeypatch.setattr("claimdesk.messaging.webhooks.webhook_on_note", refuse)
+    monkeypatch.setattr("claimdesk.messaging.webhook_fanout.webhook_on_note", refuse)
     with pytest.raises(DomainError):
         services.note_send(
             actor=seller,

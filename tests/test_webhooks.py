@@ -1,27 +1,35 @@
-"""Webhooks to a local receiver: signed, retried after a 500, one delivery per event."""
+"""Webhooks to a local receiver: signed (Standard Webhooks), retried after a 500, one delivery per event."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.db import transaction
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from claimdesk.accounts.models import User
 from claimdesk.claims.services import claim_request_cancel, claim_seller_cancel
 from claimdesk.core.errors import InvalidInput
-from claimdesk.messaging import webhooks
+from claimdesk.messaging import webhook_transport
 from claimdesk.messaging.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from claimdesk.messaging.services import note_send
+from claimdesk.messaging.webhook_delivery import deliver_webhook, webhook_deliver
+from claimdesk.messaging.webhook_signing import signature_headers
+from claimdesk.messaging.webhook_transport import check_url
 from claimdesk.messaging.webhooks import (
-    check_url,
-    verify,
-    webhook_deliver,
+    FORMER_DELIVER_WEBHOOK_PATH,
     webhook_endpoint_create,
     webhook_redeliver,
 )
@@ -103,6 +111,11 @@ def tomorrow() -> dt.date:
     return timezone.localdate() + dt.timedelta(days=1)
 
 
+def header(request: dict[str, Any], name: str) -> str:
+    """Return a header of a received request, by its name in any case."""
+    return next(v for k, v in request["headers"].items() if k.lower() == name.lower())
+
+
 def test_signed_delivery_retried_after_a_500(
     seller: User, buyer: User, receiver: Receiver, run_tasks: Any
 ) -> None:
@@ -116,20 +129,141 @@ def test_signed_delivery_retried_after_a_500(
     settle(run_tasks)
     assert len(receiver.requests) == 2
     first, second = receiver.requests
-    for request in receiver.requests:
-        assert verify(endpoint.secret, request["headers"]["X-Claimdesk-Signature"], request["body"])
-        assert not verify(
-            "wrong-secret-xxxxxxxx", request["headers"]["X-Claimdesk-Signature"], request["body"]
-        )
-    assert first["body"] == second["body"]
-    assert first["headers"]["X-Claimdesk-Event-Id"] == second["headers"]["X-Claimdesk-Event-Id"]
     delivery = WebhookDelivery.objects.get()
+    for request in receiver.requests:
+        assert Webhook(endpoint.secret).verify(request["body"], request["headers"]) == (
+            delivery.payload
+        )
+        with pytest.raises(WebhookVerificationError):
+            Webhook("whsec_" + "A" * 32).verify(request["body"], request["headers"])
+    assert first["body"] == second["body"]
+    assert header(first, "webhook-id") == header(second, "webhook-id") == delivery.event_id
+    assert header(first, "X-Claimdesk-Event-Id") == delivery.event_id
     assert delivery.status == WebhookDeliveryStatus.SUCCEEDED
     assert delivery.attempts == 2 and delivery.last_status_code == 200
     assert [a.status_code for a in WebhookAttempt.objects.order_by("id")] == [500, 200]
     assert delivery.payload["type"] == "order.status_changed"
     assert delivery.payload["data"]["order_no"] == order.order_no
     assert delivery.payload["data"]["to"] == "3"
+
+
+def _one_signed_delivery(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, secret: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """Confirm an order with an endpoint subscribed; return its secret and the request received."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    endpoint = webhook_endpoint_create(
+        actor=seller, url=receiver.url, events=["order.status_changed"], secret=secret
+    )
+    order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+    run_tasks()
+    (request,) = receiver.requests
+    return endpoint.secret, request
+
+
+def test_a_tampered_body_or_an_old_timestamp_fails_verification(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any
+) -> None:
+    """A receiver's Standard Webhooks check refuses a changed body or timestamp, and an old message."""
+    secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks)
+    body = request["body"]
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    hook = Webhook(secret)
+    assert hook.verify(body, headers)["type"] == "order.status_changed"
+    tampered = body.replace(b'"to":"3"', b'"to":"9"')
+    assert tampered != body
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        hook.verify(tampered, headers)
+    moved = str(int(headers["webhook-timestamp"]) - 1)
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        hook.verify(body, {**headers, "webhook-timestamp": moved})
+    # signed for real, but ten minutes ago: too old to be taken
+    long_ago = signature_headers(
+        secret, message_id=headers["webhook-id"], timestamp=int(time.time()) - 600, body=body
+    )
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        hook.verify(body, long_ago)
+    now = signature_headers(
+        secret, message_id=headers["webhook-id"], timestamp=int(time.time()), body=body
+    )
+    assert hook.verify(body, now)["type"] == "order.status_changed"
+
+
+def test_a_made_secret_is_a_standard_webhooks_secret(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any
+) -> None:
+    """A secret claimdesk makes is whsec_ and base64 of 24 random bytes, as the libraries expect."""
+    secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks)
+    assert secret.startswith("whsec_") and len(secret) == 6 + 32
+    assert len(base64.b64decode(secret[6:], validate=True)) == 24
+    assert Webhook(secret).verify(request["body"], request["headers"])["type"] == (
+        "order.status_changed"
+    )
+
+
+@pytest.mark.parametrize("size", [24, 32, 64])
+def test_a_chosen_standard_secret_is_the_key_it_encodes(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, size: int
+) -> None:
+    """A chosen whsec_ secret in padded standard base64 signs with the bytes it encodes."""
+    secret = "whsec_" + base64.b64encode(bytes(range(size))).decode()
+    _secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks, secret=secret)
+    assert Webhook(secret).verify(request["body"], request["headers"])["type"] == (
+        "order.status_changed"
+    )
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret.encode()).verify(request["body"], request["headers"])
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "my own secret, not base64",
+        "whsec_2fd-Wkq0_a1Ou7BlBz2OA9pu1LFrTzQz",  # URL-safe base64: not standard
+        "whsec_2fdWkq0a1Ou7BlBz2OA9pu1LFrTzQz",  # 30 characters: not padded
+    ],
+)
+def test_any_other_chosen_secret_is_a_raw_key(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any, secret: str
+) -> None:
+    """A secret that is not whsec_ and padded standard base64 signs as its UTF-8 bytes (a raw key)."""
+    _secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks, secret=secret)
+    raw = Webhook(secret.encode())
+    assert raw.verify(request["body"], request["headers"])["type"] == "order.status_changed"
+
+
+def test_the_former_signature_header_is_still_sent(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any
+) -> None:
+    """Each POST also carries X-Claimdesk-Signature: t=<timestamp>,v1=<hex HMAC of "t.body">."""
+    secret, request = _one_signed_delivery(seller, buyer, receiver, run_tasks)
+    timestamp = header(request, "X-Claimdesk-Timestamp")
+    assert timestamp == header(request, "webhook-timestamp")
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + request["body"], hashlib.sha256)
+    assert header(request, "X-Claimdesk-Signature") == f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def test_a_delivery_task_queued_under_its_former_path_still_runs(
+    seller: User, buyer: User, receiver: Receiver, run_tasks: Any
+) -> None:
+    """A task row that names claimdesk.messaging.webhooks.deliver_webhook still delivers."""
+    # given: a delivery whose queued task row names the task's former module path
+    order = order_in("new", seller=seller, buyer=buyer)
+    endpoint = webhook_endpoint_create(
+        actor=seller, url=receiver.url, events=["order.status_changed"]
+    )
+    order_confirm(actor=seller, order=order, est_ship_date=tomorrow())
+    rows = DBTaskResult.objects.filter(task_path=deliver_webhook.module_path)
+    assert rows.update(task_path=FORMER_DELIVER_WEBHOOK_PATH) == 1
+    # when: a worker runs the queue
+    run_tasks()
+    # then: the old row ran the delivery task, once
+    (request,) = receiver.requests
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDeliveryStatus.SUCCEEDED
+    assert Webhook(endpoint.secret).verify(request["body"], request["headers"]) == delivery.payload
+    task = DBTaskResult.objects.get(task_path=FORMER_DELIVER_WEBHOOK_PATH)
+    assert task.status == TaskResultStatus.SUCCESSFUL
 
 
 def test_one_delivery_per_event_and_subscriptions(
@@ -145,7 +279,7 @@ def test_one_delivery_per_event_and_subscriptions(
     note_send(actor=buyer, order=order, category="other", title="質問", body="いつ届きますか")
     run_tasks()
     run_tasks()
-    types = sorted(r["headers"]["X-Claimdesk-Event"] for r in receiver.requests)
+    types = sorted(header(r, "X-Claimdesk-Event") for r in receiver.requests)
     assert types == ["claim.created", "note.received"]
     assert WebhookDelivery.objects.count() == 2
 
@@ -175,6 +309,7 @@ def test_manual_redelivery(seller: User, buyer: User, receiver: Receiver, run_ta
     run_tasks()
     assert len(receiver.requests) == 2
     assert WebhookAttempt.objects.filter(manual=True).count() == 1
+    assert [header(r, "webhook-id") for r in receiver.requests] == [delivery.event_id] * 2
 
 
 def test_gives_up_after_the_last_attempt(
@@ -239,7 +374,9 @@ def only_127_0_0_1_is_public(settings: Any, monkeypatch: pytest.MonkeyPatch) -> 
         "WEBHOOK_RETRY_BASE_SECONDS": 3600,
         "WEBHOOK_TIMEOUT_SECONDS": 5,
     }
-    monkeypatch.setattr(webhooks, "_address_allowed", lambda address: address == "127.0.0.1")
+    monkeypatch.setattr(
+        webhook_transport, "_address_allowed", lambda address: address == "127.0.0.1"
+    )
 
 
 def test_a_redirect_is_not_followed(
@@ -276,7 +413,7 @@ def test_the_checked_address_is_the_one_connected_to(
     """A name that resolves elsewhere after the check (DNS rebinding) is still sent to the checked IP."""
     checked = Receiver()
     elsewhere = Receiver(host="127.0.0.2", port=checked.port)
-    real = webhooks.socket.getaddrinfo
+    real = webhook_transport.socket.getaddrinfo
     lookups: list[str] = []
 
     def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
@@ -286,7 +423,7 @@ def test_the_checked_address_is_the_one_connected_to(
         address = "127.0.0.1" if len(lookups) <= 2 else "127.0.0.2"
         return real(address, port, *args, **kwargs)
 
-    monkeypatch.setattr(webhooks.socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(webhook_transport.socket, "getaddrinfo", rebinding)
     try:
         url = f"http://hooks.example.test:{checked.port}/hook"
         order = order_in("new", seller=seller, buyer=buyer)
@@ -361,11 +498,11 @@ def test_refund_events(
     _cancel_with_refund(seller, buyer)
     settle(run_tasks)
     run_tasks()
-    types = [r["headers"]["X-Claimdesk-Event"] for r in receiver.requests]
+    types = [header(r, "X-Claimdesk-Event") for r in receiver.requests]
     assert types == [f"refund.{outcome}"]
     request = receiver.requests[0]
-    assert verify(endpoint.secret, request["headers"]["X-Claimdesk-Signature"], request["body"])
     delivery = WebhookDelivery.objects.get()
+    assert Webhook(endpoint.secret).verify(request["body"], request["headers"]) == delivery.payload
     assert delivery.payload["type"] == f"refund.{outcome}"
     assert "refund" in delivery.payload["data"]
 

@@ -50,7 +50,8 @@ from claimdesk.messaging.models import (
     WebhookEvent,
 )
 from claimdesk.messaging.services import note_send, notify, push_device_register
-from claimdesk.messaging.webhooks import webhook_emit, webhook_endpoint_create
+from claimdesk.messaging.webhook_fanout import webhook_emit
+from claimdesk.messaging.webhooks import webhook_endpoint_create
 from claimdesk.orders.models import Cart, Order
 from tests.factories import order_in
 from tests.worker_tasks import PUSH_LOCK
@@ -286,7 +287,7 @@ def test_a_webhook_whose_worker_was_killed_is_delivered_again_with_its_id(
             assert locked.claimed_by.endswith(f":{proc.pid}")
         workers.kill(proc)
         receiver.release.set()
-        _stuck("claimdesk.messaging.webhooks.deliver_webhook")
+        _stuck("claimdesk.messaging.webhook_delivery.deliver_webhook")
         workers.once()
     finally:
         receiver.release.set()

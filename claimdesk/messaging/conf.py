@@ -7,6 +7,10 @@ TRANSLATOR_URL / _KEY      the external service of HttpTranslator
 TRANSLATOR_TIMEOUT         seconds, 10
 PUSH_ADAPTER               dotted path of the push adapter (recording one by default)
 CUSTOMER_CENTER_EMAIL      where "also by mail" notes to the customer center go ("" = none)
+WEBHOOKS_ALLOW_PRIVATE     False: webhooks go only to public addresses (True for tests, demos)
+WEBHOOK_TIMEOUT_SECONDS    10: how long one POST may take
+WEBHOOK_MAX_ATTEMPTS       8: attempts before a delivery is marked failed
+WEBHOOK_RETRY_BASE_SECONDS 30: the pause before the first retry, doubled for each next one
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "TRANSLATOR_TIMEOUT": 10,
     "PUSH_ADAPTER": "claimdesk.messaging.push.RecordingPushAdapter",
     "CUSTOMER_CENTER_EMAIL": "",
+    "WEBHOOKS_ALLOW_PRIVATE": False,
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_MAX_ATTEMPTS": 8,
+    "WEBHOOK_RETRY_BASE_SECONDS": 30,
 }
 
 

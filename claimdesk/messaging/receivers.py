@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .services import notify
-from .webhooks import webhook_on_order_events
+from .webhook_fanout import webhook_on_order_events
 
 
 def mail_shipping_delayed(

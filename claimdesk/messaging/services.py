@@ -340,7 +340,7 @@ def note_send(
             )
             if devices:
                 defer(send_note_push, note.pk)
-            from .webhooks import webhook_on_note
+            from .webhook_fanout import webhook_on_note
 
             webhook_on_note(note)
     except BaseException:
