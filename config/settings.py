@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "claimdesk.inquiries",
     "claimdesk.intake",
     "claimdesk.demo",
+    "claimdesk.ops",
     "claimdesk.portals",
     "axes",
 ]

@@ -521,7 +521,7 @@ def test_an_abandoned_idempotency_key_may_be_retaken(
 
 def test_old_idempotency_keys_are_purged(seller: User, buyer: User) -> None:
     """Records older than 24 hours go in the sweep; younger ones stay for replay."""
-    from claimdesk.claims.timers import sweep
+    from claimdesk.ops.sweep import sweep
 
     order = order_in("confirmed", seller=seller, buyer=buyer)
     api = api_for(seller)

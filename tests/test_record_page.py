@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claimdesk.claims.services import claim_seller_cancel
-from claimdesk.claims.timers import sweep
 from claimdesk.messaging.models import Notification
+from claimdesk.ops.sweep import sweep
 from tests.factories import order_in
 
 pytestmark = pytest.mark.django_db

@@ -24,8 +24,9 @@ from claimdesk.claims.selectors import (
     claim_status_counts,
 )
 from claimdesk.claims.tally import CLAIMS
-from claimdesk.claims.timers import compact_tallies, sweep
+from claimdesk.claims.timers import compact_tallies
 from claimdesk.core import tally
+from claimdesk.ops.sweep import sweep
 from claimdesk.orders.models import Cart, Order, OrderTally
 from claimdesk.orders.selectors import shipping_box_counts
 from claimdesk.orders.tally import ORDERS

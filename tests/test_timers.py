@@ -17,10 +17,11 @@ import time_machine
 from claimdesk.accounts.models import ShopPenalty, ShopRestriction
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.timers import _each, cancel_unpaid_due, started_before, sweep
+from claimdesk.claims.timers import _each, cancel_unpaid_due, started_before
 from claimdesk.core.calendar import business_days_between
 from claimdesk.core.errors import Conflict
 from claimdesk.messaging.models import Notification
+from claimdesk.ops.sweep import sweep
 from claimdesk.orders.models import Order, OrderEvent
 from claimdesk.orders.services import order_register_delay
 from tests.factories import order_in, return_address

@@ -19,11 +19,11 @@ from claimdesk.messaging.access import thread_notes
 from claimdesk.messaging.services import note_send
 from claimdesk.payments.models import Refund
 
-from .guard import read_auth, write_auth
-from .orders import BIG, actor_of, seller_order
+from .guard import actor_of, read_auth, seller_order, write_auth
 from .pagination import CURSOR_PATTERN, page
 from .problems import ERRORS
 from .schemas import (
+    BIG,
     AcceptReturnIn,
     ApproveCancelIn,
     ClaimDetail,
@@ -38,20 +38,9 @@ from .schemas import (
     ShipIn,
     day_filter,
 )
-from .serializers import claim_dict, history_lines, note_dict, order_dict, refund_dict
+from .serializers import claim_detail, claim_dict, note_dict, refund_dict
 
 router = Router(tags=["claims"])
-
-
-def claim_detail(claim_id: int) -> dict[str, Any]:
-    """Return the ClaimDetail of a claim freshly read (after an action)."""
-    claim = Claim.objects.select_related("order", "order__cart").get(pk=claim_id)
-    refund = Refund.objects.filter(claim_id=claim.pk).first()
-    return claim_dict(claim) | {
-        "order": order_dict(claim.order),
-        "refund": refund_dict(refund) if refund is not None else None,
-        "history": history_lines(claim.order),
-    }
 
 
 def _claim(request: HttpRequest, order_no: int, *, open_only: bool = True) -> Claim:

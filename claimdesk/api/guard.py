@@ -29,12 +29,15 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone, translation
 from ninja.security import HttpBearer
 
-from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind
+from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind, User
 from claimdesk.accounts.tokens import api_token_lookup, api_token_touch, api_token_usable
 from claimdesk.core.errors import Forbidden
 from claimdesk.core.i18n import lazy_text as _
+from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.models import Order
 
 from .problems import problem
+from .schemas import BIG
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -111,6 +114,17 @@ class PlatformTokenAuth(HttpBearer):
 read_auth = TokenAuth()
 write_auth = WriteTokenAuth()
 platform_auth = PlatformTokenAuth()
+
+
+def actor_of(request: HttpRequest) -> User:
+    """Return the staff member a request's token acts as."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    return token.user
+
+
+def seller_order(request: HttpRequest, order_no: int) -> Order:
+    """Return the token shop's order `order_no`, or raise the same NotFound as for a stranger's."""
+    return access_order_for_seller(actor_of(request), order_no if 0 < order_no <= BIG else 0)
 
 
 def _rate_limited(token: ApiToken) -> HttpResponse | None:

@@ -9,21 +9,20 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from claimdesk.accounts.models import ApiToken, User
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.selectors import MAX_PERIOD_DAYS, clean_period
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders import services as order_services
-from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
 from claimdesk.orders.models import Order, delayed_q
 from claimdesk.orders.selectors import SHIPPING_BOXES, shipping_box_filter
 
-from .guard import read_auth, write_auth
+from .guard import actor_of, read_auth, seller_order, write_auth
 from .pagination import CURSOR_PATTERN, page
 from .problems import ERRORS
 from .schemas import (
+    BIG,
     BulkShipIn,
     BulkShipOut,
     ClaimDetail,
@@ -37,10 +36,9 @@ from .schemas import (
     StartReturnIn,
     day_filter,
 )
-from .serializers import history_lines, order_dict
+from .serializers import claim_detail, history_lines, order_dict
 
 router = Router(tags=["orders"])
-BIG = 2**63 - 1
 
 PERIOD_FIELDS = {
     "order": "ordered_at",
@@ -48,17 +46,6 @@ PERIOD_FIELDS = {
     "shipping": "shipped_at",
     "delivered": "delivered_at",
 }
-
-
-def actor_of(request: HttpRequest) -> User:
-    """Return the staff member a request's token acts as."""
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    return token.user
-
-
-def seller_order(request: HttpRequest, order_no: int) -> Order:
-    """Return the token shop's order `order_no`, or raise the same NotFound as for a stranger's."""
-    return access_order_for_seller(actor_of(request), order_no if 0 < order_no <= BIG else 0)
 
 
 class OrderFilters(Schema):
@@ -196,8 +183,6 @@ def cancel_order(request: HttpRequest, order_no: int, body: SellerCancelIn) -> A
     `notice_not_sent` unless `confirm_without_notice` is true. CUSTOMER_REQUEST
     approves the buyer's own cancel request.
     """
-    from .claims import claim_detail
-
     order = seller_order(request, order_no)
     claim = claim_services.claim_seller_cancel(
         actor=actor_of(request),
@@ -215,8 +200,6 @@ def cancel_order(request: HttpRequest, order_no: int, body: SellerCancelIn) -> A
 )
 def start_return(request: HttpRequest, order_no: int, body: StartReturnIn) -> Any:
     """Start a return (or, with `exchange`, an exchange) of a shipped order, seller-fault reasons only."""
-    from .claims import claim_detail
-
     actor = actor_of(request)
     order = seller_order(request, order_no)
     claim = claim_services.claim_seller_start_return(
@@ -234,4 +217,4 @@ def start_return(request: HttpRequest, order_no: int, body: StartReturnIn) -> An
     return claim_detail(claim.pk)
 
 
-__all__ = ["MAX_PERIOD_DAYS", "router", "actor_of", "seller_order"]
+__all__ = ["MAX_PERIOD_DAYS", "router"]

@@ -39,6 +39,11 @@ DAY_TEXT_PATTERN = (
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
 
+#: The largest order, cart or claim number (a signed 64-bit integer): a path naming a
+#: larger one is answered as not found, a filter naming one is refused.
+BIG = 2**63 - 1
+
+
 #: Text with at least one character that is not a space (a search: anywhere in the text).
 NOT_BLANK = r"\S"
 #: Memos: MEMO_MAX_CHARS (1000 unless configured otherwise).

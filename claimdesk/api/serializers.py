@@ -1,4 +1,5 @@
-"""Model instances to the dicts of the response schemas (no queries beyond what is loaded)."""
+"""Model instances to the dicts of the response schemas (no queries beyond what is loaded,
+but for `claim_detail`, which reads the claim afresh after an action)."""
 
 from __future__ import annotations
 
@@ -152,4 +153,15 @@ def webhook_endpoint_dict(e: WebhookEndpoint) -> dict[str, Any]:
         "events": list(e.events or []),
         "is_active": e.is_active,
         "created_at": e.created_at,
+    }
+
+
+def claim_detail(claim_id: int) -> dict[str, Any]:
+    """Return the ClaimDetail of a claim freshly read (after an action)."""
+    claim = Claim.objects.select_related("order", "order__cart").get(pk=claim_id)
+    refund = Refund.objects.filter(claim_id=claim.pk).first()
+    return claim_dict(claim) | {
+        "order": order_dict(claim.order),
+        "refund": refund_dict(refund) if refund is not None else None,
+        "history": history_lines(claim.order),
     }

@@ -16,10 +16,9 @@ from claimdesk.messaging.webhooks import (
     webhook_redeliver,
 )
 
-from .guard import read_auth, write_auth
-from .orders import actor_of
+from .guard import actor_of, read_auth, write_auth
 from .problems import ERRORS
-from .schemas import TokenInfo, WebhookCreated, WebhookDeliveryOut, WebhookIn, WebhookOut
+from .schemas import BIG, TokenInfo, WebhookCreated, WebhookDeliveryOut, WebhookIn, WebhookOut
 from .serializers import webhook_endpoint_dict
 
 router = Router(tags=["webhooks"])
@@ -76,7 +75,7 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Any:
 def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     """Remove an endpoint and its delivery log."""
     actor = actor_of(request)
-    endpoint = access_endpoint_for_seller(actor, endpoint_id if 0 < endpoint_id < 2**63 else 0)
+    endpoint = access_endpoint_for_seller(actor, endpoint_id if 0 < endpoint_id <= BIG else 0)
     webhook_endpoint_delete(actor=actor, endpoint=endpoint)
     return Status(204, None)
 
@@ -89,7 +88,7 @@ def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 def list_deliveries(request: HttpRequest, endpoint_id: int) -> Any:
     """Return the endpoint's last 100 deliveries, newest first."""
     endpoint = access_endpoint_for_seller(
-        actor_of(request), endpoint_id if 0 < endpoint_id < 2**63 else 0
+        actor_of(request), endpoint_id if 0 < endpoint_id <= BIG else 0
     )
     return [_delivery(d) for d in endpoint.deliveries.all()[:100]]
 

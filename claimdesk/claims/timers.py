@@ -1,4 +1,4 @@
-"""Platform timers (SPEC section 9), run by the worker's periodic sweep.
+"""Platform timers (SPEC section 9), run by the worker's periodic sweep (`claimdesk.ops.sweep`).
 
 Every step picks its due rows with plain column comparisons against bounds
 computed here in Python (no per-row date arithmetic in SQL), walks them by
@@ -51,8 +51,6 @@ from claimdesk.accounts.selectors import SHIPPING_DELAY
 from claimdesk.core.calendar import business_days_between, is_business_day
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError
-from claimdesk.core.leases import lease_acquire
-from claimdesk.core.tasks import background_work
 from claimdesk.messaging.services import notify
 from claimdesk.orders.history import record_event
 from claimdesk.orders.models import Order, ShippingStatus
@@ -60,7 +58,6 @@ from claimdesk.orders.services import order_complete_trade
 
 from .models import Claim, ClaimStatus
 from .penalties import shop_penalty_add, shop_restriction_impose, shop_restriction_lift
-from .refunds import refunds_recover, refunds_retry_due
 from .services import (
     claim_cancel_unpaid,
     claim_complete_redelivery,
@@ -482,53 +479,3 @@ def compact_tallies() -> int:
 
     with transaction.atomic():
         return tally.compact(connection, CLAIMS) + tally.compact(connection, ORDERS)
-
-
-# --- the sweep -------------------------------------------------------------------------
-
-
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Run every platform timer once; return what each did.
-
-    The tasks it queues, refunds apart, go below those of people's actions: a
-    first sweep over a large database may queue thousands of reminders.
-    """
-    now = now or timezone.now()
-    # refunds keep the usual priority: buyers are waiting for their money
-    refunds = {
-        "refunds_retried": refunds_retry_due(now=now),
-        "refunds_recovered": refunds_recover(now=now),
-    }
-    with background_work():  # the rest waits behind the tasks of people's actions
-        return refunds | _sweep(now)
-
-
-def _sweep(now: dt.datetime) -> dict[str, int]:
-    from claimdesk.accounts.tokens import idempotency_keys_purge
-
-    return {
-        "unpaid_cancelled": cancel_unpaid_due(now=now),
-        "delay_reminders": remind_delays_due(now=now),
-        "delay_points": give_delay_points_due(now=now),
-        # Lift first, so that a shop still late is judged again at once.
-        "restrictions_lifted": lift_restrictions_due(now=now),
-        "restrictions_imposed": impose_restrictions_due(now=now),
-        "trades_completed": complete_trades_due(now=now),
-        "claims_flagged_overdue": flag_overdue_claims_due(now=now),
-        "claims_escalated": escalate_claims_due(now=now),
-        "redeliveries_completed": complete_redeliveries_due(now=now),
-        "idempotency_keys_purged": idempotency_keys_purge(now=now),
-        "claim_order_dates_filled": fill_claim_order_dates(now=now),
-        "note_shops_filled": fill_note_shops(now=now),
-        "tally_rows_folded": compact_tallies(),
-    }
-
-
-def sweep_if_due(*, holder: str, force: bool = False) -> dict[str, int] | None:
-    """Run the sweep if no other worker ran it within the interval."""
-    every = dt.timedelta(seconds=0 if force else setting("SWEEP_INTERVAL_SECONDS"))
-    if not lease_acquire("platform-sweep", holder=holder, every=every):
-        return None
-    result = sweep()
-    logger.info("sweep: %s", result)
-    return result

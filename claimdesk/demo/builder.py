@@ -7,6 +7,8 @@ afterwards: the services stamp rows with the current time, and `_Clock` maps
 each row's real creation time to the time the story says it happened, keeping
 the order of every order's history so that it still replays.
 
+The data (shops and their items, what people write, which stories to tell
+and how many) is in `data/catalogue.toml`; this module holds the code.
 Everything is seeded (`random.Random` and `Faker("ja_JP")`), so the same
 seed gives the same people, items and stories.
 """
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import tomllib
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -71,70 +75,12 @@ from claimdesk.orders.services import (
 from claimdesk.payments.gateways import set_simulated_mode
 from claimdesk.payments.models import GatewayMode, LedgerTransaction, Refund, RefundStatus
 
-#: The sellers' inquiries of the demo: shop, the claim status of the order named, category,
-#: subject, message, and the customer center's answer ("" for none yet; "？" at the end asks
-#: the seller for more).
-INQUIRIES: tuple[tuple[str, int, str, str, str, str], ...] = (
-    (
-        "shop1",
-        ClaimStatus.NON_RECEIPT_REPORTED,
-        InquiryCategory.WITHDRAW_COMPLAINT,
-        "配達済みの未着申告を取り下げてほしい",
-        "配達記録では受け取り済みです。購入者が申告を取り下げてくれません。",
-        "",
-    ),
-    (
-        "shop1",
-        ClaimStatus.RETURN_REQUESTED,
-        InquiryCategory.JQSM_CLAIMS,
-        "返品の送り先について",
-        "返品を受け付けたいのですが、購入者の住所が海外です。どうすればよいですか。",
-        "返品送料の負担について、購入者とのメッセージのやりとりを送っていただけますか？",
-    ),
-    (
-        "shop2",
-        ClaimStatus.CANCEL_REQUESTED,
-        InquiryCategory.FULL_CANCEL_REFUND,
-        "キャンセル申請の扱い",
-        "購入者からキャンセルの連絡がありましたが、申請がありません。全額返金でキャンセルしてください。",
-        "",
-    ),
-    (
-        "shop2",
-        ClaimStatus.CANCEL_COMPLETED,
-        InquiryCategory.OTHER,
-        "返金の反映時期",
-        "キャンセル済みの注文の返金はいつ購入者に届きますか。",
-        "カード返金は通常、数日で反映されます。",
-    ),
-    (
-        "shop3",
-        ClaimStatus.EXCHANGE_REQUESTED,
-        InquiryCategory.JQSM_CLAIMS,
-        "交換の受付に返送先が必要と表示される",
-        "交換を承認しようとすると返送先住所がないと表示されます。",
-        "",
-    ),
-)
-
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo logins
 DEMO_SEED = 2026
 CURRENCY = "JPY"
 
 
-# --- the cast ------------------------------------------------------------------
-
-
-#: What buyers write at checkout (買家已付款要求); most write nothing.
-BUYER_REQUESTS = (
-    "",
-    "",
-    "午前中の配達を希望します。",
-    "",
-    "ギフト包装をお願いします。",
-    "",
-    "置き配希望",
-)
+# --- the catalogue: shops, items, people's texts and the stories (data/catalogue.toml) ---
 
 
 @dataclass(frozen=True)
@@ -148,233 +94,97 @@ class _ShopSpec:
     catalog: tuple[tuple[str, str, int, tuple[tuple[str, str, int], ...]], ...]
 
 
-SHOPS: tuple[_ShopSpec, ...] = (
-    _ShopSpec(
-        code="shop1",
-        name="東京ファッション館",
-        language="zh-hans",
-        shipping_fee=500,
-        has_return_address=True,
-        staff=(
-            ("shop1-owner", "李 娜", "リ ナ", "zh-hans"),
-            ("shop1-staff", "佐藤 健", "サトウ ケン", "ja"),
-        ),
-        catalog=(
-            (
-                "TFK-SHIRT-01",
-                "リネン混オーバーサイズシャツ",
-                3980,
-                (
-                    ("Color:Black / Size:M", "カラー:ブラック / サイズ:M", 0),
-                    ("Color:Black / Size:L", "カラー:ブラック / サイズ:L", 0),
-                    ("Color:White / Size:M", "カラー:ホワイト / サイズ:M", 0),
-                    ("Color:Beige / Size:L", "カラー:ベージュ / サイズ:L", 0),
-                ),
-            ),
-            (
-                "TFK-PANTS-02",
-                "ストレッチテーパードパンツ",
-                4490,
-                (
-                    ("Color:Navy / Size:S", "カラー:ネイビー / サイズ:S", 0),
-                    ("Color:Navy / Size:M", "カラー:ネイビー / サイズ:M", 0),
-                    ("Color:Gray / Size:L", "カラー:グレー / サイズ:L", 0),
-                    ("Color:Gray / Size:XL", "カラー:グレー / サイズ:XL", 300),
-                ),
-            ),
-            (
-                "TFK-SCARF-03",
-                "カシミヤタッチ マフラー",
-                2980,
-                (
-                    ("Color:Camel", "カラー:キャメル", 0),
-                    ("Color:Charcoal", "カラー:チャコール", 0),
-                    ("Color:Red", "カラー:レッド", 0),
-                ),
-            ),
-            (
-                "TFK-BAG-04",
-                "レザー風トートバッグ",
-                5980,
-                (
-                    ("Color:Black", "カラー:ブラック", 0),
-                    ("Color:Brown", "カラー:ブラウン", 0),
-                ),
-            ),
-            (
-                "TFK-SNKR-05",
-                "厚底スニーカー",
-                6980,
-                (
-                    ("Color:White / Size:23.5", "カラー:ホワイト / サイズ:23.5cm", 0),
-                    ("Color:White / Size:24.5", "カラー:ホワイト / サイズ:24.5cm", 0),
-                    ("Color:Black / Size:25.5", "カラー:ブラック / サイズ:25.5cm", 0),
-                    ("Color:Black / Size:27.0", "カラー:ブラック / サイズ:27.0cm", 500),
-                ),
-            ),
-            (
-                "TFK-UMB-06",
-                "UVカット 折りたたみ傘",
-                1980,
-                (
-                    ("Color:Black", "カラー:ブラック", 0),
-                    ("Color:Ivory", "カラー:アイボリー", 0),
-                ),
-            ),
-        ),
-    ),
-    _ShopSpec(
-        code="shop2",
-        name="さくら雑貨店",
-        language="ja",
-        shipping_fee=600,
-        has_return_address=True,
-        staff=(("shop2-owner", "", "", "ja"),),  # a Faker name
-        catalog=(
-            (
-                "SKR-MUG-01",
-                "北欧風マグカップ 2個セット",
-                1680,
-                (
-                    ("Color:Blue", "カラー:ブルー", 0),
-                    ("Color:Green", "カラー:グリーン", 0),
-                    ("Color:Mustard", "カラー:マスタード", 0),
-                ),
-            ),
-            (
-                "SKR-MAT-02",
-                "珪藻土バスマット",
-                2480,
-                (
-                    ("Size:S", "サイズ:S (45×35cm)", 0),
-                    ("Size:L", "サイズ:L (60×39cm)", 700),
-                ),
-            ),
-            (
-                "SKR-AROMA-03",
-                "アロマディフューザー",
-                3280,
-                (
-                    ("Color:Wood", "カラー:木目", 0),
-                    ("Color:White", "カラー:ホワイト", 0),
-                ),
-            ),
-            (
-                "SKR-BOTL-04",
-                "ステンレス保温ボトル 500ml",
-                2180,
-                (
-                    ("Color:Black", "カラー:ブラック", 0),
-                    ("Color:Pink", "カラー:ピンク", 0),
-                    ("Color:Silver", "カラー:シルバー", 0),
-                ),
-            ),
-            (
-                "SKR-CUTL-05",
-                "竹製カトラリーセット",
-                1280,
-                (
-                    ("Set:4pcs", "セット:4本", 0),
-                    ("Set:6pcs", "セット:6本", 400),
-                ),
-            ),
-            (
-                "SKR-LAMP-06",
-                "LEDデスクライト",
-                4980,
-                (
-                    ("Color:White", "カラー:ホワイト", 0),
-                    ("Color:Black", "カラー:ブラック", 0),
-                ),
-            ),
-        ),
-    ),
-    _ShopSpec(
-        code="shop3",
-        name="北海道グルメ市場",
-        language="en",
-        shipping_fee=1000,
-        has_return_address=False,  # so that the "needs an address" message can be shown
-        staff=(("shop3-owner", "Emily Carter", "エミリー カーター", "en"),),
-        catalog=(
-            (
-                "HKG-IKURA-01",
-                "北海道産 いくら醤油漬け",
-                4980,
-                (
-                    ("Weight:250g", "内容量:250g", 0),
-                    ("Weight:500g", "内容量:500g", 4500),
-                ),
-            ),
-            (
-                "HKG-JELLY-02",
-                "夕張メロンゼリー",
-                2680,
-                (
-                    ("Pack:6", "入数:6個入", 0),
-                    ("Pack:12", "入数:12個入", 2400),
-                ),
-            ),
-            (
-                "HKG-HAMB-03",
-                "十勝ハーブ牛 ハンバーグ",
-                3980,
-                (
-                    ("Pack:5", "入数:5個", 0),
-                    ("Pack:10", "入数:10個", 3500),
-                ),
-            ),
-            (
-                "HKG-POTA-04",
-                "じゃがいも 男爵 5kg",
-                2380,
-                (
-                    ("Size:M", "サイズ:M", 0),
-                    ("Size:L", "サイズ:L", 300),
-                ),
-            ),
-            (
-                "HKG-CRAB-05",
-                "毛ガニ 姿 ボイル",
-                6980,
-                (
-                    ("Weight:500g", "重量:500g前後", 0),
-                    ("Weight:700g", "重量:700g前後", 2500),
-                ),
-            ),
-            (
-                "HKG-LAMB-06",
-                "ジンギスカン 味付け",
-                2980,
-                (
-                    ("Weight:1kg", "内容量:1kg", 0),
-                    ("Weight:2kg", "内容量:2kg", 2600),
-                ),
-            ),
-        ),
-    ),
-)
+@dataclass(frozen=True)
+class _Recipe:
+    name: str
+    count: int
+    days: tuple[float, float]
+    methods: str = "any"  # any | card | later (bank transfer, convenience store)
+    needs_address: bool = False
 
+
+def _read_catalogue() -> dict[str, Any]:
+    """Read the demo's data file (`data/catalogue.toml`, shipped in this package)."""
+    text = resources.files(__package__).joinpath("data", "catalogue.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _shop_spec(row: dict[str, Any]) -> _ShopSpec:
+    return _ShopSpec(
+        code=row["code"],
+        name=row["name"],
+        language=row["language"],
+        shipping_fee=row["shipping_fee"],
+        has_return_address=row["has_return_address"],
+        staff=tuple(
+            (s["login"], s.get("name", ""), s.get("kana", ""), s["language"]) for s in row["staff"]
+        ),
+        catalog=tuple(
+            (
+                item["sku"],
+                item["title"],
+                item["price"],
+                tuple((o["code"], o["text"], o.get("extra", 0)) for o in item["options"]),
+            )
+            for item in row["items"]
+        ),
+    )
+
+
+_CATALOGUE = _read_catalogue()
+
+#: What buyers write at checkout (買家已付款要求); most write nothing.
+BUYER_REQUESTS: tuple[str, ...] = tuple(_CATALOGUE["buyer_requests"])
+#: The shops with their staff (a staff member without a name gets a Faker one) and items.
+SHOPS: tuple[_ShopSpec, ...] = tuple(_shop_spec(row) for row in _CATALOGUE["shops"])
 BUYER_COUNT = 30
 #: Buyers who read the site in another language than Japanese.
-BUYER_LANGUAGES = {5: "zh-hans", 12: "zh-hans", 19: "en", 26: "en"}
+BUYER_LANGUAGES: dict[int, str] = {
+    int(n): lang for n, lang in _CATALOGUE["buyer_languages"].items()
+}
 OPERATOR = "operator"
 
-CARRIERS = ("ヤマト運輸", "佐川急便", "日本郵便 (ゆうパック)")
-BUYER_CANCEL_MEMOS = (
-    "サイズを間違えて注文してしまいました。",
-    "別の色で注文し直したいです。",
-    "間違えて二重に注文しました。",
-    "",
+CARRIERS: tuple[str, ...] = tuple(_CATALOGUE["carriers"])
+BUYER_CANCEL_MEMOS: tuple[str, ...] = tuple(_CATALOGUE["buyer_cancel_memos"])
+#: What a buyer writes with a return or exchange request, by reason code.
+RETURN_MEMOS: dict[str, str] = dict(_CATALOGUE["return_memos"])
+#: The texts people write in the stories, by name.
+TEXTS: dict[str, str] = dict(_CATALOGUE["texts"])
+#: The stories to tell: each recipe tells `count` stories with `_Builder._story_<name>`.
+RECIPES: tuple[_Recipe, ...] = tuple(
+    _Recipe(
+        name=row["name"],
+        count=row["count"],
+        days=(row["days"][0], row["days"][1]),
+        methods=row.get("methods", "any"),
+        needs_address=row.get("needs_address", False),
+    )
+    for row in _CATALOGUE["recipes"]
 )
-RETURN_MEMOS = {
-    "DEFECTIVE": "届いた商品に傷がありました。",
-    "WRONG_ITEM": "注文したものと違う色の商品が届きました。",
-    "DELIVERY_DELAY": "到着が遅く、使う予定の日に間に合いませんでした。",
-    "EDIT_ORDER": "サイズが合わなかったので交換/返品をお願いします。",
-    "ORDER_CANCEL": "不要になったため返品したいです。",
-    "OTHER": "イメージと違いました。",
-}
+#: The sellers' inquiries of the demo: shop, the claim status of the order named, category,
+#: subject, message, and the customer center's answer ("" for none yet; "？" at the end asks
+#: the seller for more).
+INQUIRIES: tuple[tuple[str, int, str, str, str, str], ...] = tuple(
+    (
+        row["shop"],
+        ClaimStatus[row["claim_status"]].value,
+        InquiryCategory[row["category"]].value,
+        row["subject"],
+        row["body"],
+        row.get("answer", ""),
+    )
+    for row in _CATALOGUE["inquiries"]
+)
+#: What to try in the demo, by the state an order is in: (what to do, which orders).
+TRY_THIS: tuple[tuple[str, dict[str, Any]], ...] = tuple(
+    (
+        row["what"],
+        {"shipping_status": ShippingStatus[row["shipping_status"]].value}
+        if "shipping_status" in row
+        else {"claims__status": ClaimStatus[row["claim_status"]].value},
+    )
+    for row in _CATALOGUE["try_this"]
+)
 
 
 # --- the clock -------------------------------------------------------------------
@@ -492,19 +302,6 @@ class DemoTry:
     buyer: str
 
 
-#: What to try in the demo, by the state an order is in: (what to do, which orders).
-TRY_THIS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("confirm or cancel a new order", {"shipping_status": ShippingStatus.REQUESTED}),
-    ("ship an order awaiting shipment", {"shipping_status": ShippingStatus.CONFIRMED}),
-    ("approve a buyer's cancel request", {"claims__status": ClaimStatus.CANCEL_REQUESTED}),
-    ("accept a return request", {"claims__status": ClaimStatus.RETURN_REQUESTED}),
-    ("collect a return and refund it", {"claims__status": ClaimStatus.RETURNING}),
-    ("approve an exchange", {"claims__status": ClaimStatus.EXCHANGE_REQUESTED}),
-    ("answer a not-received report", {"claims__status": ClaimStatus.NON_RECEIPT_REPORTED}),
-    ("return or report a delivered order (buyer)", {"shipping_status": ShippingStatus.DELIVERED}),
-)
-
-
 def demo_try_this() -> list[DemoTry]:
     """Return an order of the first demo shop in each state worth trying, with its logins."""
     shop = Shop.objects.filter(code=SHOPS[0].code).first()
@@ -579,57 +376,6 @@ class _Run:
     @property
     def order(self) -> Order:
         return self.orders[0]
-
-
-@dataclass(frozen=True)
-class _Recipe:
-    name: str
-    count: int
-    days: tuple[float, float]
-    methods: str = "any"  # any | card | later (bank transfer, convenience store)
-    needs_address: bool = False
-
-
-RECIPES: tuple[_Recipe, ...] = (
-    # shipping statuses
-    _Recipe("awaiting_payment", 15, (0.05, 2.3), "later"),
-    _Recipe("new", 24, (0.05, 2.0)),
-    _Recipe("confirmed", 18, (0.5, 3.0)),
-    _Recipe("delay_registered", 8, (2.0, 7.0)),
-    _Recipe("delay_date_passed", 8, (4.0, 8.0)),
-    _Recipe("on_delivery", 24, (1.5, 6.0)),
-    _Recipe("delivered", 24, (3.0, 11.0)),
-    _Recipe("completed", 60, (14.0, 60.0)),
-    _Recipe("pair_completed", 5, (14.0, 55.0)),
-    _Recipe("pair_split", 3, (1.0, 20.0)),
-    _Recipe("cart_several", 16, (0.5, 12.0)),
-    # claims
-    _Recipe("cancel_requested", 8, (0.5, 3.0)),
-    _Recipe("cancelling", 6, (0.1, 1.0), "card"),
-    _Recipe("refund_failed", 3, (0.5, 4.0), "card"),
-    _Recipe("buyer_cancelled", 8, (1.0, 55.0)),
-    _Recipe("buyer_cancelled_unpaid", 4, (0.5, 40.0), "later"),
-    _Recipe("buyer_cancelled_delayed", 3, (5.0, 30.0)),
-    _Recipe("seller_cancelled_with_notice", 4, (1.0, 50.0)),
-    _Recipe("seller_cancelled_without_notice", 6, (1.0, 50.0)),
-    _Recipe("cancel_approved", 6, (1.0, 50.0)),
-    _Recipe("operator_cancelled", 3, (3.0, 40.0)),
-    _Recipe("return_requested", 8, (4.0, 9.0)),
-    _Recipe("returning", 6, (5.0, 12.0)),
-    _Recipe("return_completed", 14, (8.0, 58.0)),
-    _Recipe("exchange_requested", 6, (4.0, 9.0)),
-    _Recipe("exchange_approved", 5, (5.0, 10.0), needs_address=True),
-    _Recipe("exchange_redelivering", 3, (6.0, 12.0), needs_address=True),
-    _Recipe("non_receipt_redelivering", 2, (4.0, 10.0)),
-    _Recipe("exchange_completed", 3, (12.0, 58.0), needs_address=True),
-    _Recipe("non_receipt_redelivered", 2, (10.0, 50.0)),
-    _Recipe("non_receipt_reported", 5, (3.0, 9.0)),
-    _Recipe("non_receipt_refunded", 5, (6.0, 55.0)),
-    _Recipe("non_receipt_partly_refunded", 4, (6.0, 55.0)),
-    _Recipe("unpaid_cancelled", 8, (4.0, 45.0), "later"),
-    _Recipe("withdrawn", 8, (3.0, 45.0)),
-    _Recipe("rejected_shipped", 5, (3.0, 40.0)),
-)
 
 
 def _accepted(results: list[RowResult]) -> None:
@@ -716,7 +462,7 @@ class _Builder:
                 email=f"{spec.code}@shops.example",
                 language=spec.language,  # type: ignore[arg-type]
                 return_address=AddressIn(
-                    name=f"{spec.name} 返品センター",
+                    name=TEXTS["return_center"].format(shop=spec.name),
                     zip_code=self.fake.zipcode(),
                     address=street(),
                     address2=building(),
@@ -751,7 +497,7 @@ class _Builder:
                 external_id=OPERATOR,
                 login=OPERATOR,
                 role="operator",
-                display_name="カスタマーセンター 山本",
+                display_name=TEXTS["operator_name"],
                 email="operator@example.com",
                 language="ja",
             )
@@ -999,15 +745,15 @@ class _Builder:
             order=run.order,
             est_ship_date=self.today + dt.timedelta(days=self.rng.randint(2, 6)),
             delay_type=delay_type,
-            memo="仕入れ先からの入荷が遅れております。" if delay_type == 4 else "",
+            memo=TEXTS["delay_memo"] if delay_type == 4 else "",
         )
         run.keep_est_date = True
         if run.variant % 3 == 0:
             self._note(
                 run,
                 NoteCategory.SHIPPING,
-                "発送遅延のお知らせ",
-                "ご注文の商品の発送が遅れております。大変申し訳ございません。",
+                TEXTS["delay_note_title"],
+                TEXTS["delay_note_body"],
             )
 
     def _story_delay_date_passed(self, run: _Run) -> None:
@@ -1090,7 +836,7 @@ class _Builder:
                 actor=run.seller,
                 order=run.order,
                 reason="OUT_OF_STOCK",
-                seller_memo="申し訳ございません、在庫切れのためキャンセルいたします。",
+                seller_memo=TEXTS["out_of_stock_cancel_memo"],
                 confirm_without_notice=True,
             )
         elif way == 2:
@@ -1105,7 +851,7 @@ class _Builder:
                 actor=self.operator,
                 order=run.order,
                 reason="EDIT_ORDER",
-                memo="販売者からの問い合わせにより、全額キャンセル・返金いたしました。",
+                memo=TEXTS["operator_cancel_memo"],
             )
 
     def _story_cancelling(self, run: _Run) -> None:
@@ -1157,7 +903,7 @@ class _Builder:
             actor=run.buyer,
             order=run.order,
             reason="SHIPPING_DELAY",
-            memo="発送予定日を過ぎても届かないためキャンセルします。",
+            memo=TEXTS["delay_cancel_memo"],
         )
         self._settle(run)
         # The date the buyer was promised: the registered one, or one that had passed.
@@ -1175,15 +921,15 @@ class _Builder:
         self._note(
             run,
             NoteCategory.CANCEL_REFUND,
-            "ご注文キャンセルのお願い",
-            "誠に申し訳ございませんが、在庫を確保できなかったためご注文をキャンセルさせていただきます。",
+            TEXTS["cancel_notice_title"],
+            TEXTS["cancel_notice_body"],
         )
         self._tick(run, 1, 12)
         claims.claim_seller_cancel(
             actor=run.seller,
             order=run.order,
             reason=reason,
-            seller_memo="ご迷惑をおかけして申し訳ございません。",
+            seller_memo=TEXTS["seller_cancel_memo"],
         )
         self._settle(run)
 
@@ -1214,7 +960,7 @@ class _Builder:
         claims.claim_approve_cancel(
             actor=run.seller,
             claim=self._claim(run),
-            seller_memo="キャンセルを承りました。",
+            seller_memo=TEXTS["cancel_approved_memo"],
             grant_payment_fee=run.variant % 3 == 0,
         )
         self._settle(run)
@@ -1226,7 +972,7 @@ class _Builder:
             actor=self.operator,
             order=run.order,
             reason="EDIT_ORDER",
-            memo="販売者からのお問い合わせ（订单取消·退款(全额)）により、全額返金しました。",
+            memo=TEXTS["operator_cancel_on_inquiry_memo"],
         )
         self._settle(run)
 
@@ -1261,7 +1007,7 @@ class _Builder:
                 actor=run.seller,
                 order=run.order,
                 reason="DEFECTIVE",
-                seller_memo="検品漏れがありました。返品をお願いいたします。",
+                seller_memo=TEXTS["seller_return_defective_memo"],
                 pickup_method=self._pickup(run),
             )
         else:
@@ -1275,9 +1021,9 @@ class _Builder:
                 actor=run.seller,
                 order=run.order,
                 reason="WRONG_ITEM",
-                seller_memo="誤った商品をお送りしました。回収に伺います。",
+                seller_memo=TEXTS["seller_return_wrong_item_memo"],
                 pickup_method=self._pickup(run),
-                pickup_carrier="ヤマト運輸",
+                pickup_carrier=CARRIERS[0],
                 accept_now=True,
             )
             return
@@ -1287,7 +1033,7 @@ class _Builder:
             actor=run.seller,
             claim=claim,
             pickup_method=self._pickup(run),
-            pickup_carrier="ヤマト運輸",
+            pickup_carrier=CARRIERS[0],
         )
 
     def _story_return_completed(self, run: _Run) -> None:
@@ -1300,7 +1046,7 @@ class _Builder:
                 order=run.order,
                 reason="WRONG_ITEM",
                 pickup_method=self._pickup(run),
-                pickup_carrier="佐川急便",
+                pickup_carrier=CARRIERS[1],
                 accept_now=True,
             )
         else:
@@ -1318,7 +1064,7 @@ class _Builder:
             goods_received=way != 3,
             confirmed=True,
             return_shipping_deduction=500 if buyer_fault and run.order.total_minor >= 2000 else 0,
-            seller_memo="返品を確認いたしました。返金手続きを行いました。",
+            seller_memo=TEXTS["return_completed_memo"],
         )
         self._settle(run)
 
@@ -1334,7 +1080,7 @@ class _Builder:
             claims.claim_convert_to_exchange(
                 actor=run.seller,
                 claim=claim,
-                seller_memo="在庫がございますので交換で対応いたします。",
+                seller_memo=TEXTS["exchange_instead_memo"],
             )
         else:
             claim = self._return_request(run, exchange=True)
@@ -1362,7 +1108,7 @@ class _Builder:
         self._advance(run, "shipped")
         self._tick(run, 72, 120)
         claim = claims.claim_report_non_receipt(
-            actor=run.buyer, order=run.order, memo="追跡番号で確認しても荷物が届いていません。"
+            actor=run.buyer, order=run.order, memo=TEXTS["not_arrived_memo"]
         )
         return self._redeliver(run, claim)
 
@@ -1388,7 +1134,7 @@ class _Builder:
         self._advance(run, "shipped" if run.variant % 2 else "delivered")
         self._tick(run, 24, 72)
         claims.claim_report_non_receipt(
-            actor=run.buyer, order=run.order, memo="配達完了になっていますが、受け取っていません。"
+            actor=run.buyer, order=run.order, memo=TEXTS["delivered_not_received_memo"]
         )
 
     def _story_non_receipt_refunded(self, run: _Run) -> None:
@@ -1397,7 +1143,7 @@ class _Builder:
         claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
         self._tick(run, 4, 30)
         claims.claim_refund_non_receipt(
-            actor=run.seller, claim=claim, seller_memo="配送事故のため全額返金いたします。"
+            actor=run.seller, claim=claim, seller_memo=TEXTS["non_receipt_refund_memo"]
         )
         self._settle(run)
 
@@ -1415,7 +1161,7 @@ class _Builder:
                 order=run.order,
                 duty=NonReceiptDuty.SL,
                 missing_quantity=1,
-                memo="2個注文しましたが1個しか入っていませんでした。",
+                memo=TEXTS["piece_missing_memo"],
             )
             amount = None
         else:
@@ -1426,7 +1172,7 @@ class _Builder:
             actor=run.seller,
             claim=claim,
             amount_minor=amount,
-            seller_memo="不足分を返金いたします。",
+            seller_memo=TEXTS["shortfall_refund_memo"],
         )
         self._settle(run)
 
@@ -1441,9 +1187,7 @@ class _Builder:
                 actor=run.buyer, order=run.order, reason="EDIT_ORDER"
             )
             self._tick(run, 1, 12)
-            claims.claim_withdraw(
-                actor=run.buyer, claim=claim, memo="やはり購入します。キャンセルを取り消します。"
-            )
+            claims.claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["cancel_withdrawn_memo"])
             self._ship(run)
             return
         if way == 3:  # a complaint the customer center withdrew on the seller's inquiry
@@ -1454,13 +1198,13 @@ class _Builder:
             claims.claim_operator_withdraw(
                 actor=self.operator,
                 claim=claim,
-                reason="配達記録により受け取りが確認できたため、投诉を撤回しました。",
+                reason=TEXTS["complaint_withdrawn_reason"],
             )
             return
         self._advance(run, "delivered")
         claim = self._return_request(run, exchange=way == 2)
         self._tick(run, 2, 24)
-        claims.claim_withdraw(actor=run.buyer, claim=claim, memo="問題が解決しました。")
+        claims.claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["solved_memo"])
         self._complete(run)
 
     def _story_rejected_shipped(self, run: _Run) -> None:

@@ -1,4 +1,4 @@
-"""Qoo10's answer envelope in JSON or XML, and the liberal reading of parameters."""
+"""Qoo10's answer envelope in JSON or XML, the liberal reading of parameters, and who calls."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from claimdesk.accounts.models import ApiToken, User
 from claimdesk.core.money import minor_units
 from claimdesk.core.validation import NOT_XML_CHARS
 
@@ -81,6 +82,23 @@ class Params:
             if value:
                 return value
         return ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who calls: the key's token (None before a key is issued) and the key as sent."""
+
+    token: ApiToken | None
+    api_key: str
+
+    @property
+    def actor(self) -> User:
+        assert self.token is not None  # noqa: S101 - only methods that need a key get here
+        return self.token.user
+
+
+#: A QAPI method: the caller and the parameters to the answer.
+Handler = Callable[[Context, Params], Result]
 
 
 def money_value(minor: int, currency: str) -> int | float:

@@ -7,15 +7,12 @@ catalogue's other states (waiting, suspended, refused) are never listed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claimdesk.orders.models import Item
 
-from .envelope import Params, Result, money_value
+from .envelope import Context, Params, Result, money_value
 from .errors import refused
-
-if TYPE_CHECKING:
-    from .methods import Context
 
 #: Items per GetAllGoodsInfo page, as Qoo10 pages them.
 PAGE_SIZE = 500

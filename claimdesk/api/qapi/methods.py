@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from claimdesk.accounts.models import ApiToken, User
 from claimdesk.accounts.tokens import qapi_key_issue
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
@@ -24,7 +23,7 @@ from claimdesk.orders.bulk import MAX_BULK_ROWS
 from claimdesk.orders.models import Order, ShippingStatus
 
 from . import items
-from .envelope import Params, QapiError, Result, date_text
+from .envelope import Context, Handler, Params, QapiError, Result, date_text
 from .errors import refusal, refused
 from .rows import (
     claim_rows,
@@ -35,20 +34,6 @@ from .rows import (
 
 MAX_PERIOD_DAYS = 90
 BIG = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Context:
-    token: ApiToken | None
-    api_key: str
-
-    @property
-    def actor(self) -> User:
-        assert self.token is not None  # noqa: S101 - only methods that need a key get here
-        return self.token.user
-
-
-Handler = Callable[[Context, Params], Result]
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from claimdesk.accounts.models import ApiToken, ApiTokenKind
 from claimdesk.accounts.tokens import api_token_lookup, api_token_touch
 from claimdesk.core.errors import DomainError
 
-from .envelope import MESSAGES, Params, QapiError, Result, render
+from .envelope import MESSAGES, Context, Params, QapiError, Result, render
 from .errors import refusal
-from .methods import METHODS, Context
+from .methods import METHODS
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from claimdesk.claims.refunds import refunds_recover
-from claimdesk.claims.timers import sweep_if_due
 from claimdesk.core.conf import setting
 from claimdesk.core.worker import GracefulStop, drain_tasks, tasks_recover, worker_id
+from claimdesk.ops.sweep import sweep_if_due
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Operations: the platform sweep that runs every timer, and the `worker` command."""
