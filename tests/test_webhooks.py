@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claimdesk.accounts.models import User
-from claimdesk.claims.services import claim_request_cancel, claim_seller_cancel
+from claimdesk.claims.cancel import claim_request_cancel, claim_seller_cancel
 from claimdesk.core.errors import InvalidInput
 from claimdesk.messaging import webhooks
 from claimdesk.messaging.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus

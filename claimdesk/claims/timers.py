@@ -58,15 +58,12 @@ from claimdesk.orders.history import record_event
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import order_complete_trade
 
+from .cancel import claim_cancel_unpaid
 from .models import Claim, ClaimStatus
+from .operator import claim_escalate, claim_flag_overdue
 from .penalties import shop_penalty_add, shop_restriction_impose, shop_restriction_lift
 from .refunds import refunds_recover, refunds_retry_due
-from .services import (
-    claim_cancel_unpaid,
-    claim_complete_redelivery,
-    claim_escalate,
-    claim_flag_overdue,
-)
+from .returns import claim_complete_redelivery
 from .shop_record import percent_text, shop_ship_rate
 
 logger = logging.getLogger(__name__)

@@ -27,9 +27,28 @@ from django.utils import timezone
 from faker import Faker
 
 from claimdesk.accounts.models import Shop, User
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_cancel_unpaid,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import Claim, ClaimStatus, NonReceiptDuty, PickupMethod
+from claimdesk.claims.non_receipt import claim_refund_non_receipt, claim_report_non_receipt
+from claimdesk.claims.operator import claim_operator_cancel, claim_operator_withdraw
 from claimdesk.claims.refunds import refund_process, refund_retry
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_complete_redelivery,
+    claim_complete_return,
+    claim_convert_to_exchange,
+    claim_redeliver,
+    claim_request_return,
+    claim_seller_start_return,
+)
 from claimdesk.core.conf import setting
 from claimdesk.inquiries.models import InquiryCategory
 from claimdesk.inquiries.services import inquiry_open, inquiry_reply
@@ -1043,7 +1062,7 @@ class _Builder:
         self._place(run, lines=2)
         self._pay(run)
         self._tick(run, 0.5, 8)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer, order=run.orders[1], reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
         )
         self._settle(run)
@@ -1062,7 +1081,7 @@ class _Builder:
         self._confirm(run, second)
         if run.variant % 4 == 3:  # the buyer wants one order of the cart cancelled
             self._tick(run, 1, 12)
-            claims.claim_request_cancel(
+            claim_request_cancel(
                 actor=run.buyer, order=second, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
             )
 
@@ -1070,7 +1089,7 @@ class _Builder:
         self._advance(run, "confirmed")
         run.keep_est_date = True
         self._tick(run, 1, 20)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
@@ -1082,11 +1101,11 @@ class _Builder:
         way = run.variant % 4
         if way == 0:
             self._tick(run, 0.5, 6)
-            claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+            claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
         elif way == 1:
             self._confirm(run)
             self._tick(run, 1, 12)
-            claims.claim_seller_cancel(
+            claim_seller_cancel(
                 actor=run.seller,
                 order=run.order,
                 reason="OUT_OF_STOCK",
@@ -1096,12 +1115,12 @@ class _Builder:
         elif way == 2:
             self._confirm(run)
             self._tick(run, 1, 12)
-            claims.claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+            claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
             self._tick(run, 1, 12)
-            claims.claim_approve_cancel(actor=run.seller, claim=self._claim(run))
+            claim_approve_cancel(actor=run.seller, claim=self._claim(run))
         else:
             self._tick(run, 2, 20)
-            claims.claim_operator_cancel(
+            claim_operator_cancel(
                 actor=self.operator,
                 order=run.order,
                 reason="EDIT_ORDER",
@@ -1123,7 +1142,7 @@ class _Builder:
         self._place(run)
         self._pay(run)
         self._tick(run, 0.2, 10)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
@@ -1134,7 +1153,7 @@ class _Builder:
     def _story_buyer_cancelled_unpaid(self, run: _Run) -> None:
         self._place(run)
         self._tick(run, 0.5, 20)
-        claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
 
     def _story_buyer_cancelled_delayed(self, run: _Run) -> None:
         self._advance(run, "confirmed")
@@ -1153,7 +1172,7 @@ class _Builder:
                 est_ship_date=self.today - dt.timedelta(days=1)
             )
         self._tick(run, 30, 60)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer,
             order=run.order,
             reason="SHIPPING_DELAY",
@@ -1179,7 +1198,7 @@ class _Builder:
             "誠に申し訳ございませんが、在庫を確保できなかったためご注文をキャンセルさせていただきます。",
         )
         self._tick(run, 1, 12)
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=run.seller,
             order=run.order,
             reason=reason,
@@ -1193,7 +1212,7 @@ class _Builder:
         if run.variant % 2:
             self._confirm(run)
         self._tick(run, 2, 30)
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=run.seller,
             order=run.order,
             reason=self._reason("OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION"),
@@ -1204,14 +1223,14 @@ class _Builder:
     def _story_cancel_approved(self, run: _Run) -> None:
         self._advance(run, "confirmed")
         self._tick(run, 1, 20)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
             memo=self.rng.choice(BUYER_CANCEL_MEMOS),
         )
         self._tick(run, 1, 20)
-        claims.claim_approve_cancel(
+        claim_approve_cancel(
             actor=run.seller,
             claim=self._claim(run),
             seller_memo="キャンセルを承りました。",
@@ -1222,7 +1241,7 @@ class _Builder:
     def _story_operator_cancelled(self, run: _Run) -> None:
         self._advance(run, "shipped" if run.variant % 2 else "delivered")
         self._tick(run, 24, 72)
-        claims.claim_operator_cancel(
+        claim_operator_cancel(
             actor=self.operator,
             order=run.order,
             reason="EDIT_ORDER",
@@ -1236,7 +1255,7 @@ class _Builder:
         if deadline is None:  # pragma: no cover - bank transfer and convenience store have one
             raise LookupError(f"cart of order {run.order.order_no} has no payment deadline")
         run.t = self.clock.at(min(deadline + dt.timedelta(minutes=5), self.latest))
-        if claims.claim_cancel_unpaid(order=run.order) is None:  # pragma: no cover
+        if claim_cancel_unpaid(order=run.order) is None:  # pragma: no cover
             raise LookupError(f"order {run.order.order_no} was not due for the unpaid cancel")
 
     # -- stories: returns and exchanges ------------------------------------------------------
@@ -1245,7 +1264,7 @@ class _Builder:
         reasons = ("WRONG_ITEM", "EDIT_ORDER") if exchange else tuple(RETURN_MEMOS)
         reason = reasons[run.variant % len(reasons)]
         self._tick(run, 5, 72)
-        return claims.claim_request_return(
+        return claim_request_return(
             actor=run.buyer,
             order=run.order,
             reason=reason,
@@ -1257,7 +1276,7 @@ class _Builder:
         self._advance(run, "delivered")
         if run.variant % 4 == 3:
             self._tick(run, 5, 48)
-            claims.claim_seller_start_return(
+            claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="DEFECTIVE",
@@ -1271,7 +1290,7 @@ class _Builder:
         self._advance(run, "delivered")
         if run.variant % 3 == 2:
             self._tick(run, 5, 48)
-            claims.claim_seller_start_return(
+            claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="WRONG_ITEM",
@@ -1283,7 +1302,7 @@ class _Builder:
             return
         claim = self._return_request(run)
         self._tick(run, 2, 30)
-        claims.claim_accept_return(
+        claim_accept_return(
             actor=run.seller,
             claim=claim,
             pickup_method=self._pickup(run),
@@ -1295,7 +1314,7 @@ class _Builder:
         way = run.variant % 4
         if way == 2:
             self._tick(run, 5, 48)
-            claim = claims.claim_seller_start_return(
+            claim = claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="WRONG_ITEM",
@@ -1307,12 +1326,12 @@ class _Builder:
             claim = self._return_request(run)
             if way != 3:
                 self._tick(run, 2, 30)
-                claim = claims.claim_accept_return(
+                claim = claim_accept_return(
                     actor=run.seller, claim=claim, pickup_method=PickupMethod.BUYER_SENDS
                 )
         self._tick(run, 24, 96)
         buyer_fault = claim.fault == "buyer"
-        claims.claim_complete_return(
+        claim_complete_return(
             actor=run.seller,
             claim=claim,
             goods_received=way != 3,
@@ -1331,7 +1350,7 @@ class _Builder:
         if run.variant % 2:
             claim = self._return_request(run)
             self._tick(run, 2, 30)
-            claims.claim_convert_to_exchange(
+            claim_convert_to_exchange(
                 actor=run.seller,
                 claim=claim,
                 seller_memo="在庫がございますので交換で対応いたします。",
@@ -1339,11 +1358,11 @@ class _Builder:
         else:
             claim = self._return_request(run, exchange=True)
             self._tick(run, 2, 30)
-            claims.claim_approve_exchange(actor=run.seller, claim=claim)
+            claim_approve_exchange(actor=run.seller, claim=claim)
 
     def _redeliver(self, run: _Run, claim: Claim) -> Claim:
         self._tick(run, 12, 48)
-        return claims.claim_redeliver(
+        return claim_redeliver(
             actor=run.seller,
             claim=claim,
             redelivery_date=timezone.localdate(run.t),
@@ -1355,13 +1374,13 @@ class _Builder:
         self._advance(run, "delivered")
         claim = self._return_request(run, exchange=True)
         self._tick(run, 2, 30)
-        claim = claims.claim_approve_exchange(actor=run.seller, claim=claim)
+        claim = claim_approve_exchange(actor=run.seller, claim=claim)
         return self._redeliver(run, claim)
 
     def _non_receipt_shipped(self, run: _Run) -> Claim:
         self._advance(run, "shipped")
         self._tick(run, 72, 120)
-        claim = claims.claim_report_non_receipt(
+        claim = claim_report_non_receipt(
             actor=run.buyer, order=run.order, memo="追跡番号で確認しても荷物が届いていません。"
         )
         return self._redeliver(run, claim)
@@ -1375,28 +1394,28 @@ class _Builder:
     def _story_exchange_completed(self, run: _Run) -> None:
         claim = self._exchange_shipped(run)
         self._tick(run, 20, 60)
-        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+        claim_complete_redelivery(actor=run.buyer, claim=claim)
 
     def _story_non_receipt_redelivered(self, run: _Run) -> None:
         claim = self._non_receipt_shipped(run)
         self._tick(run, 20, 60)
-        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+        claim_complete_redelivery(actor=run.buyer, claim=claim)
 
     # -- stories: not received ---------------------------------------------------------------
 
     def _story_non_receipt_reported(self, run: _Run) -> None:
         self._advance(run, "shipped" if run.variant % 2 else "delivered")
         self._tick(run, 24, 72)
-        claims.claim_report_non_receipt(
+        claim_report_non_receipt(
             actor=run.buyer, order=run.order, memo="配達完了になっていますが、受け取っていません。"
         )
 
     def _story_non_receipt_refunded(self, run: _Run) -> None:
         self._advance(run, "shipped")
         self._tick(run, 72, 120)
-        claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+        claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
         self._tick(run, 4, 30)
-        claims.claim_refund_non_receipt(
+        claim_refund_non_receipt(
             actor=run.seller, claim=claim, seller_memo="配送事故のため全額返金いたします。"
         )
         self._settle(run)
@@ -1410,7 +1429,7 @@ class _Builder:
         self._deliver(run)
         self._tick(run, 5, 48)
         if part:  # one of two pieces is missing: refund its share
-            claim = claims.claim_report_non_receipt(
+            claim = claim_report_non_receipt(
                 actor=run.buyer,
                 order=run.order,
                 duty=NonReceiptDuty.SL,
@@ -1419,10 +1438,10 @@ class _Builder:
             )
             amount = None
         else:
-            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
             amount = run.order.total_minor // 2
         self._tick(run, 4, 30)
-        claims.claim_refund_non_receipt(
+        claim_refund_non_receipt(
             actor=run.seller,
             claim=claim,
             amount_minor=amount,
@@ -1437,11 +1456,9 @@ class _Builder:
         if way == 0:  # the buyer changed their mind about cancelling; the order ships
             self._advance(run, "confirmed")
             self._tick(run, 1, 12)
-            claim = claims.claim_request_cancel(
-                actor=run.buyer, order=run.order, reason="EDIT_ORDER"
-            )
+            claim = claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
             self._tick(run, 1, 12)
-            claims.claim_withdraw(
+            claim_withdraw(
                 actor=run.buyer, claim=claim, memo="やはり購入します。キャンセルを取り消します。"
             )
             self._ship(run)
@@ -1449,9 +1466,9 @@ class _Builder:
         if way == 3:  # a complaint the customer center withdrew on the seller's inquiry
             self._advance(run, "delivered")
             self._tick(run, 24, 48)
-            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
             self._tick(run, 24, 48)
-            claims.claim_operator_withdraw(
+            claim_operator_withdraw(
                 actor=self.operator,
                 claim=claim,
                 reason="配達記録により受け取りが確認できたため、投诉を撤回しました。",
@@ -1460,13 +1477,13 @@ class _Builder:
         self._advance(run, "delivered")
         claim = self._return_request(run, exchange=way == 2)
         self._tick(run, 2, 24)
-        claims.claim_withdraw(actor=run.buyer, claim=claim, memo="問題が解決しました。")
+        claim_withdraw(actor=run.buyer, claim=claim, memo="問題が解決しました。")
         self._complete(run)
 
     def _story_rejected_shipped(self, run: _Run) -> None:
         self._advance(run, "confirmed")
         self._tick(run, 1, 12)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer, order=run.order, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[1]
         )
         self._ship(run)  # shipping is the only way to decline

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from claimdesk.accounts.models import AddressKind, Role, Shop, ShopAddress, User
 from claimdesk.accounts.roles import require_role
-from claimdesk.claims.services import claim_cancel_unpaid
+from claimdesk.claims.cancel import claim_cancel_unpaid
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
