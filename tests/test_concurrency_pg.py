@@ -123,7 +123,7 @@ def assert_books_sound(*orders: Order) -> None:
             )
             assert paid.count() == (1 if refund.destination == "card" else 0)
             assert LedgerTransaction.objects.filter(kind="refund", refund=refund).count() == 1
-        open_claims = Claim.objects.filter(order=order, is_open=True).count()
+        open_claims = Claim.objects.open_for(order).count()
         assert open_claims <= 1
         assert replay(order) == current_state(order)
     assert set(ledger_total().values()) <= {0}

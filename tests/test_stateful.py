@@ -187,7 +187,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
     def claim(self, order: Order) -> Claim | None:
         """Return the open claim of `order`, else its latest one (acting on it is then refused)."""
         return (
-            Claim.objects.filter(order=order, is_open=True).first()
+            Claim.objects.open_for(order).first()
             or Claim.objects.filter(order=order).order_by("-pk").first()
         )
 

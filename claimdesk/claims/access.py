@@ -19,11 +19,8 @@ if TYPE_CHECKING:
 
 
 def _latest_claim(order_id: int, *, open_only: bool) -> Claim:
-    claims = Claim.objects.select_related("order", "order__cart", "shop", "buyer").filter(
-        order_id=order_id
-    )
-    if open_only:
-        claims = claims.filter(is_open=True)
+    claims = Claim.objects.select_related("order", "order__cart", "shop", "buyer")
+    claims = claims.open_for(order_id) if open_only else claims.filter(order_id=order_id)
     claim = claims.order_by("-requested_at", "-id").first()
     if claim is None:
         raise NotFound(

@@ -192,7 +192,7 @@ def claim_seller_cancel(
     require_role(actor, "seller")
     memo = clean_memo(seller_memo, field="seller_memo")
     if reason == "CUSTOMER_REQUEST":
-        request = Claim.objects.filter(order=order, is_open=True, status=S.CANCEL_REQUESTED).first()
+        request = Claim.objects.open_for(order).filter(status=S.CANCEL_REQUESTED).first()
         if request is None:
             raise DomainError(
                 "customer_request_without_request",
@@ -260,7 +260,7 @@ def claim_reject_by_shipping(*, actor: User | None, order: Order) -> Claim | Non
     Runs on `orders.signals.order_shipped`, inside `order_ship`'s transaction;
     the only way to decline.
     """
-    claim = Claim.objects.filter(order=order, is_open=True, status=S.CANCEL_REQUESTED).first()
+    claim = Claim.objects.open_for(order).filter(status=S.CANCEL_REQUESTED).first()
     if claim is None:
         return None
     claim.order = order

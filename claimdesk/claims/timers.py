@@ -345,7 +345,7 @@ def lift_restrictions_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> 
 def complete_trades_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
     """Complete delivered trades AUTO_COMPLETE_DAYS_AFTER_DELIVERY days on, without open claims."""
     cutoff = now - dt.timedelta(days=setting("AUTO_COMPLETE_DAYS_AFTER_DELIVERY"))
-    open_claim = Claim.objects.filter(order=OuterRef("pk"), is_open=True)
+    open_claim = Claim.objects.open_for(OuterRef("pk"))
     due = Order.objects.filter(
         ~Exists(open_claim),
         shipping_status=ShippingStatus.DELIVERED,

@@ -55,7 +55,7 @@ def _lock_claim(claim: Claim) -> Claim:
 
 
 def _open_claim(order: Order) -> Claim | None:
-    return Claim.objects.filter(order=order, is_open=True).first()
+    return Claim.objects.open_for(order).first()
 
 
 def _refuse_open_claim(order: Order, facts: _CancelFacts | None = None) -> None:

@@ -196,7 +196,7 @@ def confirm_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """Confirm receipt: of the order (4 → 5), of the trade (complete), or of a re-delivery."""
     user = _user(request)
     current = access_order_for_buyer(user, order_no)
-    open_claim = Claim.objects.filter(order=current, is_open=True).first()
+    open_claim = Claim.objects.open_for(current).first()
     if open_claim is not None and open_claim.status == 13:
         claim_complete_redelivery(actor=user, claim=open_claim)
     elif current.shipping_status == ShippingStatus.ON_DELIVERY:

@@ -354,7 +354,7 @@ def order_withdraw(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.filter(order=item, is_open=True).first()
+    claim = Claim.objects.open_for(item).first()
     if claim is None:
         raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
     claim.order = item
@@ -391,7 +391,7 @@ def order_decide(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.filter(order=item, is_open=True).first()
+    claim = Claim.objects.open_for(item).first()
     if claim is None:
         raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
     claim.order = item

@@ -333,7 +333,7 @@ def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
 
 
 def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
-    open_claim = Claim.objects.filter(order=order, is_open=True).first()
+    open_claim = Claim.objects.open_for(order).first()
     buyer_asked = bool(open_claim and open_claim.status == ClaimStatus.CANCEL_REQUESTED)
     return {
         "order": order,
