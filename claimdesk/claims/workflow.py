@@ -341,10 +341,6 @@ def _order_status_error(
     )
 
 
-def _claim_context(claim: Claim, **extra: Any) -> dict[str, Any]:
-    return {"memo": claim.seller_memo or claim.buyer_memo, **extra}
-
-
 def _tell_buyer(claim: Claim, *, kind: str = "claim_status_changed", **extra: Any) -> None:
     """Tell the buyer that `claim` changed, with the latest memo (or `extra` context)."""
     notify(
@@ -352,5 +348,5 @@ def _tell_buyer(claim: Claim, *, kind: str = "claim_status_changed", **extra: An
         kind=kind,
         order=claim.order,
         claim=claim,
-        context=_claim_context(claim, **extra),
+        context={"memo": claim.seller_memo or claim.buyer_memo, **extra},
     )

@@ -607,20 +607,6 @@ def _line_amounts(row: CartIn, line: Any) -> Amounts:
     )
 
 
-#: Fields of an order a marketplace may still correct until it ships.
-_DELIVERY_FIELDS = (
-    "receiver_name",
-    "receiver_kana",
-    "receiver_phone",
-    "receiver_country",
-    "receiver_zip",
-    "receiver_address",
-    "receiver_address2",
-    "buyer_request",
-    "shipping_way",
-)
-
-
 def _moved(row: CartIn, cart: Cart, orders: dict[str | None, Order]) -> list[str]:
     """Return the fields of `row` that differ from what claimdesk received before."""
     moved: list[str] = []
