@@ -104,7 +104,7 @@ def _candidates(limit: int) -> list[int]:
     from claimdesk.claims.models import Claim
     from claimdesk.orders.models import Order
 
-    open_claim = Claim.objects.filter(order=OuterRef("pk"), is_open=True)
+    open_claim = Claim.objects.open_for(OuterRef("pk"))
     return list(
         Order.objects.filter(
             cancelled_at__isnull=True, paid_at__isnull=False, shipping_status__in=[2, 3]

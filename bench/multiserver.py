@@ -326,7 +326,7 @@ def _bench_work(orders: int) -> dict[Any, list[int]]:
             cart__payment_method="card",
         )
         .exclude(shop__code="bench-big")
-        .filter(~Exists(Claim.objects.filter(order=OuterRef("pk"), is_open=True)))
+        .filter(~Exists(Claim.objects.open_for(OuterRef("pk"))))
         .order_by("-ordered_at")
         .values_list("shop_id", "order_no")[:orders]
     )

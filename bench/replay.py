@@ -43,7 +43,7 @@ _SMALL_INT_ARRAY = re.compile(r"'::int[24]\[\]")
 
 def seller_cancel(actor: Any, order: Any) -> None:
     """The cancel bench.cancel times: out of stock, refund at once, no notice first."""
-    from claimdesk.claims.services import claim_seller_cancel
+    from claimdesk.claims.cancel import claim_seller_cancel
 
     claim_seller_cancel(
         actor=actor,

@@ -23,8 +23,28 @@ import time_machine
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_cancel_unpaid,
+    claim_decline_cancel,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.non_receipt import claim_refund_non_receipt, claim_report_non_receipt
+from claimdesk.claims.operator import claim_operator_cancel, claim_operator_withdraw
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_complete_redelivery,
+    claim_complete_return,
+    claim_convert_to_exchange,
+    claim_redeliver,
+    claim_request_return,
+    claim_seller_start_return,
+)
 from claimdesk.core.errors import DomainError
 from claimdesk.messaging.models import Notification
 from claimdesk.orders import services as orders
@@ -407,7 +427,7 @@ def build(state: str, p: People) -> Order:
         orders.order_complete_trade(actor=buyer, order=order)
     elif state == "cancelled":
         order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     elif state == "unpaid_cancelled":
         cart = place_cart(
             shop=seller.shop,
@@ -416,44 +436,38 @@ def build(state: str, p: People) -> Order:
             ordered_at=timezone.now() - dt.timedelta(days=4),
         )
         order = cart.orders.get()
-        claims.claim_cancel_unpaid(order=order)
+        claim_cancel_unpaid(order=order)
     elif state in ("cancel_requested", "rejected_shipped"):
         order = order_in("confirmed", seller=seller, buyer=buyer)
-        claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
         if state == "rejected_shipped":
             orders.order_ship(actor=seller, order=order, carrier="ヤマト", tracking_no="1")
     elif state == "cancelling":
         order = order_in("new", seller=seller, buyer=buyer)
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     elif state in ("return_requested", "returning", "returned", "withdrawn"):
         order = order_in("delivered", seller=seller, buyer=buyer)
-        claim = claims.claim_request_return(actor=buyer, order=order, reason="OTHER")
+        claim = claim_request_return(actor=buyer, order=order, reason="OTHER")
         if state in ("returning", "returned"):
-            claim = claims.claim_accept_return(
-                actor=seller, claim=claim, pickup_method="buyer_sends"
-            )
+            claim = claim_accept_return(actor=seller, claim=claim, pickup_method="buyer_sends")
         if state == "returned":
-            claims.claim_complete_return(
-                actor=seller, claim=claim, goods_received=True, confirmed=True
-            )
+            claim_complete_return(actor=seller, claim=claim, goods_received=True, confirmed=True)
         if state == "withdrawn":
-            claims.claim_withdraw(actor=buyer, claim=claim)
+            claim_withdraw(actor=buyer, claim=claim)
     elif state in ("exchange_requested", "exchange_approved", "redelivering", "exchanged"):
         order = order_in("delivered", seller=seller, buyer=buyer)
-        claim = claims.claim_request_return(
-            actor=buyer, order=order, reason="WRONG_ITEM", exchange=True
-        )
+        claim = claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
         if state != "exchange_requested":
-            claim = claims.claim_approve_exchange(actor=seller, claim=claim)
+            claim = claim_approve_exchange(actor=seller, claim=claim)
         if state in ("redelivering", "exchanged"):
             claim = _redeliver(seller, claim)
         if state == "exchanged":
-            claims.claim_complete_redelivery(actor=buyer, claim=claim)
+            claim_complete_redelivery(actor=buyer, claim=claim)
     elif state in ("non_receipt_reported", "non_receipt_refunded"):
         order = order_in("shipped", seller=seller, buyer=buyer)
-        claim = claims.claim_report_non_receipt(actor=buyer, order=order)
+        claim = claim_report_non_receipt(actor=buyer, order=order)
         if state == "non_receipt_refunded":
-            claims.claim_refund_non_receipt(actor=seller, claim=claim)
+            claim_refund_non_receipt(actor=seller, claim=claim)
     else:  # pragma: no cover - a typo in the table
         raise AssertionError(state)
     order.refresh_from_db()
@@ -461,7 +475,7 @@ def build(state: str, p: People) -> Order:
 
 
 def _redeliver(seller: Any, claim: Claim) -> Claim:
-    return claims.claim_redeliver(
+    return claim_redeliver(
         actor=seller,
         claim=claim,
         redelivery_date=timezone.localdate() + TOMORROW,
@@ -497,12 +511,12 @@ ACTIONS: dict[str, Call] = {
     "order_ship": _on_order(orders.order_ship, carrier="ゆうパック", tracking_no="3434"),
     "order_mark_delivered": _on_order(orders.order_mark_delivered),
     "order_complete_trade": _on_order(orders.order_complete_trade),
-    "claim_cancel_instantly": _on_order(claims.claim_cancel_instantly, reason="EDIT_ORDER"),
-    "claim_request_cancel": _on_order(claims.claim_request_cancel, reason="EDIT_ORDER"),
-    "claim_approve_cancel": _on_claim(claims.claim_approve_cancel),
+    "claim_cancel_instantly": _on_order(claim_cancel_instantly, reason="EDIT_ORDER"),
+    "claim_request_cancel": _on_order(claim_request_cancel, reason="EDIT_ORDER"),
+    "claim_approve_cancel": _on_claim(claim_approve_cancel),
     **{
         f"claim_seller_cancel[{reason}]": _on_order(
-            claims.claim_seller_cancel, reason=reason, confirm_without_notice=True
+            claim_seller_cancel, reason=reason, confirm_without_notice=True
         )
         for reason in (
             "OUT_OF_STOCK",
@@ -512,33 +526,27 @@ ACTIONS: dict[str, Call] = {
             "EDIT_ORDER",
         )
     },
-    "claim_withdraw": _on_claim(claims.claim_withdraw),
-    "claim_operator_withdraw": _on_claim(claims.claim_operator_withdraw, reason="投诉撤回"),
+    "claim_withdraw": _on_claim(claim_withdraw),
+    "claim_operator_withdraw": _on_claim(claim_operator_withdraw, reason="投诉撤回"),
     "claim_operator_cancel": _on_order(
-        claims.claim_operator_cancel, reason="OUT_OF_STOCK", memo="inquiry #1"
+        claim_operator_cancel, reason="OUT_OF_STOCK", memo="inquiry #1"
     ),
-    "claim_request_return": _on_order(claims.claim_request_return, reason="OTHER"),
-    "claim_request_exchange": _on_order(
-        claims.claim_request_return, reason="WRONG_ITEM", exchange=True
-    ),
+    "claim_request_return": _on_order(claim_request_return, reason="OTHER"),
+    "claim_request_exchange": _on_order(claim_request_return, reason="WRONG_ITEM", exchange=True),
     **{
-        f"claim_seller_start_return[{reason}]": _on_order(
-            claims.claim_seller_start_return, reason=reason
-        )
+        f"claim_seller_start_return[{reason}]": _on_order(claim_seller_start_return, reason=reason)
         for reason in ("DELIVERY_DELAY", "DEFECTIVE", "WRONG_ITEM", "OTHER")
     },
-    "claim_accept_return": _on_claim(claims.claim_accept_return, pickup_method="seller_collects"),
-    "claim_complete_return": _on_claim(
-        claims.claim_complete_return, goods_received=True, confirmed=True
-    ),
-    "claim_convert_to_exchange": _on_claim(claims.claim_convert_to_exchange),
-    "claim_approve_exchange": _on_claim(claims.claim_approve_exchange),
-    "claim_redeliver": lambda a, o, c: claims.claim_redeliver(
+    "claim_accept_return": _on_claim(claim_accept_return, pickup_method="seller_collects"),
+    "claim_complete_return": _on_claim(claim_complete_return, goods_received=True, confirmed=True),
+    "claim_convert_to_exchange": _on_claim(claim_convert_to_exchange),
+    "claim_approve_exchange": _on_claim(claim_approve_exchange),
+    "claim_redeliver": lambda a, o, c: claim_redeliver(
         actor=a, claim=c, redelivery_date=_tomorrow(), carrier="佐川急便", tracking_no="R-2"
     ),
-    "claim_complete_redelivery": _on_claim(claims.claim_complete_redelivery),
-    "claim_report_non_receipt": _on_order(claims.claim_report_non_receipt),
-    "claim_refund_non_receipt": _on_claim(claims.claim_refund_non_receipt),
+    "claim_complete_redelivery": _on_claim(claim_complete_redelivery),
+    "claim_report_non_receipt": _on_order(claim_report_non_receipt),
+    "claim_refund_non_receipt": _on_claim(claim_refund_non_receipt),
 }
 
 
@@ -730,10 +738,10 @@ def test_second_claim_on_the_same_order_is_refused(people: People) -> None:
     """An order has at most one open claim: a second request is refused 'claim_open'."""
     # given
     order = build("delivered", people)
-    first = claims.claim_request_return(actor=people.buyer, order=order, reason="OTHER")
+    first = claim_request_return(actor=people.buyer, order=order, reason="OTHER")
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_report_non_receipt(actor=people.buyer, order=order)
+        claim_report_non_receipt(actor=people.buyer, order=order)
     # then
     assert refused.value.code == "claim_open"
     assert list(Claim.objects.filter(order=order).values_list("pk", flat=True)) == [first.pk]
@@ -749,7 +757,7 @@ def test_seller_declines_a_cancel_request_only_by_shipping(people: People) -> No
     request = _latest_claim(order)
     assert request is not None
     # when
-    claim = claims.claim_decline_cancel(
+    claim = claim_decline_cancel(
         actor=people.seller, claim=request, carrier="ヤマト運輸", tracking_no="9999"
     )
     # then
@@ -771,13 +779,13 @@ def test_customer_request_only_on_a_buyer_requested_claim(people: People) -> Non
     asked = build("cancel_requested", people)
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=people.seller,
             order=plain,
             reason="CUSTOMER_REQUEST",
             confirm_without_notice=True,
         )
-    approved = claims.claim_seller_cancel(
+    approved = claim_seller_cancel(
         actor=people.seller, order=asked, reason="CUSTOMER_REQUEST", confirm_without_notice=True
     )
     # then
@@ -804,7 +812,7 @@ def test_return_window_after_delivery(
     # when
     with time_machine.travel(later, tick=False):
         try:
-            claims.claim_request_return(
+            claim_request_return(
                 actor=people.buyer, order=order, reason="DEFECTIVE", exchange=exchange
             )
             code = None
@@ -823,14 +831,14 @@ def test_seller_collecting_a_return_needs_a_default_return_address(db: None, set
     order = order_in("delivered", seller=seller, buyer=buyer)
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_seller_start_return(
+        claim_seller_start_return(
             actor=seller, order=order, reason="DEFECTIVE", pickup_method="seller_collects"
         )
     # then
     assert refused.value.code == "return_address_missing"
     assert not Claim.objects.filter(order=order).exists()
     # the buyer sending it back needs no address
-    claim = claims.claim_seller_start_return(
+    claim = claim_seller_start_return(
         actor=seller, order=order, reason="DEFECTIVE", pickup_method="buyer_sends"
     )
     assert claim.status == ClaimStatus.RETURN_REQUESTED
@@ -842,18 +850,16 @@ def test_approving_an_exchange_needs_a_return_address(db: None, settings: Any) -
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     seller, buyer = SellerFactory(), BuyerFactory()
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claim = claims.claim_request_return(
-        actor=buyer, order=order, reason="WRONG_ITEM", exchange=True
-    )
+    claim = claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_approve_exchange(actor=seller, claim=claim)
+        claim_approve_exchange(actor=seller, claim=claim)
     # then
     claim.refresh_from_db()
     assert refused.value.code == "return_address_missing"
     assert claim.status == ClaimStatus.EXCHANGE_REQUESTED
     add_return_address(seller.shop)
-    approved = claims.claim_approve_exchange(actor=seller, claim=claim)
+    approved = claim_approve_exchange(actor=seller, claim=claim)
     assert approved.status == ClaimStatus.EXCHANGE_APPROVED
     assert approved.return_address["zip_code"] == "273-0017"
 
@@ -866,7 +872,7 @@ def test_refusal_raised_in_a_language_renders_in_it(people: People, language: st
     # when
     with translation.override(language):
         with pytest.raises(DomainError) as refused:
-            claims.claim_cancel_instantly(actor=people.buyer, order=order, reason="EDIT_ORDER")
+            claim_cancel_instantly(actor=people.buyer, order=order, reason="EDIT_ORDER")
         text = str(refused.value.message)
     # then
     assert refused.value.code == "wrong_shipping_status"

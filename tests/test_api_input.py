@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from claimdesk.claims.models import Claim
-from claimdesk.claims.services import claim_report_non_receipt
+from claimdesk.claims.non_receipt import claim_report_non_receipt
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 from tests.factories import order_in

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind, User
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke, idempotency_keys_purge
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.services import claim_request_cancel, claim_request_return
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.messaging.models import (
     WebhookAttempt,
     WebhookDelivery,

@@ -59,7 +59,7 @@ def test_fresh_paid_orders_can_be_cancelled_and_written_to_a_sheet(postgres: Non
     from bench.bulk import _sheet
     from bench.fresh import add_paid_orders
     from claimdesk.accounts.models import User
-    from claimdesk.claims.services import claim_seller_cancel
+    from claimdesk.claims.cancel import claim_seller_cancel
     from claimdesk.core.sheets import read_rows
 
     plan = Plan(

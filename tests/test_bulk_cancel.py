@@ -11,8 +11,8 @@ from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
 from claimdesk.claims.bulk import bulk_cancel_confirm, bulk_cancel_preview, bulk_cancel_process
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import BulkJobStatus, Claim, ClaimStatus
-from claimdesk.claims.services import claim_request_cancel
 from claimdesk.core.errors import DomainError
 from tests.factories import order_in
 
@@ -346,7 +346,7 @@ def test_a_chunk_writes_its_history_in_one_insert(seller, buyer):
 def test_an_approval_refused_midway_leaves_none_of_its_lines(seller, buyer, monkeypatch):
     """A buyer's request approved from the sheet and refused after its first history line:
     the row rolls back with its lines; the rest of the chunk is written."""
-    from claimdesk.claims import services
+    from claimdesk.claims import cancel
     from claimdesk.orders.models import OrderEvent
 
     asked = order_in("confirmed", seller=seller, buyer=buyer)
@@ -360,14 +360,14 @@ def test_an_approval_refused_midway_leaves_none_of_its_lines(seller, buyer, monk
         filename="s.xlsx",
     )
     bulk_cancel_confirm(actor=seller, job=job, confirm_without_notice=True)
-    real = services._refund_for
+    real = cancel._refund_for
 
     def refuse_for_asked(claim, **kwargs):  # type: ignore[no-untyped-def]
         if claim.order_id == asked.pk:
             raise DomainError("refund_exists", "refused after the transition line")
         return real(claim, **kwargs)
 
-    monkeypatch.setattr(services, "_refund_for", refuse_for_asked)
+    monkeypatch.setattr(cancel, "_refund_for", refuse_for_asked)
     lines_before = set(OrderEvent.objects.filter(order=asked).values_list("pk", flat=True))
     bulk_cancel_process(job_id=job.pk)
     assert [r.result for r in job.rows.order_by("line")] == ["refund_exists", "cancelled"]
@@ -438,21 +438,21 @@ def test_a_row_the_database_refuses_twice_is_reported_and_the_job_finishes(
     the other rows are cancelled, the job is done and counts it as failed."""
     from django.db import OperationalError
 
-    from claimdesk.claims import services
+    from claimdesk.claims import cancel
     from claimdesk.claims.bulk import bulk_cancel_counts
 
     seller.language = "ja"
     seller.save(update_fields=["language"])
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
     broken = orders[1].order_no
-    real = services.claim_seller_cancel
+    real = cancel.claim_seller_cancel
 
     def refuse_one(**kwargs):  # type: ignore[no-untyped-def]
         if kwargs["order"].order_no == broken:
             raise OperationalError("could not read block 7 of relation orders_order")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "claim_seller_cancel", refuse_one)
+    monkeypatch.setattr(cancel, "claim_seller_cancel", refuse_one)
     job = confirmed_job(seller, orders)
     bulk_cancel_process(job_id=job.pk)
     job.refresh_from_db()

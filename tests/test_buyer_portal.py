@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_seller_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.orders.models import ShippingStatus
 from claimdesk.payments.models import RefundStatus
@@ -60,7 +60,7 @@ def test_buyer_cancels_new_order_and_sees_refund_done(buyer_client, seller, buye
 def test_refund_detail_shows_reason_with_responsible_party(buyer_client, seller, buyer):
     """The detail shows 在庫切れ (販売者の責任) and the seller memo, as in the seed's screenshot."""
     order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
-    claim = claims.claim_seller_cancel(
+    claim = claim_seller_cancel(
         actor=seller,
         order=order,
         reason="OUT_OF_STOCK",
@@ -96,7 +96,7 @@ def test_confirm_receipt_moves_shipped_order_to_delivered(buyer_client, seller, 
 
 def test_balance_page_lists_the_refund_credit(buyer_client, seller, buyer):
     order = order_in("new", seller=seller, buyer=buyer, method="convenience_store")
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     html = buyer_client.get(reverse("buyer:balance")).content.decode()
     assert 'data-balance="1500"' in html  # item 1000 + shipping 500, buyer's fault: no fee back
 
@@ -286,11 +286,11 @@ def test_buyer_pages_use_a_fixed_number_of_queries(buyer_client, seller, buyer, 
         return len(ctx.captured_queries)
 
     order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     few = count()
     for _ in range(4):
         more = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
-        claims.claim_cancel_instantly(actor=buyer, order=more, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=more, reason="EDIT_ORDER")
     assert count() == few
     assert few <= 12
 
@@ -307,6 +307,6 @@ def test_another_buyer_cannot_remove_my_device(client, buyer, other_buyer):
 
 def test_lists_never_show_another_buyers_orders(buyer_client, seller, buyer, other_buyer):
     theirs = order_in("new", seller=seller, buyer=other_buyer, method="bank_transfer")
-    claims.claim_cancel_instantly(actor=other_buyer, order=theirs, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=other_buyer, order=theirs, reason="EDIT_ORDER")
     for name in ("buyer:orders", "buyer:refunds", "buyer:balance", "buyer:notes"):
         assert str(theirs.order_no) not in buyer_client.get(reverse(name)).content.decode(), name

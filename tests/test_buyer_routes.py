@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly
 from claimdesk.messaging.models import Note, NoteParty
 from tests.factories import order_in
 
@@ -21,7 +21,7 @@ def buyer_client(client, buyer):
 def test_refunds_list_shows_order_number_and_item(buyer_client, seller, buyer):
     """取消/退款状态: each row names the order and its item without opening it."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     html = buyer_client.get(reverse("buyer:refunds")).content.decode()
     row = html[html.index(f'<tr data-order="{order.order_no}">') :]
     row = row[: row.index("</tr>")]

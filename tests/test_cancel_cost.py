@@ -12,16 +12,14 @@ from django.utils import timezone
 
 from bench.replay import seller_cancel
 from claimdesk.accounts.models import User
-from claimdesk.claims.models import ClaimStatus
-from claimdesk.claims.refunds import refunded_item_minor
-from claimdesk.claims.services import (
-    _cancel_facts,
-    _live_orders_left,
-    _open_claim,
+from claimdesk.claims.cancel import (
     claim_request_cancel,
     claim_seller_cancel,
     seller_sent_cancel_notice,
 )
+from claimdesk.claims.models import ClaimStatus
+from claimdesk.claims.refunds import refunded_item_minor
+from claimdesk.claims.workflow import _cancel_facts, _live_orders_left, _open_claim
 from claimdesk.core.errors import DomainError
 from claimdesk.messaging.models import WebhookDelivery, WebhookEndpoint
 from claimdesk.messaging.services import note_send

@@ -7,8 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_request_cancel
 from claimdesk.claims.models import ClaimStatus
+from claimdesk.claims.returns import claim_request_return
 from tests.factories import order_in
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +32,11 @@ def test_a_status_box_shows_its_status_after_a_home_box_link(
 ):
     """From the home box's list (?statuses=1), a click on 退货申请 lists the return requests."""
     asked = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
     returned = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=returned, reason="WRONG_ITEM")
+    claim_request_return(actor=buyer, order=returned, reason="WRONG_ITEM")
     cancelled = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
     run_tasks()  # the refund goes through: the cancel is complete
     listing = seller_client.get(reverse("seller:claims") + "?statuses=1").content.decode()
     assert "data-home-filter" in listing  # the home box's filter is shown, with a way out
@@ -72,7 +73,7 @@ def test_detail_search_counts_a_shipped_order_without_a_claim(seller_client, sel
 def test_the_list_partial_answers_the_changed_event(seller_client, seller, buyer):
     """The list reloads itself (boxes and rows) when a panel action reports a change."""
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
     page = seller_client.get(reverse("seller:claims")).content.decode()
     assert 'hx-trigger="claimdesk:changed from:body"' in page
     partial = seller_client.get(reverse("seller:claims") + "?partial=1", HTTP_HX_REQUEST="true")

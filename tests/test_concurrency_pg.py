@@ -23,8 +23,15 @@ from django.db import connections, transaction
 from django.db.models import Count
 from django_tasks_db.models import DBTaskResult
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimTally
+from claimdesk.claims.operator import claim_operator_cancel
 from claimdesk.claims.refunds import process_refund, refund_process, refunds_recover
 from claimdesk.claims.timers import compact_tallies
 from claimdesk.core.errors import DomainError
@@ -116,7 +123,7 @@ def assert_books_sound(*orders: Order) -> None:
             )
             assert paid.count() == (1 if refund.destination == "card" else 0)
             assert LedgerTransaction.objects.filter(kind="refund", refund=refund).count() == 1
-        open_claims = Claim.objects.filter(order=order, is_open=True).count()
+        open_claims = Claim.objects.open_for(order).count()
         assert open_claims <= 1
         assert replay(order) == current_state(order)
     assert set(ledger_total().values()) <= {0}
@@ -134,10 +141,10 @@ def scenario_two_staff_approve(seller, buyer) -> None:  # type: ignore[no-untype
     """Two staff members approve the same cancel request at once: one approval, one refund."""
     staff = SellerFactory(shop=seller.shop)
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     outcomes = race(
-        lambda: claims.claim_approve_cancel(actor=seller, claim=request),
-        lambda: claims.claim_approve_cancel(actor=staff, claim=request),
+        lambda: claim_approve_cancel(actor=seller, claim=request),
+        lambda: claim_approve_cancel(actor=staff, claim=request),
     )
     loser = outcomes[1 - one_winner(outcomes)]
     assert loser.refused in ("wrong_claim_status", "claim_changed")
@@ -150,8 +157,8 @@ def scenario_two_instant_cancels(seller, buyer) -> None:  # type: ignore[no-unty
     """The buyer's instant cancel arrives twice at once (double click): one claim, one refund."""
     order = order_in("new", seller=seller, buyer=buyer)
     outcomes = race(
-        lambda: claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER"),
-        lambda: claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER"),
+        lambda: claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER"),
+        lambda: claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER"),
     )
     one_winner(outcomes)
     assert_books_sound(order)
@@ -176,10 +183,10 @@ def test_two_staff_approve_the_same_cancel_request(seller, buyer):
 def test_seller_approves_while_buyer_withdraws(seller, buyer):
     """(b) Approve and withdraw at once: either the order is cancelled and refunded, or nothing is."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     approve, withdraw = race(
-        lambda: claims.claim_approve_cancel(actor=seller, claim=request),
-        lambda: claims.claim_withdraw(actor=buyer, claim=request),
+        lambda: claim_approve_cancel(actor=seller, claim=request),
+        lambda: claim_withdraw(actor=buyer, claim=request),
     )
     winner = one_winner([approve, withdraw])
     assert_books_sound(order)
@@ -199,13 +206,13 @@ def test_seller_approves_while_buyer_withdraws(seller, buyer):
 def test_buyer_withdraws_and_resubmits_while_seller_approves(seller, buyer):
     """(c) The approval lands on the original request or on nothing, never on the new one."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     buyer_steps: list[Outcome] = []
 
     def withdraw_and_resubmit() -> None:
         for step in (
-            lambda: claims.claim_withdraw(actor=buyer, claim=request),
-            lambda: claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER"),
+            lambda: claim_withdraw(actor=buyer, claim=request),
+            lambda: claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER"),
         ):
             try:
                 buyer_steps.append(Outcome(result=step()))
@@ -213,7 +220,7 @@ def test_buyer_withdraws_and_resubmits_while_seller_approves(seller, buyer):
                 buyer_steps.append(Outcome(refused=error.code))
 
     approve, _ = race(
-        lambda: claims.claim_approve_cancel(actor=seller, claim=request), withdraw_and_resubmit
+        lambda: claim_approve_cancel(actor=seller, claim=request), withdraw_and_resubmit
     )
     withdraw, resubmit = buyer_steps
     assert approve.ok != withdraw.ok, (approve, withdraw)
@@ -240,10 +247,10 @@ def test_two_seller_cancels_of_the_same_order(seller, buyer):
     staff = SellerFactory(shop=seller.shop)
     order = order_in("confirmed", seller=seller, buyer=buyer)
     outcomes = race(
-        lambda: claims.claim_seller_cancel(
+        lambda: claim_seller_cancel(
             actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
         ),
-        lambda: claims.claim_seller_cancel(
+        lambda: claim_seller_cancel(
             actor=staff, order=order, reason="SHIPPING_DELAY", confirm_without_notice=True
         ),
     )
@@ -256,10 +263,10 @@ def test_two_seller_cancels_of_the_same_order(seller, buyer):
 def test_seller_approves_while_operator_cancels(seller, buyer, operator):
     """(f) The seller's approval and the operator's full cancel race: one cancel, one refund."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     approve, cancel = race(
-        lambda: claims.claim_approve_cancel(actor=seller, claim=request),
-        lambda: claims.claim_operator_cancel(
+        lambda: claim_approve_cancel(actor=seller, claim=request),
+        lambda: claim_operator_cancel(
             actor=operator, order=order, reason="EDIT_ORDER", memo="販売者からの依頼"
         ),
     )
@@ -278,7 +285,7 @@ def test_two_workers_draining_the_same_refund_tasks_pay_each_refund_once(seller,
     """Two workers, and every refund queued twice: each refund reaches the processor once."""
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(3)]
     for order in orders:
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     with transaction.atomic():  # a second task for each, as a retried delivery would leave
         for refund in Refund.objects.filter(order__in=orders):
             defer(process_refund, refund.pk)
@@ -311,7 +318,7 @@ class MeetAtTheGateway:
 def test_the_same_refund_sent_twice_at_once_reaches_the_processor_once(seller, buyer, settings):
     """Two workers holding the same refund call the processor together: one record, one refund."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)
     conf = dict(settings.CLAIMDESK)
     conf["PAYMENT_GATEWAY"] = f"{__name__}.MeetAtTheGateway"
@@ -333,12 +340,8 @@ def test_the_two_orders_of_a_cart_cancelled_at_once_give_back_the_shipping_fee_o
         cart = place_cart(shop=seller.shop, buyer=buyer, prices=[1000, 2000], shipping_fee=500)
         first, second = list(cart.orders.order_by("pk"))
         outcomes = race(
-            lambda o=first: claims.claim_cancel_instantly(
-                actor=buyer, order=o, reason="EDIT_ORDER"
-            ),
-            lambda o=second: claims.claim_cancel_instantly(
-                actor=buyer, order=o, reason="EDIT_ORDER"
-            ),
+            lambda o=first: claim_cancel_instantly(actor=buyer, order=o, reason="EDIT_ORDER"),
+            lambda o=second: claim_cancel_instantly(actor=buyer, order=o, reason="EDIT_ORDER"),
         )
         assert all(o.ok for o in outcomes), outcomes
         refunds = list(Refund.objects.filter(order__cart=cart).order_by("pk"))
@@ -354,7 +357,7 @@ def test_cancels_in_one_shop_while_the_sweep_folds_the_tally(seller, buyer):
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(6)]
 
     def cancel(order: Order) -> Callable[[], Any]:
-        return lambda: claims.claim_seller_cancel(
+        return lambda: claim_seller_cancel(
             actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
         )
 
@@ -376,7 +379,7 @@ def test_two_workers_starting_together_queue_each_lost_refund_once(seller, buyer
     """Both recover the refunds a dead worker left; each refund gets one new task, paid once."""
     orders = [order_in("new", seller=seller, buyer=buyer) for _ in range(24)]
     for order in orders:
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     tasks = DBTaskResult.objects.filter(task_path="claimdesk.claims.refunds.process_refund")
     tasks.delete()  # lost with the worker that held them
     outcomes = race(

@@ -10,13 +10,11 @@ from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
 from claimdesk.accounts.models import ShopRestriction
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.services import (
-    claim_escalate,
-    claim_report_non_receipt,
-    claim_request_cancel,
-    claim_request_return,
-)
+from claimdesk.claims.non_receipt import claim_report_non_receipt
+from claimdesk.claims.operator import claim_escalate
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.inquiries.models import InquiryCategory, InquiryStatus
 from claimdesk.inquiries.services import inquiry_open
 from claimdesk.messaging.delivery import render_notification
@@ -369,7 +367,7 @@ def test_refund_monitor_totals_per_day(seller, buyer, run_tasks, settings):
 
     settings.CLAIMDESK = {**settings.CLAIMDESK, "REFUND_MAX_AUTO_RETRIES": 0}
     from claimdesk.accounts.models import Role, User
-    from claimdesk.claims.services import claim_operator_cancel
+    from claimdesk.claims.operator import claim_operator_cancel
 
     operator = User.objects.filter(role=Role.OPERATOR).first() or User.objects.create_user(
         "op-totals", role=Role.OPERATOR

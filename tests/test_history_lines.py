@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_seller_cancel
 from claimdesk.claims.models import ClaimStatus
 from claimdesk.claims.reasons import get_reason
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.core.errors import DomainError
 from claimdesk.inquiries.models import InquiryCategory
 from claimdesk.inquiries.services import inquiry_open, inquiry_reply
@@ -35,7 +36,7 @@ def _timeline(html: str, list_id: str = "") -> str:
 @pytest.fixture
 def cancelled_order(seller, buyer, run_tasks):
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_seller_cancel(
+    claim_seller_cancel(
         actor=seller,
         order=order,
         reason="OUT_OF_STOCK",
@@ -43,7 +44,7 @@ def cancelled_order(seller, buyer, run_tasks):
         confirm_without_notice=True,
     )
     with pytest.raises(DomainError):  # a refused action leaves its own line
-        claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
+        claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
     run_tasks()
     return order
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly
 from claimdesk.core.errors import DomainError
 from tests.factories import order_in
 
@@ -19,7 +19,7 @@ def test_refusal_raised_in_one_language_renders_in_another(seller, buyer):
     """A message with the order number, raised under Japanese, reads in Chinese and English when shown there."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
     with translation.override("ja"), pytest.raises(DomainError) as caught:
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     with translation.override("ja"):
         ja = str(caught.value.message)
     with translation.override("zh-hans"):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import pgettext
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly
 from tests.factories import order_in
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "claimdesk"
@@ -67,7 +67,7 @@ def test_console_order_page_shows_a_cancelled_order_as_cancelled(
 ):
     """The console's order page says the order is cancelled, not "cancel date"."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     operator.language = language
     operator.save(update_fields=["language"])
     client.force_login(operator)

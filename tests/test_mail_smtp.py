@@ -14,8 +14,16 @@ from django.db import transaction
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_cancel_instantly,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
+from claimdesk.claims.non_receipt import claim_report_non_receipt
+from claimdesk.claims.operator import claim_escalate, claim_operator_cancel, claim_operator_withdraw
 from claimdesk.claims.reasons import get_reason
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.messaging.models import Notification, NotificationStatus
 from claimdesk.messaging.services import notify
 from tests.factories import order_in
@@ -69,7 +77,7 @@ def test_cancel_request_on_confirmed_order_mails_the_seller(smtp, seller, buyer,
     # given
     order = order_in("confirmed", seller=seller, buyer=buyer)
     # when
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER", memo="間違えました")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER", memo="間違えました")
     assert smtp.messages == []  # nothing leaves inside the request
     run_tasks()
     # then
@@ -91,7 +99,7 @@ def test_instant_cancel_of_new_order_mails_no_one_but_refunds(smtp, seller, buye
     """The seed's FAQ: a buyer's instant cancel of a new order mails no one but refunds at once."""
     order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
     smtp.messages.clear()
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     # only the buyer's own "refund completed" receipt, nothing to the seller
     assert all(seller.shop.email not in rcpts for rcpts in smtp.envelopes)
@@ -126,7 +134,7 @@ def test_smtp_failure_is_retried_later(settings, seller, buyer, run_tasks):
         }
     }
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     notification = Notification.objects.get()
     assert notification.status == NotificationStatus.FAILED
@@ -139,7 +147,7 @@ def test_smtp_failure_is_retried_later(settings, seller, buyer, run_tasks):
 
 def _seller_cancel(seller, buyer):
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_seller_cancel(
+    claim_seller_cancel(
         actor=seller,
         order=order,
         reason="OUT_OF_STOCK",
@@ -151,19 +159,19 @@ def _seller_cancel(seller, buyer):
 
 def _return_requested(seller, buyer):
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE", memo="割れていました")
+    claim_request_return(actor=buyer, order=order, reason="DEFECTIVE", memo="割れていました")
     return order, [seller.shop.email], "割れていました"
 
 
 def _exchange_requested(seller, buyer):
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
     return order, [seller.shop.email], str(order.order_no)
 
 
 def _non_receipt(seller, buyer):
     order = order_in("shipped", seller=seller, buyer=buyer)
-    claims.claim_report_non_receipt(actor=buyer, order=order)
+    claim_report_non_receipt(actor=buyer, order=order)
     return order, [seller.shop.email], str(order.order_no)
 
 
@@ -171,8 +179,8 @@ def _operator_withdraw(seller, buyer):
     from tests.factories import OperatorFactory
 
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claim = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
-    claims.claim_operator_withdraw(
+    claim = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_operator_withdraw(
         actor=OperatorFactory(), claim=claim, reason="ショップの依頼により取り下げ"
     )
     return order, [seller.shop.email, buyer.email], "ショップの依頼により取り下げ"
@@ -242,7 +250,7 @@ def _operator_full_cancel(seller, buyer):
     from tests.factories import OperatorFactory
 
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_operator_cancel(
+    claim_operator_cancel(
         actor=OperatorFactory(),
         order=order,
         reason="CUSTOMER_REQUEST",
@@ -253,21 +261,21 @@ def _operator_full_cancel(seller, buyer):
 
 def _buyer_withdraws(seller, buyer):
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claim = claims.claim_request_return(actor=buyer, order=order, reason="OTHER")
-    claims.claim_withdraw(actor=buyer, claim=claim, memo="自分で直せました")
+    claim = claim_request_return(actor=buyer, order=order, reason="OTHER")
+    claim_withdraw(actor=buyer, claim=claim, memo="自分で直せました")
     return order, [seller.shop.email], "自分で直せました"
 
 
 def _delayed_order_cancelled_by_buyer(seller, buyer):
     order = order_in("delayed", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="SHIPPING_DELAY")
+    claim_cancel_instantly(actor=buyer, order=order, reason="SHIPPING_DELAY")
     return order, [seller.shop.email], str(order.order_no)
 
 
 def _escalated(seller, buyer):
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claim = claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
-    claims.claim_escalate(claim=claim)
+    claim = claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+    claim_escalate(claim=claim)
     return order, [seller.shop.email], str(order.order_no)
 
 
@@ -276,7 +284,7 @@ def _refund_failed(seller, buyer):
 
     order = order_in("new", seller=seller, buyer=buyer)
     set_simulated_mode("fail", remaining=1)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     return order, [buyer.email], str(order.order_no)
 
 
@@ -312,7 +320,7 @@ def test_an_english_buyer_reads_english(smtp, seller, buyer, run_tasks):
     buyer.language = "en"
     buyer.save()
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_seller_cancel(
+    claim_seller_cancel(
         actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
     )
     run_tasks()

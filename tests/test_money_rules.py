@@ -18,8 +18,16 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_request_cancel,
+    claim_seller_cancel,
+)
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.non_receipt import claim_refund_non_receipt, claim_report_non_receipt
+from claimdesk.claims.operator import claim_operator_cancel
+from claimdesk.claims.returns import claim_complete_return, claim_request_return
 from claimdesk.core.calendar import add_business_days, business_days_between, is_business_day
 from claimdesk.core.errors import DomainError
 from claimdesk.core.money import CurrencyMismatch, Money, money_sum
@@ -118,13 +126,13 @@ def test_buyer_cancels_both_orders_of_a_cart_fee_kept(seller: Any, buyer: Any, m
     first, last = cart.orders.order_by("pk")
     assert cart.payment_fee_minor == 108
     # when
-    claims.claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
     # then
     assert breakdown(Refund.objects.get(order=first)) == (1000, 0, 0, 0, False)
     assert buyer_balance(buyer.pk, "JPY") == Money(1000, "JPY")
     assert books_balance()
     # when
-    claims.claim_cancel_instantly(actor=buyer, order=last, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=last, reason="EDIT_ORDER")
     # then
     refund = Refund.objects.get(order=last)
     assert breakdown(refund) == (2000, 500, 0, 0, False)
@@ -145,7 +153,7 @@ def test_seller_fault_cancel_refunds_the_fee_on_the_last_order(
     first, last = cart.orders.order_by("pk")
     # when
     for order in (first, last):
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
         )
     # then
@@ -166,9 +174,9 @@ def test_seller_may_grant_the_fee_on_a_buyer_request(seller: Any, buyer: Any, gr
     order_confirm(
         actor=seller, order=order, est_ship_date=timezone.localdate() + dt.timedelta(days=2)
     )
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     # when
-    claims.claim_approve_cancel(actor=seller, claim=request, grant_payment_fee=grant)
+    claim_approve_cancel(actor=seller, claim=request, grant_payment_fee=grant)
     # then
     refund = Refund.objects.get(order=order)
     assert breakdown(refund) == (3000, 500, 108 if grant else 0, 0, grant)
@@ -189,8 +197,8 @@ def test_card_refund_is_pending_until_the_worker_runs(
     cart = paid_cart(seller=seller, buyer=buyer, method="card", prices=[1000, 2000])
     first, last = cart.orders.order_by("pk")
     # when
-    claims.claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
-    claim = claims.claim_cancel_instantly(actor=buyer, order=last, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=last, reason="EDIT_ORDER")
     # then: nothing moved yet
     refund = Refund.objects.get(order=last)
     assert (refund.status, refund.destination, refund.amount_minor) == ("pending", "card", 2500)
@@ -220,7 +228,7 @@ def test_balance_payment_goes_back_to_the_balance(seller: Any, buyer: Any) -> No
     cart = paid_cart(seller=seller, buyer=buyer, method="balance", prices=[1200])
     assert buyer_balance(buyer.pk, "JPY") == Money(0, "JPY")
     # when
-    claims.claim_cancel_instantly(actor=buyer, order=cart.orders.get(), reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=cart.orders.get(), reason="EDIT_ORDER")
     # then
     refund = Refund.objects.get(order__cart=cart)
     assert (refund.destination, refund.status, refund.amount_minor) == (
@@ -237,7 +245,7 @@ def test_balance_payment_goes_back_to_the_balance(seller: Any, buyer: Any) -> No
 
 def _returned(seller: Any, buyer: Any, *, reason: str, method: str = "card") -> Claim:
     order = order_in("delivered", seller=seller, buyer=buyer, method=method)
-    return claims.claim_request_return(actor=buyer, order=order, reason=reason)
+    return claim_request_return(actor=buyer, order=order, reason=reason)
 
 
 @pytest.mark.parametrize(
@@ -250,7 +258,7 @@ def test_buyer_fault_return_deducts_return_shipping(
     # given
     claim = _returned(seller, buyer, reason="OTHER", method="bank_transfer")
     # when
-    claims.claim_complete_return(
+    claim_complete_return(
         actor=seller,
         claim=claim,
         goods_received=True,
@@ -279,7 +287,7 @@ def test_return_shipping_deduction_is_capped(
     claim = _returned(seller, buyer, reason="OTHER")
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_complete_return(
+        claim_complete_return(
             actor=seller,
             claim=claim,
             goods_received=True,
@@ -297,7 +305,7 @@ def test_deduction_above_the_item_is_refused(seller: Any, buyer: Any) -> None:
     """A deduction within the cap but above the refund is refused: no negative refund."""
     claim = _returned(seller, buyer, reason="OTHER")  # item 1000
     with pytest.raises(DomainError) as refused:
-        claims.claim_complete_return(
+        claim_complete_return(
             actor=seller,
             claim=claim,
             goods_received=True,
@@ -317,14 +325,14 @@ def test_seller_fault_return_allows_no_deduction_and_refunds_the_fee(
     claim = _returned(seller, buyer, reason="DEFECTIVE", method="bank_transfer")
     # when
     with pytest.raises(DomainError) as refused:
-        claims.claim_complete_return(
+        claim_complete_return(
             actor=seller,
             claim=claim,
             goods_received=True,
             confirmed=True,
             return_shipping_deduction=500,
         )
-    claims.claim_complete_return(actor=seller, claim=claim, goods_received=True, confirmed=True)
+    claim_complete_return(actor=seller, claim=claim, goods_received=True, confirmed=True)
     # then
     assert refused.value.code == "deduction_not_allowed"
     assert breakdown(Refund.objects.get(claim=claim)) == (1000, 0, 108, 0, True)
@@ -339,9 +347,9 @@ def test_partial_non_receipt_refunds_the_missing_quantity(seller: Any, buyer: An
     """One of three items missing: a third of the item is refunded and the claim ends 15."""
     # given: quantity 3 at 1000
     order = order_in("shipped", seller=seller, buyer=buyer, quantity=3)
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order, duty="SL", missing_quantity=1)
+    claim = claim_report_non_receipt(actor=buyer, order=order, duty="SL", missing_quantity=1)
     # when
-    done = claims.claim_refund_non_receipt(actor=seller, claim=claim)
+    done = claim_refund_non_receipt(actor=seller, claim=claim)
     # then
     order.refresh_from_db()
     assert done.status == ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED == 15
@@ -355,8 +363,8 @@ def test_partial_non_receipt_refunds_an_amount(
 ) -> None:
     """A seller may refund part of the amount: the claim ends 15 with exactly that amount."""
     order = order_in("shipped", seller=seller, buyer=buyer, prices=[3000])
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order)
-    done = claims.claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=1234)
+    claim = claim_report_non_receipt(actor=buyer, order=order)
+    done = claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=1234)
     run_tasks()
     refund = Refund.objects.get(claim=claim)
     assert done.status == ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED
@@ -372,9 +380,9 @@ def test_partial_non_receipt_amount_must_fit_the_order(
 ) -> None:
     """An amount outside 1..total is refused and the report stays open."""
     order = order_in("shipped", seller=seller, buyer=buyer, prices=[3000])
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order)
+    claim = claim_report_non_receipt(actor=buyer, order=order)
     with pytest.raises(DomainError) as refused:
-        claims.claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=amount)
+        claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=amount)
     assert refused.value.code == "amount_invalid"
     assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.NON_RECEIPT_REPORTED
     assert not Refund.objects.exists()
@@ -383,8 +391,8 @@ def test_partial_non_receipt_amount_must_fit_the_order(
 def test_full_non_receipt_refund(seller: Any, buyer: Any) -> None:
     """Nothing arrived: item and shipping are refunded in full and the claim ends 14."""
     order = order_in("shipped", seller=seller, buyer=buyer, method="bank_transfer")
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order)
-    done = claims.claim_refund_non_receipt(actor=seller, claim=claim)
+    claim = claim_report_non_receipt(actor=buyer, order=order)
+    done = claim_refund_non_receipt(actor=seller, claim=claim)
     assert done.status == ClaimStatus.NON_RECEIPT_REFUNDED == 14
     # not received is the seller's responsibility: the fee comes back as well
     assert breakdown(Refund.objects.get(claim=claim)) == (1000, 500, 108, 0, True)
@@ -420,8 +428,8 @@ def test_commission_and_platform_discount_are_reversed(
         actor=seller, order=order, est_ship_date=timezone.localdate() + dt.timedelta(days=1)
     )
     order_ship(actor=seller, order=order, carrier="ヤマト", tracking_no="1")
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order)
-    claims.claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=850)
+    claim = claim_report_non_receipt(actor=buyer, order=order)
+    claim_refund_non_receipt(actor=seller, claim=claim, amount_minor=850)
     run_tasks()
     # then: half of each part reversed
     assert order_account(order, Account.PLATFORM_COMMISSION) == -190 + 95
@@ -429,9 +437,7 @@ def test_commission_and_platform_discount_are_reversed(
     assert seller_payable(seller.shop_id, "JPY") == Money(2210 - (850 - 95 + 100), "JPY")
     assert books_balance()
     # when: the rest is refunded (operator full cancel)
-    claims.claim_operator_cancel(
-        actor=operator, order=order, reason="OUT_OF_STOCK", memo="seller inquiry"
-    )
+    claim_operator_cancel(actor=operator, order=order, reason="OUT_OF_STOCK", memo="seller inquiry")
     run_tasks()
     # then: the refunds never exceed what was paid, and all of it is reversed
     last = Refund.objects.get(claim__requested_by="operator")

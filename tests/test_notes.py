@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from claimdesk.claims.services import seller_sent_cancel_notice
+from claimdesk.claims.cancel import seller_sent_cancel_notice
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.messaging import services
 from claimdesk.messaging.access import access_attachment, thread_notes

@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy
 from claimdesk.accounts.models import ApiTokenKind, ShopAddress, User
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke
 from claimdesk.api.qapi.envelope import XSD, XSI, Result, date_text, date_texts, render
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.services import claim_request_cancel, claim_request_return
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund, RefundDestination, RefundStatus
 from tests.factories import order_in, return_address

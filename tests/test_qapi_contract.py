@@ -18,8 +18,9 @@ import pytest
 from django.utils import timezone
 
 from claimdesk.accounts.models import User
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.services import claim_request_cancel, claim_request_return
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.orders.models import Item, Order, ShippingStatus
 from tests.factories import ItemFactory, order_in, place_cart
 from tests.test_qapi import BASE, call, qapi_key, ymd

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from claimdesk.claims.services import claim_seller_cancel
+from claimdesk.claims.cancel import claim_seller_cancel
 from claimdesk.messaging.models import Notification
 from claimdesk.ops.sweep import sweep
 from tests.factories import order_in

@@ -19,7 +19,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_seller_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.refunds import refund_retry, refunds_recover, refunds_retry_due
 from claimdesk.core.errors import DomainError
@@ -64,7 +64,7 @@ def use_gateway(settings: Any, path: str) -> None:
 def cancelled_card_order(seller: Any, buyer: Any) -> tuple[Order, Claim, Refund]:
     """Return a new card order the buyer has just cancelled, with its pending refund."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)
     assert refund.status == RefundStatus.PENDING
     return order, claim, refund
@@ -341,7 +341,7 @@ def test_rolled_back_cancel_leaves_no_tasks_and_no_mails(seller, buyer):
 
     with pytest.raises(Crash):
         with transaction.atomic():
-            claims.claim_seller_cancel(
+            claim_seller_cancel(
                 actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
             )
             # inside the transaction the refund task and the buyer's mail exist
@@ -356,7 +356,7 @@ def test_rolled_back_cancel_leaves_no_tasks_and_no_mails(seller, buyer):
     order.refresh_from_db()
     assert order.cancelled_at is None
     # and the same cancel, committed, leaves both behind for the worker
-    claims.claim_seller_cancel(
+    claim_seller_cancel(
         actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
     )
     assert DBTaskResult.objects.filter(task_path=PROCESS_REFUND).count() == 1

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_request_cancel, claim_withdraw
 from claimdesk.claims.models import ClaimStatus
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_complete_return,
+    claim_request_return,
+)
 from claimdesk.core.errors import DomainError
 from claimdesk.orders.models import OrderEvent, ShippingStatus
 from claimdesk.orders.replay import ReplayMismatch, current_state, replay
@@ -20,15 +25,15 @@ def test_history_of_a_returned_order_replays_to_its_state(seller, buyer, run_tas
     # given
     return_address(seller.shop)
     order = order_in("confirmed", seller=seller, buyer=buyer, method="bank_transfer")
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
-    claims.claim_withdraw(actor=buyer, claim=request)
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_withdraw(actor=buyer, claim=request)
     order_ship(actor=seller, order=order, carrier="ゆうパック", tracking_no="1212")
     order_mark_delivered(actor=buyer, order=order)
-    ret = claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
-    claims.claim_accept_return(actor=seller, claim=ret, pickup_method="seller_collects")
-    claims.claim_complete_return(actor=seller, claim=ret, goods_received=True, confirmed=True)
+    ret = claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+    claim_accept_return(actor=seller, claim=ret, pickup_method="seller_collects")
+    claim_complete_return(actor=seller, claim=ret, goods_received=True, confirmed=True)
     with pytest.raises(DomainError):  # a refused action leaves a refused row behind
-        claims.claim_withdraw(actor=buyer, claim=ret)
+        claim_withdraw(actor=buyer, claim=ret)
     run_tasks()
     # when
     replayed = replay(order)
@@ -47,7 +52,7 @@ def test_history_of_a_returned_order_replays_to_its_state(seller, buyer, run_tas
 def test_cancelled_order_replays_with_its_completed_cancel(seller, buyer, run_tasks):
     """An instant cancel of a card order ends cancelled, its claim completed by the refund."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     assert replay(order)["claims"] == {claim.pk: ClaimStatus.CANCELLING}
     run_tasks()
     assert replay(order) == current_state(order)
@@ -79,8 +84,8 @@ def test_a_change_made_without_a_history_row_is_visible(seller, buyer):
 def test_a_claim_changed_twice_from_the_same_status_is_a_mismatch(seller, buyer):
     """Two rows moving one claim out of the same status (a lost update) break the replay."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    request = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
-    claims.claim_withdraw(actor=buyer, claim=request)
+    request = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_withdraw(actor=buyer, claim=request)
     row = OrderEvent.objects.get(order=order, kind="claim.withdraw")
     row.pk = None
     row.save()

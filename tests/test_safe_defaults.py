@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.core.sheets import xlsx_stream
 from claimdesk.orders.models import Order
 from tests.factories import order_in
@@ -69,7 +69,7 @@ def test_the_claims_export_quotes_an_item_named_like_a_formula(client, seller, b
     """An item title "=cmd|..." in the claims download is text that is never evaluated."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
     Order.objects.filter(pk=order.pk).update(item_title="=cmd|' /C calc'!A0")
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     client.force_login(seller)
     response = client.get(reverse("seller:claims_export"))
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active

@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.inquiries.models import InquiryCategory
 from claimdesk.inquiries.services import inquiry_open, inquiry_reply
 from claimdesk.orders.models import Order
@@ -35,7 +35,7 @@ def test_cancel_panel_defaults_to_customer_request_when_the_buyer_asked(
 ):
     """The buyer asked to cancel: 客户要求 is preselected and no missing-note warning shows."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     html = seller_client.get(reverse("seller:order", args=[order.order_no]), HTTP_HX_REQUEST="true")
     panel = _cancel_panel(html.content.decode())
     assert re.search(r'<option value="CUSTOMER_REQUEST" selected>', panel)

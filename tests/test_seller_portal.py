@@ -14,9 +14,11 @@ from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from claimdesk.accounts.models import ShopAddress
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.non_receipt import claim_report_non_receipt
 from claimdesk.claims.reasons import get_reason
+from claimdesk.claims.returns import claim_request_return, claim_seller_start_return
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.payments.models import Refund
 from claimdesk.portals.seller import views as seller_views
@@ -59,7 +61,7 @@ def test_login_is_throttled_after_repeated_failures(client, seller):
 def test_home_counts_link_to_the_filtered_claims_list(seller_client, seller, buyer):
     """The 索赔/咨询 box counts the buyer's cancel request and links to the list."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     response = seller_client.get(reverse("seller:home"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -209,7 +211,7 @@ def test_return_flow_on_the_claims_page(seller_client, seller, buyer, run_tasks)
 def test_exchange_without_return_address_says_where_to_set_it(seller_client, seller, buyer):
     """Approving an exchange without a default return address is refused with a pointer to the address book."""
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
     response = seller_client.post(
         reverse("seller:claim_approve_exchange", args=[order.order_no]), {}, follow=True
     )
@@ -230,9 +232,9 @@ def test_exchange_without_return_address_says_where_to_set_it(seller_client, sel
 def test_excel_download_has_exactly_the_filtered_rows(seller_client, seller, buyer):
     """The .xlsx holds one row per filtered claim and nothing else."""
     kept = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=kept, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=kept, reason="EDIT_ORDER")
     other = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=other, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=other, reason="EDIT_ORDER")
     response = seller_client.get(
         reverse("seller:claims_export") + f"?status={ClaimStatus.CANCEL_REQUESTED}"
     )
@@ -277,14 +279,12 @@ def test_excel_download_columns_hold_each_claims_values(seller_client, seller, b
     """Every column: translated texts, local dates and times, numbers, and text with markup."""
     return_address(seller.shop)
     cancelled = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
     late_evening = timezone.now().replace(hour=20, minute=30) - dt.timedelta(days=3)  # UTC
     returned = order_in("delivered", seller=seller, buyer=buyer, ordered_at=late_evening)
-    claims.claim_seller_start_return(
-        actor=seller, order=returned, reason="DEFECTIVE", accept_now=True
-    )
+    claim_seller_start_return(actor=seller, order=returned, reason="DEFECTIVE", accept_now=True)
     missing = order_in("shipped", seller=seller, buyer=buyer, quantity=2)
-    claims.claim_report_non_receipt(actor=buyer, order=missing, duty="SL", missing_quantity=1)
+    claim_report_non_receipt(actor=buyer, order=missing, duty="SL", missing_quantity=1)
     Order.objects.filter(pk=missing.pk).update(item_title=" T-shirt & <cap>\r\n ")
     Claim.objects.filter(order=missing).update(
         requested_at=timezone.now().replace(hour=14, minute=5, second=59) - dt.timedelta(days=1)
@@ -312,7 +312,7 @@ def test_excel_download_is_in_the_sellers_own_time_zone_and_language(client, sel
     seller.language = "en"
     seller.save(update_fields=["time_zone", "language"])
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     requested = dt.datetime(2025, 3, 10, 2, 30, tzinfo=dt.UTC)  # 22:30 the day before in New York
     Claim.objects.filter(order=order).update(requested_at=requested)
     Order.objects.filter(pk=order.pk).update(item_title="Mug \ufffe\uffff\x0b ok")
@@ -335,7 +335,7 @@ def test_bulk_ship_from_xlsx_reports_each_row(seller_client, seller, other_selle
     """批量发货: good rows ship, bad rows say why, and uploading again ships nothing twice."""
     ok = order_in("confirmed", seller=seller, buyer=buyer)
     cancelled = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=cancelled, reason="EDIT_ORDER")
     foreign = order_in("confirmed", seller=other_seller, buyer=buyer)
     workbook = Workbook()
     sheet = workbook.active
@@ -372,9 +372,9 @@ def test_claims_by_order_date_use_the_orders_date(seller_client, seller, buyer):
     old = order_in(
         "delivered", seller=seller, buyer=buyer, ordered_at=timezone.now() - dt.timedelta(days=40)
     )
-    late = claims.claim_request_return(actor=buyer, order=old, reason="OTHER")
+    late = claim_request_return(actor=buyer, order=old, reason="OTHER")
     recent = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=recent, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=recent, reason="EDIT_ORDER")
     assert late.ordered_at == old.ordered_at
 
     def listed(date_from: dt.date, date_to: dt.date) -> tuple[list[int], dict[int, int]]:
@@ -399,7 +399,7 @@ def test_pages_read_ids_first_and_show_the_rows_in_order(seller_client, seller, 
     monkeypatch.setattr(seller_views, "PAGE_SIZE", 2)
     orders = [order_in("confirmed", seller=seller, buyer=buyer) for _ in range(5)]
     for order in orders:
-        claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     newest_first = [o.order_no for o in reversed(orders)]
 
     def page(url: str, number: int) -> list[int]:
@@ -478,7 +478,7 @@ def _seller_urls(order_no: int) -> list[tuple[str, str]]:
 def test_another_shops_staff_gets_not_found_everywhere(client, seller, other_seller, buyer):
     """Every URL of this shop's order answers 404 to another shop's staff, and nothing changes."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     client.force_login(other_seller)
     for method, url in _seller_urls(order.order_no):
         response = getattr(client, method)(
@@ -515,11 +515,11 @@ def test_list_pages_use_a_fixed_number_of_queries(seller_client, seller, buyer, 
         return len(ctx.captured_queries)
 
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     few = count()
     for _ in range(6):
         extra = order_in("confirmed", seller=seller, buyer=buyer)
-        claims.claim_request_cancel(actor=buyer, order=extra, reason="EDIT_ORDER")
+        claim_request_cancel(actor=buyer, order=extra, reason="EDIT_ORDER")
     assert count() == few
     # list pages: at most 12 (issue 7); home also computes the shop record when its cache is cold
     assert few <= (20 if name == "seller:home" else 12)
@@ -532,7 +532,7 @@ def test_home_box_and_list_agree_on_an_old_open_claim(seller_client, seller, buy
     from django.utils import timezone
 
     order = order_in("shipped", seller=seller, buyer=buyer)
-    claim = claims.claim_report_non_receipt(actor=buyer, order=order)
+    claim = claim_report_non_receipt(actor=buyer, order=order)
     Claim.objects.filter(pk=claim.pk).update(requested_at=timezone.now() - dt.timedelta(days=40))
     home = seller_client.get(reverse("seller:home")).content.decode()
     assert 'data-box="non_receipt_reported" href="/seller/claims/?statuses=91">1</a>' in home
@@ -621,7 +621,7 @@ def test_tracking_link_follows_the_carrier():
 def test_lists_never_show_another_shops_rows(seller_client, seller, other_seller, buyer, name):
     """Another shop's orders and claims never appear in this shop's lists, counts or export."""
     foreign = order_in("confirmed", seller=other_seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=foreign, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=foreign, reason="EDIT_ORDER")
     response = seller_client.get(reverse(name) + "?box=confirmed&statuses=1")
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert str(foreign.order_no).encode() not in body
@@ -782,8 +782,8 @@ def test_list_rows_read_as_the_templates_rendered_them_from_the_models(
         assert expected.strip() and expected in response.content.decode(), box
 
     confirmed = order_in("confirmed", seller=seller, buyer=buyer)
-    escalated = claims.claim_request_cancel(actor=buyer, order=confirmed, reason="EDIT_ORDER")
-    overdue = claims.claim_report_non_receipt(actor=buyer, order=shipped)
+    escalated = claim_request_cancel(actor=buyer, order=confirmed, reason="EDIT_ORDER")
+    overdue = claim_report_non_receipt(actor=buyer, order=shipped)
     Claim.objects.filter(pk=escalated.pk).update(escalated_at=late, flagged_overdue_at=late)
     Claim.objects.filter(pk=overdue.pk).update(
         flagged_overdue_at=late, pickup_carrier="<C&D>", completed_at=late

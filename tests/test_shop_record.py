@@ -10,7 +10,14 @@ import pytest
 import time_machine
 
 from claimdesk.accounts.models import ShopPenalty
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_cancel_unpaid,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.penalties import (
     shop_penalty_add,
     shop_restriction_impose,
@@ -42,7 +49,7 @@ def ordered(status: str, seller, buyer, **kwargs):  # type: ignore[no-untyped-de
 def buyer_cancels_after(seller, buyer, **delta: int) -> None:  # type: ignore[no-untyped-def]
     order = ordered("new", seller, buyer)
     with time_machine.travel(later(**delta), tick=False):
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
 
 
 def test_buyer_cancel_counts_only_after_six_hours(seller, buyer):
@@ -65,7 +72,7 @@ def test_seller_fault_cancel_counts_whenever_it_happens(seller, buyer):
     # given
     order = ordered("new", seller, buyer)
     with time_machine.travel(later(minutes=5), tick=False):
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
         )
     ordered("new", seller, buyer)
@@ -82,9 +89,9 @@ def test_approved_buyer_request_counts_by_when_the_buyer_asked(seller, buyer):
     for hours in (1, 7):
         order = ordered("confirmed", seller, buyer)
         with time_machine.travel(later(hours=hours), tick=False):
-            claim = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+            claim = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
         with time_machine.travel(later(days=1), tick=False):
-            claims.claim_approve_cancel(actor=seller, claim=claim)
+            claim_approve_cancel(actor=seller, claim=claim)
     record = shop_record(seller.shop, *JUNE)
     assert (record.orders, record.late_buyer_cancels, record.seller_fault_cancels) == (2, 1, 0)
 
@@ -96,12 +103,12 @@ def test_withdrawn_refused_and_unpaid_cancels_do_not_count(seller, buyer):
     declined = ordered("confirmed", seller, buyer)
     unpaid = ordered("unpaid", seller, buyer)
     with time_machine.travel(later(hours=8), tick=False):
-        claim = claims.claim_request_cancel(actor=buyer, order=withdrawn, reason="EDIT_ORDER")
-        claims.claim_withdraw(actor=buyer, claim=claim)
-        claims.claim_request_cancel(actor=buyer, order=declined, reason="EDIT_ORDER")
+        claim = claim_request_cancel(actor=buyer, order=withdrawn, reason="EDIT_ORDER")
+        claim_withdraw(actor=buyer, claim=claim)
+        claim_request_cancel(actor=buyer, order=declined, reason="EDIT_ORDER")
         order_ship(actor=seller, order=declined, carrier="佐川急便", tracking_no="1")
     with time_machine.travel(later(days=4), tick=False):
-        assert claims.claim_cancel_unpaid(order=unpaid) is not None
+        assert claim_cancel_unpaid(order=unpaid) is not None
     # when
     record = shop_record(seller.shop, *JUNE)
     # then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_seller_cancel
 from claimdesk.claims.models import ClaimStatus
 from claimdesk.payments.ledger import buyer_balance, ledger_total
 from claimdesk.payments.models import Refund, RefundStatus
@@ -20,7 +20,7 @@ def test_buyer_cancels_new_card_order_and_refund_completes_after_worker(
     # given
     order = order_in("new", seller=seller, buyer=buyer)
     # when
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     # then
     assert claim.status == ClaimStatus.CANCELLING
     refund = Refund.objects.get(claim=claim)
@@ -39,7 +39,7 @@ def test_buyer_cancels_new_card_order_and_refund_completes_after_worker(
 def test_bank_transfer_refund_goes_to_balance_at_once(seller, buyer):
     """Bank-transfer money goes back to the platform balance immediately."""
     order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
-    claims.claim_seller_cancel(
+    claim_seller_cancel(
         actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
     )
     refund = Refund.objects.get(order=order)

@@ -33,8 +33,26 @@ from hypothesis.stateful import (
 
 from claimdesk.accounts.models import User
 from claimdesk.claims import refunds
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import TERMINAL_STATUSES, Claim
+from claimdesk.claims.non_receipt import claim_refund_non_receipt, claim_report_non_receipt
+from claimdesk.claims.operator import claim_operator_cancel, claim_operator_withdraw
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_complete_redelivery,
+    claim_complete_return,
+    claim_convert_to_exchange,
+    claim_redeliver,
+    claim_request_return,
+    claim_seller_start_return,
+)
 from claimdesk.claims.selectors import (
     ClaimFilter,
     claim_home_counts,
@@ -169,7 +187,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
     def claim(self, order: Order) -> Claim | None:
         """Return the open claim of `order`, else its latest one (acting on it is then refused)."""
         return (
-            Claim.objects.filter(order=order, is_open=True).first()
+            Claim.objects.open_for(order).first()
             or Claim.objects.filter(order=order).order_by("-pk").first()
         )
 
@@ -297,7 +315,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "cancel_instantly",
-            claims.claim_cancel_instantly,
+            claim_cancel_instantly,
             actor=self.who(who, order, "buyer"),
             order=order,
             reason=reason,
@@ -308,7 +326,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "request_cancel",
-            claims.claim_request_cancel,
+            claim_request_cancel,
             actor=self.who(who, order, "buyer"),
             order=order,
             reason="EDIT_ORDER",
@@ -322,7 +340,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "approve_cancel",
-            claims.claim_approve_cancel,
+            claim_approve_cancel,
             actor=self.who(who, order),
             claim=claim,
             grant_payment_fee=grant,
@@ -340,7 +358,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "seller_cancel",
-            claims.claim_seller_cancel,
+            claim_seller_cancel,
             actor=self.who(who, order),
             order=order,
             reason=reason,
@@ -353,9 +371,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         claim = self.claim(order)
         if claim is None:
             return
-        self.act(
-            "withdraw", claims.claim_withdraw, actor=self.who(who, order, "buyer"), claim=claim
-        )
+        self.act("withdraw", claim_withdraw, actor=self.who(who, order, "buyer"), claim=claim)
 
     @rule(ix=order_ix, who=actors)
     def operator_withdraw(self, ix: int, who: str) -> None:
@@ -365,7 +381,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "operator_withdraw",
-            claims.claim_operator_withdraw,
+            claim_operator_withdraw,
             actor=self.who(who, order, "operator"),
             claim=claim,
             reason="販売者からの問い合わせにより撤回",
@@ -376,7 +392,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "operator_cancel",
-            claims.claim_operator_cancel,
+            claim_operator_cancel,
             actor=self.who(who, order, "operator"),
             order=order,
             reason=reason,
@@ -395,7 +411,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "request_return",
-            claims.claim_request_return,
+            claim_request_return,
             actor=self.who(who, order, "buyer"),
             order=order,
             reason=reason,
@@ -412,7 +428,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "seller_start_return",
-            claims.claim_seller_start_return,
+            claim_seller_start_return,
             actor=self.who(who, order),
             order=order,
             reason="DEFECTIVE",
@@ -428,7 +444,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "accept_return",
-            claims.claim_accept_return,
+            claim_accept_return,
             actor=self.who(who, order),
             claim=claim,
             pickup_method=pickup,
@@ -447,7 +463,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "complete_return",
-            claims.claim_complete_return,
+            claim_complete_return,
             actor=self.who(who, order),
             claim=claim,
             goods_received=True,
@@ -464,7 +480,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "convert_to_exchange",
-            claims.claim_convert_to_exchange,
+            claim_convert_to_exchange,
             actor=self.who(who, order),
             claim=claim,
         )
@@ -477,7 +493,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "approve_exchange",
-            claims.claim_approve_exchange,
+            claim_approve_exchange,
             actor=self.who(who, order),
             claim=claim,
         )
@@ -490,7 +506,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "redeliver",
-            claims.claim_redeliver,
+            claim_redeliver,
             actor=self.who(who, order),
             claim=claim,
             redelivery_date=timezone.localdate() + dt.timedelta(days=2),
@@ -506,7 +522,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "complete_redelivery",
-            claims.claim_complete_redelivery,
+            claim_complete_redelivery,
             actor=self.who(who, order, "buyer"),
             claim=claim,
         )
@@ -516,7 +532,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order = self.order(ix)
         self.act(
             "report_non_receipt",
-            claims.claim_report_non_receipt,
+            claim_report_non_receipt,
             actor=self.who(who, order, "buyer"),
             order=order,
             duty="SL" if partial else "SC",
@@ -531,7 +547,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
             return
         self.act(
             "refund_non_receipt",
-            claims.claim_refund_non_receipt,
+            claim_refund_non_receipt,
             actor=self.who(who, order),
             claim=claim,
             amount_minor=amount,

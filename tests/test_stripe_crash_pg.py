@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly
 from claimdesk.claims.models import ClaimStatus
 from claimdesk.claims.refunds import refund_process
 from claimdesk.payments.models import LedgerTransaction, Refund, RefundStatus
@@ -152,7 +152,7 @@ def test_worker_killed_after_stripe_refunded_records_it_once(
         )
         try:
             # when the buyer cancels, the worker sends the refund and Stripe makes it
-            claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+            claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
             assert relay.refund_made.wait(DEADLINE), (tmp_path / "worker.log").read_text()
             # and the worker dies before it hears the answer
             worker.send_signal(signal.SIGKILL)

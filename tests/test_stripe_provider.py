@@ -25,7 +25,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_seller_cancel
 from claimdesk.claims.models import ClaimStatus
 from claimdesk.core.money import Money
 from claimdesk.orders.models import Cart, Order, OrderEvent
@@ -177,7 +177,7 @@ def test_card_refund_is_made_at_stripe_once(stripe_on, seller, buyer, run_tasks)
     intent = paid_intent(stripe_on, order.total_minor + 500)
     pay_with(order, intent)
     # when the buyer cancels and the worker runs the refund
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     # then Stripe holds one refund of exactly the refund's amount, keyed by the attempt
     refund = Refund.objects.get(claim=claim)
@@ -205,7 +205,7 @@ def test_partial_refund_of_one_order_of_the_cart(stripe_on, seller, buyer, run_t
     Cart.objects.filter(pk=cart.pk).update(payment_reference=intent)
     first = cart.orders.order_by("total_minor").first()
     assert first is not None
-    claims.claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=first, reason="EDIT_ORDER")
     run_tasks()
     made = stripe_refunds(stripe_on, intent)
     assert [r["amount"] for r in made] == [1000]
@@ -217,7 +217,7 @@ def test_payment_not_at_stripe_fails_to_the_refund_monitor(
     """A card order whose payment is not a Stripe one fails with a reason the operator reads."""
     order = order_in("new", seller=seller, buyer=buyer)
     pay_with(order, "pay_elsewhere_1")
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     refund = Refund.objects.get(claim=claim)
     assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, "not_a_stripe_payment")
@@ -234,7 +234,7 @@ def test_bank_transfer_and_konbini_refund_to_the_balance_not_through_stripe(
     intent = paid_intent(stripe_on, order.total_minor + 500)
     pay_with(order, intent)
     before = buyer_balance(buyer.pk, "JPY")
-    claim = claims.claim_seller_cancel(
+    claim = claim_seller_cancel(
         actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
     )
     run_tasks()
@@ -257,7 +257,7 @@ def test_pending_refund_waits_for_the_notification(
         use_stripe(settings, server.url)
         order = order_in("new", seller=seller, buyer=buyer)
         pay_with(order, "pi_pending_1")
-        claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
         run_tasks()
         refund = Refund.objects.get(claim=claim)
         assert refund.status == RefundStatus.PENDING
@@ -289,7 +289,7 @@ def test_notification_is_applied_once(stripe_on, seller, buyer, client) -> None:
     """The same event delivered twice settles the refund and posts the ledger once."""
     order = order_in("new", seller=seller, buyer=buyer)
     pay_with(order, "pi_replay_1")
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)  # pending: no worker has run
     event = refund_event(refund, "succeeded")
     assert post_event(client, event).json()["outcome"] == "settled"
@@ -303,7 +303,7 @@ def test_provider_failure_reaches_the_refund_monitor(
 ) -> None:
     """A refund Stripe failed is failed in claimdesk, with Stripe's reason on the console."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)
     response = post_event(client, refund_event(refund, "failed", reason="expired_or_canceled_card"))
     assert response.json()["outcome"] == "failed"
@@ -317,7 +317,7 @@ def test_provider_failure_reaches_the_refund_monitor(
 def test_requires_action_keeps_the_refund_pending(stripe_on, seller, buyer, client) -> None:
     """requires_action: the refund stays pending and the order's history says so."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)
     assert (
         post_event(client, refund_event(refund, "requires_action")).json()["outcome"] == "pending"
@@ -331,7 +331,7 @@ def test_requires_action_keeps_the_refund_pending(stripe_on, seller, buyer, clie
 def test_wrong_signature_changes_nothing(stripe_on, seller, buyer, client) -> None:
     """A notification signed with another secret is refused with a message and changes nothing."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claim = claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     refund = Refund.objects.get(claim=claim)
     response = post_event(client, refund_event(refund, "succeeded"), secret="whsec_other")
     assert response.status_code == 400
@@ -382,7 +382,7 @@ def test_reconciliation_reports_every_difference(
     matching, differing = (order_in("new", seller=seller, buyer=buyer) for _ in range(2))
     for order in (matching, differing):
         pay_with(order, paid_intent(direct, order.total_minor + 500))
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     Refund.objects.filter(order=differing).update(amount_minor=F_amount(differing) + 1)
     # a refund claimdesk made through another processor: Stripe never saw it
@@ -390,7 +390,7 @@ def test_reconciliation_reports_every_difference(
     conf["PAYMENT_GATEWAY"] = "claimdesk.payments.gateways.SimulatedCardGateway"
     settings.CLAIMDESK = conf
     elsewhere = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=elsewhere, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=elsewhere, reason="EDIT_ORDER")
     run_tasks()
     use_stripe(settings, localstripe)
     # and a refund made at Stripe by hand, unknown to claimdesk
@@ -418,7 +418,7 @@ def F_amount(order: Order) -> int:
 def test_reconciliation_with_the_simulated_processor(seller, buyer, run_tasks) -> None:
     """The demo's processor reconciles from its own records; a lost record is reported."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     run_tasks()
     today = timezone.localdate().isoformat()
     call_command("reconcile_refunds", "--since", today)

@@ -15,8 +15,15 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_cancel_instantly,
+    claim_cancel_unpaid,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimTally, TallyKind
+from claimdesk.claims.non_receipt import claim_report_non_receipt
 from claimdesk.claims.selectors import (
     HOME_BOXES,
     ClaimFilter,
@@ -53,16 +60,16 @@ def _spread(seller, buyer) -> list[Order]:  # type: ignore[no-untyped-def]
     Order.objects.filter(pk=confirmed2.pk).update(
         est_ship_date=timezone.localdate() - dt.timedelta(days=2)
     )
-    claims.claim_cancel_instantly(actor=buyer, order=new, reason="EDIT_ORDER")
-    claims.claim_seller_cancel(
+    claim_cancel_instantly(actor=buyer, order=new, reason="EDIT_ORDER")
+    claim_seller_cancel(
         actor=seller, order=delayed, reason="OUT_OF_STOCK", confirm_without_notice=True
     )
-    claims.claim_request_cancel(actor=buyer, order=confirmed, reason="EDIT_ORDER")
-    claims.claim_report_non_receipt(actor=buyer, order=shipped, duty="SC", memo="届かない")
+    claim_request_cancel(actor=buyer, order=confirmed, reason="EDIT_ORDER")
+    claim_report_non_receipt(actor=buyer, order=shipped, duty="SC", memo="届かない")
     Cart.objects.filter(pk=unpaid.cart_id).update(
         payment_deadline=timezone.now() - dt.timedelta(hours=1)
     )
-    assert claims.claim_cancel_unpaid(order=unpaid) is not None
+    assert claim_cancel_unpaid(order=unpaid) is not None
     # dates spread over 100 days, some a moment either side of a UTC or a Tokyo midnight
     now = timezone.now().replace(microsecond=0)
     moments = [
@@ -181,13 +188,13 @@ def test_open_claims_count_by_status_however_old(seller, buyer):
     """The home boxes count open claims of any age; closing one takes it out at once."""
     # given
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claim = claims.claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim = claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER")
     Claim.objects.filter(pk=claim.pk).update(requested_at=timezone.now() - dt.timedelta(days=400))
     assert claim_home_counts(seller.shop_id)["cancel_requested"] == 1
     assert ClaimTally.objects.filter(kind=TallyKind.OPEN, status=S.CANCEL_REQUESTED).exists()
 
     # when
-    claims.claim_withdraw(actor=buyer, claim=Claim.objects.get(pk=claim.pk))
+    claim_withdraw(actor=buyer, claim=Claim.objects.get(pk=claim.pk))
 
     # then
     assert claim_home_counts(seller.shop_id)["cancel_requested"] == 0

@@ -15,8 +15,14 @@ import pytest
 import time_machine
 
 from claimdesk.accounts.models import ShopPenalty, ShopRestriction
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_cancel_instantly
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_redeliver,
+    claim_request_return,
+)
 from claimdesk.claims.timers import _each, cancel_unpaid_due, started_before
 from claimdesk.core.calendar import business_days_between
 from claimdesk.core.errors import Conflict
@@ -253,7 +259,7 @@ def test_trade_completes_14_days_after_delivery_unless_a_claim_is_open(seller, b
     with time_machine.travel(at(4, 1, 10), tick=False):
         plain = order_in("delivered", seller=seller, buyer=buyer)
         disputed = order_in("delivered", seller=seller, buyer=other_buyer)
-        claims.claim_request_return(actor=other_buyer, order=disputed, reason="DEFECTIVE")
+        claim_request_return(actor=other_buyer, order=disputed, reason="DEFECTIVE")
     # when / then
     assert sweep_at(at(4, 15, 9, 59))["trades_completed"] == 0
     assert sweep_at(at(4, 15, 10))["trades_completed"] == 1
@@ -273,7 +279,7 @@ def test_unanswered_claim_is_flagged_then_escalated_on_business_days(seller, buy
     # given
     with time_machine.travel(at(4, 27, 15), tick=False):
         order = order_in("delivered", seller=seller, buyer=buyer)
-        claim = claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+        claim = claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
     # when
     happened = daily(
         dt.date(2026, 4, 27),
@@ -295,9 +301,9 @@ def test_claim_answered_in_time_is_not_flagged(seller, buyer):
     return_address(seller.shop)
     with time_machine.travel(at(4, 27, 15), tick=False):
         order = order_in("delivered", seller=seller, buyer=buyer)
-        claim = claims.claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
+        claim = claim_request_return(actor=buyer, order=order, reason="DEFECTIVE")
     with time_machine.travel(at(4, 30, 15), tick=False):
-        claims.claim_accept_return(actor=seller, claim=claim, pickup_method="buyer_sends")
+        claim_accept_return(actor=seller, claim=claim, pickup_method="buyer_sends")
     happened = daily(
         dt.date(2026, 4, 27), dt.date(2026, 5, 20), ("claims_flagged_overdue", "claims_escalated")
     )
@@ -310,12 +316,10 @@ def test_redelivery_completes_more_than_14_days_after_its_date(seller, buyer):
     return_address(seller.shop)
     with time_machine.travel(at(4, 1, 10), tick=False):
         order = order_in("delivered", seller=seller, buyer=buyer)
-        claim = claims.claim_request_return(
-            actor=buyer, order=order, reason="WRONG_ITEM", exchange=True
-        )
-        claim = claims.claim_approve_exchange(actor=seller, claim=claim)
+        claim = claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+        claim = claim_approve_exchange(actor=seller, claim=claim)
     with time_machine.travel(at(4, 2, 10), tick=False):
-        claims.claim_redeliver(
+        claim_redeliver(
             actor=seller,
             claim=claim,
             redelivery_date="2026-04-02",
@@ -343,7 +347,7 @@ def test_sweep_twice_at_the_same_instant_does_nothing_the_second_time(seller, bu
         delivered = order_in("delivered", seller=seller, buyer=other_buyer)
     with time_machine.travel(at(4, 20, 10), tick=False):
         returned = order_in("delivered", seller=seller, buyer=buyer)
-        claims.claim_request_return(actor=buyer, order=returned, reason="DEFECTIVE")
+        claim_request_return(actor=buyer, order=returned, reason="DEFECTIVE")
     # when
     first = sweep_at(at(5, 12, 12))
     mails_after_first = Notification.objects.count()
@@ -387,7 +391,7 @@ def test_a_row_refused_by_its_service_is_skipped_and_the_rest_go_on(seller, buye
 def test_sweep_fills_the_order_date_of_claims_opened_without_it(seller, buyer, client) -> None:
     """A claim opened by a server on the previous release shows under its order date once swept."""
     order = order_in("new", seller=seller, buyer=buyer)
-    claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+    claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
     claim = Claim.objects.get(order=order)
     Claim.objects.filter(pk=claim.pk).update(ordered_at=None)  # as the older release wrote it
     day = order.ordered_at.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
@@ -448,7 +452,7 @@ def test_the_sweeps_mails_wait_behind_those_of_peoples_actions(seller, buyer):
     assert set(queued.values_list("priority", flat=True)) == {-20}
     # when: then the buyer cancels another order, and a worker takes two tasks
     with time_machine.travel(at(5, 7, 9, 5), tick=False):
-        claims.claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=buyer, order=order, reason="EDIT_ORDER")
         assert DBTaskResult.objects.filter(priority=0).count() == 1  # its refund
         drain_tasks(max_tasks=2)
     # then: the refund, then the mail its success queued after the reminders, went first

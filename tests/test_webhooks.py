@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from claimdesk.accounts.models import User
-from claimdesk.claims.services import claim_request_cancel, claim_seller_cancel
+from claimdesk.claims.cancel import claim_request_cancel, claim_seller_cancel
 from claimdesk.core.errors import InvalidInput
 from claimdesk.messaging import webhook_transport
 from claimdesk.messaging.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus

@@ -8,10 +8,18 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
-from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
+from claimdesk.claims.cancel import claim_approve_cancel, claim_decline_cancel
 from claimdesk.claims.models import Claim
+from claimdesk.claims.non_receipt import claim_refund_non_receipt
 from claimdesk.claims.refunds import refund_retry
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_complete_return,
+    claim_convert_to_exchange,
+    claim_redeliver,
+)
 from claimdesk.claims.selectors import ClaimFilter, claims_for_shop
 from claimdesk.core.errors import NotFound
 from claimdesk.core.i18n import lazy_text as _
@@ -107,7 +115,7 @@ def get_claim(request: HttpRequest, order_no: int) -> Any:
 )
 def approve_cancel(request: HttpRequest, order_no: int, body: ApproveCancelIn) -> Any:
     """Approve the buyer's cancel request (取消处理): cancel and refund."""
-    claim = claim_services.claim_approve_cancel(
+    claim = claim_approve_cancel(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         seller_memo=body.seller_memo,
@@ -121,7 +129,7 @@ def approve_cancel(request: HttpRequest, order_no: int, body: ApproveCancelIn) -
 )
 def decline_cancel(request: HttpRequest, order_no: int, body: ShipIn) -> Any:
     """Decline a cancel request the only way there is: ship the order."""
-    claim = claim_services.claim_decline_cancel(
+    claim = claim_decline_cancel(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         carrier=body.carrier,
@@ -135,7 +143,7 @@ def decline_cancel(request: HttpRequest, order_no: int, body: ShipIn) -> Any:
 )
 def accept_return(request: HttpRequest, order_no: int, body: AcceptReturnIn) -> Any:
     """Accept and verify a return request (退货要求接受/验证)."""
-    claim = claim_services.claim_accept_return(
+    claim = claim_accept_return(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         pickup_method=body.pickup_method,
@@ -150,7 +158,7 @@ def accept_return(request: HttpRequest, order_no: int, body: AcceptReturnIn) -> 
 )
 def complete_return(request: HttpRequest, order_no: int, body: CompleteReturnIn) -> Any:
     """Collected / full refund (回收完成/全额退款); both questions must be answered yes."""
-    claim = claim_services.claim_complete_return(
+    claim = claim_complete_return(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         goods_received=body.goods_received,
@@ -167,7 +175,7 @@ def complete_return(request: HttpRequest, order_no: int, body: CompleteReturnIn)
 )
 def convert_exchange(request: HttpRequest, order_no: int, body: MemoIn) -> Any:
     """Turn a return into an exchange (退货申请要求交换处理)."""
-    claim = claim_services.claim_convert_to_exchange(
+    claim = claim_convert_to_exchange(
         actor=actor_of(request), claim=_claim(request, order_no), seller_memo=body.seller_memo
     )
     return claim_detail(claim.pk)
@@ -178,7 +186,7 @@ def convert_exchange(request: HttpRequest, order_no: int, body: MemoIn) -> Any:
 )
 def approve_exchange(request: HttpRequest, order_no: int, body: MemoIn) -> Any:
     """Approve an exchange request (11 → 12); needs the default return/exchange address."""
-    claim = claim_services.claim_approve_exchange(
+    claim = claim_approve_exchange(
         actor=actor_of(request), claim=_claim(request, order_no), seller_memo=body.seller_memo
     )
     return claim_detail(claim.pk)
@@ -187,7 +195,7 @@ def approve_exchange(request: HttpRequest, order_no: int, body: MemoIn) -> Any:
 @router.post("/claims/{order_no}/redeliver", response={200: ClaimDetail, **ERRORS}, auth=write_auth)
 def redeliver(request: HttpRequest, order_no: int, body: RedeliverIn) -> Any:
     """Ship the replacement or re-delivery (12 or non-receipt → 13)."""
-    claim = claim_services.claim_redeliver(
+    claim = claim_redeliver(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         redelivery_date=body.redelivery_date,
@@ -202,7 +210,7 @@ def redeliver(request: HttpRequest, order_no: int, body: RedeliverIn) -> Any:
 )
 def refund_non_receipt(request: HttpRequest, order_no: int, body: NonReceiptRefundIn) -> Any:
     """Answer a non-receipt report with a refund: in full, or in part with `amount_minor`."""
-    claim = claim_services.claim_refund_non_receipt(
+    claim = claim_refund_non_receipt(
         actor=actor_of(request),
         claim=_claim(request, order_no),
         amount_minor=body.amount_minor,

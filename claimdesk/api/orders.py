@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from claimdesk.claims import services as claim_services
+from claimdesk.claims.cancel import claim_seller_cancel
+from claimdesk.claims.returns import claim_convert_to_exchange, claim_seller_start_return
 from claimdesk.claims.selectors import MAX_PERIOD_DAYS, clean_period
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
@@ -184,7 +185,7 @@ def cancel_order(request: HttpRequest, order_no: int, body: SellerCancelIn) -> A
     approves the buyer's own cancel request.
     """
     order = seller_order(request, order_no)
-    claim = claim_services.claim_seller_cancel(
+    claim = claim_seller_cancel(
         actor=actor_of(request),
         order=order,
         reason=body.reason,
@@ -202,7 +203,7 @@ def start_return(request: HttpRequest, order_no: int, body: StartReturnIn) -> An
     """Start a return (or, with `exchange`, an exchange) of a shipped order, seller-fault reasons only."""
     actor = actor_of(request)
     order = seller_order(request, order_no)
-    claim = claim_services.claim_seller_start_return(
+    claim = claim_seller_start_return(
         actor=actor,
         order=order,
         reason=body.reason,
@@ -211,9 +212,7 @@ def start_return(request: HttpRequest, order_no: int, body: StartReturnIn) -> An
         pickup_carrier=body.pickup_carrier,
     )
     if body.exchange:
-        claim = claim_services.claim_convert_to_exchange(
-            actor=actor, claim=claim, seller_memo=body.seller_memo
-        )
+        claim = claim_convert_to_exchange(actor=actor, claim=claim, seller_memo=body.seller_memo)
     return claim_detail(claim.pk)
 
 

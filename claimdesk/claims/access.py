@@ -8,7 +8,6 @@ from claimdesk.core.errors import NotFound
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders.access import (
     access_order_for_buyer,
-    access_order_for_operator,
     access_order_for_seller,
 )
 
@@ -19,11 +18,8 @@ if TYPE_CHECKING:
 
 
 def _latest_claim(order_id: int, *, open_only: bool) -> Claim:
-    claims = Claim.objects.select_related("order", "order__cart", "shop", "buyer").filter(
-        order_id=order_id
-    )
-    if open_only:
-        claims = claims.filter(is_open=True)
+    claims = Claim.objects.select_related("order", "order__cart", "shop", "buyer")
+    claims = claims.open_for(order_id) if open_only else claims.filter(order_id=order_id)
     claim = claims.order_by("-requested_at", "-id").first()
     if claim is None:
         raise NotFound(
@@ -42,10 +38,4 @@ def access_claim_for_seller(user: User, order_no: object, *, open_only: bool = T
 def access_claim_for_buyer(user: User, order_no: object, *, open_only: bool = True) -> Claim:
     """Return the (open) claim on the buyer's own order `order_no`, or raise NotFound."""
     order = access_order_for_buyer(user, order_no)
-    return _latest_claim(order.pk, open_only=open_only)
-
-
-def access_claim_for_operator(user: User, order_no: object, *, open_only: bool = True) -> Claim:
-    """Return the (open) claim on any order for an operator, or raise NotFound."""
-    order = access_order_for_operator(user, order_no)
     return _latest_claim(order.pk, open_only=open_only)

@@ -27,7 +27,7 @@ class ClaimsConfig(AppConfig):
 
 def _reject_cancel_request(sender: type, *, order: Any, actor: Any, **kwargs: Any) -> None:
     """Close the buyer's cancel request of an order the seller has just shipped."""
-    from .services import claim_reject_by_shipping  # loaded once the app registry is ready
+    from .cancel import claim_reject_by_shipping  # loaded once the app registry is ready
 
     claim_reject_by_shipping(actor=actor, order=order)
 

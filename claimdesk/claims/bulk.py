@@ -423,7 +423,7 @@ def _process_row(
     job: BulkCancelJob, row: BulkCancelRow, order: Order | None
 ) -> tuple[str, str, Claim | None]:
     """Cancel one row; return its result, message and claim (None if not cancelled)."""
-    from .services import claim_seller_cancel
+    from .cancel import claim_seller_cancel
 
     if row.plan not in WILL_ACT:
         return row.plan, row.plan_message, None

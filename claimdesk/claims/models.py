@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -9,6 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .reasons import Fault
+
+if TYPE_CHECKING:
+    from django.db.models import OuterRef
+
+    from claimdesk.orders.models import Order
 
 
 class ClaimType(models.TextChoices):
@@ -70,6 +77,12 @@ class NonReceiptSolution(models.TextChoices):
     NC = "NC", _("Refund")
 
 
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def open_for(self, order: Order | OuterRef | int) -> ClaimQuerySet:
+        """The open claim on `order` (an order, its pk or an `OuterRef`): at most one."""
+        return self.filter(order=order, is_open=True)
+
+
 class Claim(models.Model):
     """A case on one order; at most one per order is open at a time."""
 
@@ -112,6 +125,8 @@ class Claim(models.Model):
     flagged_overdue_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     previous_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = ClaimQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at", "-id"]

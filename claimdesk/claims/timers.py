@@ -56,14 +56,11 @@ from claimdesk.orders.history import record_event
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.services import order_complete_trade
 
+from .cancel import claim_cancel_unpaid
 from .models import Claim, ClaimStatus
+from .operator import claim_escalate, claim_flag_overdue
 from .penalties import shop_penalty_add, shop_restriction_impose, shop_restriction_lift
-from .services import (
-    claim_cancel_unpaid,
-    claim_complete_redelivery,
-    claim_escalate,
-    claim_flag_overdue,
-)
+from .returns import claim_complete_redelivery
 from .shop_record import percent_text, shop_ship_rate
 
 logger = logging.getLogger(__name__)
@@ -345,7 +342,7 @@ def lift_restrictions_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> 
 def complete_trades_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
     """Complete delivered trades AUTO_COMPLETE_DAYS_AFTER_DELIVERY days on, without open claims."""
     cutoff = now - dt.timedelta(days=setting("AUTO_COMPLETE_DAYS_AFTER_DELIVERY"))
-    open_claim = Claim.objects.filter(order=OuterRef("pk"), is_open=True)
+    open_claim = Claim.objects.open_for(OuterRef("pk"))
     due = Order.objects.filter(
         ~Exists(open_claim),
         shipping_status=ShippingStatus.DELIVERED,

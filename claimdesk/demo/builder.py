@@ -31,9 +31,28 @@ from django.utils import timezone
 from faker import Faker
 
 from claimdesk.accounts.models import Shop, User
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import (
+    claim_approve_cancel,
+    claim_cancel_instantly,
+    claim_cancel_unpaid,
+    claim_request_cancel,
+    claim_seller_cancel,
+    claim_withdraw,
+)
 from claimdesk.claims.models import Claim, ClaimStatus, NonReceiptDuty, PickupMethod
+from claimdesk.claims.non_receipt import claim_refund_non_receipt, claim_report_non_receipt
+from claimdesk.claims.operator import claim_operator_cancel, claim_operator_withdraw
 from claimdesk.claims.refunds import refund_process, refund_retry
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_complete_redelivery,
+    claim_complete_return,
+    claim_convert_to_exchange,
+    claim_redeliver,
+    claim_request_return,
+    claim_seller_start_return,
+)
 from claimdesk.core.conf import setting
 from claimdesk.inquiries.models import InquiryCategory
 from claimdesk.inquiries.services import inquiry_open, inquiry_reply
@@ -789,7 +808,7 @@ class _Builder:
         self._place(run, lines=2)
         self._pay(run)
         self._tick(run, 0.5, 8)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer, order=run.orders[1], reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
         )
         self._settle(run)
@@ -808,7 +827,7 @@ class _Builder:
         self._confirm(run, second)
         if run.variant % 4 == 3:  # the buyer wants one order of the cart cancelled
             self._tick(run, 1, 12)
-            claims.claim_request_cancel(
+            claim_request_cancel(
                 actor=run.buyer, order=second, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[0]
             )
 
@@ -816,7 +835,7 @@ class _Builder:
         self._advance(run, "confirmed")
         run.keep_est_date = True
         self._tick(run, 1, 20)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
@@ -828,11 +847,11 @@ class _Builder:
         way = run.variant % 4
         if way == 0:
             self._tick(run, 0.5, 6)
-            claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+            claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
         elif way == 1:
             self._confirm(run)
             self._tick(run, 1, 12)
-            claims.claim_seller_cancel(
+            claim_seller_cancel(
                 actor=run.seller,
                 order=run.order,
                 reason="OUT_OF_STOCK",
@@ -842,12 +861,12 @@ class _Builder:
         elif way == 2:
             self._confirm(run)
             self._tick(run, 1, 12)
-            claims.claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+            claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
             self._tick(run, 1, 12)
-            claims.claim_approve_cancel(actor=run.seller, claim=self._claim(run))
+            claim_approve_cancel(actor=run.seller, claim=self._claim(run))
         else:
             self._tick(run, 2, 20)
-            claims.claim_operator_cancel(
+            claim_operator_cancel(
                 actor=self.operator,
                 order=run.order,
                 reason="EDIT_ORDER",
@@ -869,7 +888,7 @@ class _Builder:
         self._place(run)
         self._pay(run)
         self._tick(run, 0.2, 10)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
@@ -880,7 +899,7 @@ class _Builder:
     def _story_buyer_cancelled_unpaid(self, run: _Run) -> None:
         self._place(run)
         self._tick(run, 0.5, 20)
-        claims.claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
+        claim_cancel_instantly(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
 
     def _story_buyer_cancelled_delayed(self, run: _Run) -> None:
         self._advance(run, "confirmed")
@@ -899,7 +918,7 @@ class _Builder:
                 est_ship_date=self.today - dt.timedelta(days=1)
             )
         self._tick(run, 30, 60)
-        claims.claim_cancel_instantly(
+        claim_cancel_instantly(
             actor=run.buyer,
             order=run.order,
             reason="SHIPPING_DELAY",
@@ -925,7 +944,7 @@ class _Builder:
             TEXTS["cancel_notice_body"],
         )
         self._tick(run, 1, 12)
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=run.seller,
             order=run.order,
             reason=reason,
@@ -939,7 +958,7 @@ class _Builder:
         if run.variant % 2:
             self._confirm(run)
         self._tick(run, 2, 30)
-        claims.claim_seller_cancel(
+        claim_seller_cancel(
             actor=run.seller,
             order=run.order,
             reason=self._reason("OUT_OF_STOCK", "SHIPPING_DELAY", "UNDELIVERABLE_REGION"),
@@ -950,14 +969,14 @@ class _Builder:
     def _story_cancel_approved(self, run: _Run) -> None:
         self._advance(run, "confirmed")
         self._tick(run, 1, 20)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer,
             order=run.order,
             reason="EDIT_ORDER",
             memo=self.rng.choice(BUYER_CANCEL_MEMOS),
         )
         self._tick(run, 1, 20)
-        claims.claim_approve_cancel(
+        claim_approve_cancel(
             actor=run.seller,
             claim=self._claim(run),
             seller_memo=TEXTS["cancel_approved_memo"],
@@ -968,7 +987,7 @@ class _Builder:
     def _story_operator_cancelled(self, run: _Run) -> None:
         self._advance(run, "shipped" if run.variant % 2 else "delivered")
         self._tick(run, 24, 72)
-        claims.claim_operator_cancel(
+        claim_operator_cancel(
             actor=self.operator,
             order=run.order,
             reason="EDIT_ORDER",
@@ -982,7 +1001,7 @@ class _Builder:
         if deadline is None:  # pragma: no cover - bank transfer and convenience store have one
             raise LookupError(f"cart of order {run.order.order_no} has no payment deadline")
         run.t = self.clock.at(min(deadline + dt.timedelta(minutes=5), self.latest))
-        if claims.claim_cancel_unpaid(order=run.order) is None:  # pragma: no cover
+        if claim_cancel_unpaid(order=run.order) is None:  # pragma: no cover
             raise LookupError(f"order {run.order.order_no} was not due for the unpaid cancel")
 
     # -- stories: returns and exchanges ------------------------------------------------------
@@ -991,7 +1010,7 @@ class _Builder:
         reasons = ("WRONG_ITEM", "EDIT_ORDER") if exchange else tuple(RETURN_MEMOS)
         reason = reasons[run.variant % len(reasons)]
         self._tick(run, 5, 72)
-        return claims.claim_request_return(
+        return claim_request_return(
             actor=run.buyer,
             order=run.order,
             reason=reason,
@@ -1003,7 +1022,7 @@ class _Builder:
         self._advance(run, "delivered")
         if run.variant % 4 == 3:
             self._tick(run, 5, 48)
-            claims.claim_seller_start_return(
+            claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="DEFECTIVE",
@@ -1017,7 +1036,7 @@ class _Builder:
         self._advance(run, "delivered")
         if run.variant % 3 == 2:
             self._tick(run, 5, 48)
-            claims.claim_seller_start_return(
+            claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="WRONG_ITEM",
@@ -1029,7 +1048,7 @@ class _Builder:
             return
         claim = self._return_request(run)
         self._tick(run, 2, 30)
-        claims.claim_accept_return(
+        claim_accept_return(
             actor=run.seller,
             claim=claim,
             pickup_method=self._pickup(run),
@@ -1041,7 +1060,7 @@ class _Builder:
         way = run.variant % 4
         if way == 2:
             self._tick(run, 5, 48)
-            claim = claims.claim_seller_start_return(
+            claim = claim_seller_start_return(
                 actor=run.seller,
                 order=run.order,
                 reason="WRONG_ITEM",
@@ -1053,12 +1072,12 @@ class _Builder:
             claim = self._return_request(run)
             if way != 3:
                 self._tick(run, 2, 30)
-                claim = claims.claim_accept_return(
+                claim = claim_accept_return(
                     actor=run.seller, claim=claim, pickup_method=PickupMethod.BUYER_SENDS
                 )
         self._tick(run, 24, 96)
         buyer_fault = claim.fault == "buyer"
-        claims.claim_complete_return(
+        claim_complete_return(
             actor=run.seller,
             claim=claim,
             goods_received=way != 3,
@@ -1077,7 +1096,7 @@ class _Builder:
         if run.variant % 2:
             claim = self._return_request(run)
             self._tick(run, 2, 30)
-            claims.claim_convert_to_exchange(
+            claim_convert_to_exchange(
                 actor=run.seller,
                 claim=claim,
                 seller_memo=TEXTS["exchange_instead_memo"],
@@ -1085,11 +1104,11 @@ class _Builder:
         else:
             claim = self._return_request(run, exchange=True)
             self._tick(run, 2, 30)
-            claims.claim_approve_exchange(actor=run.seller, claim=claim)
+            claim_approve_exchange(actor=run.seller, claim=claim)
 
     def _redeliver(self, run: _Run, claim: Claim) -> Claim:
         self._tick(run, 12, 48)
-        return claims.claim_redeliver(
+        return claim_redeliver(
             actor=run.seller,
             claim=claim,
             redelivery_date=timezone.localdate(run.t),
@@ -1101,13 +1120,13 @@ class _Builder:
         self._advance(run, "delivered")
         claim = self._return_request(run, exchange=True)
         self._tick(run, 2, 30)
-        claim = claims.claim_approve_exchange(actor=run.seller, claim=claim)
+        claim = claim_approve_exchange(actor=run.seller, claim=claim)
         return self._redeliver(run, claim)
 
     def _non_receipt_shipped(self, run: _Run) -> Claim:
         self._advance(run, "shipped")
         self._tick(run, 72, 120)
-        claim = claims.claim_report_non_receipt(
+        claim = claim_report_non_receipt(
             actor=run.buyer, order=run.order, memo=TEXTS["not_arrived_memo"]
         )
         return self._redeliver(run, claim)
@@ -1121,28 +1140,28 @@ class _Builder:
     def _story_exchange_completed(self, run: _Run) -> None:
         claim = self._exchange_shipped(run)
         self._tick(run, 20, 60)
-        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+        claim_complete_redelivery(actor=run.buyer, claim=claim)
 
     def _story_non_receipt_redelivered(self, run: _Run) -> None:
         claim = self._non_receipt_shipped(run)
         self._tick(run, 20, 60)
-        claims.claim_complete_redelivery(actor=run.buyer, claim=claim)
+        claim_complete_redelivery(actor=run.buyer, claim=claim)
 
     # -- stories: not received ---------------------------------------------------------------
 
     def _story_non_receipt_reported(self, run: _Run) -> None:
         self._advance(run, "shipped" if run.variant % 2 else "delivered")
         self._tick(run, 24, 72)
-        claims.claim_report_non_receipt(
+        claim_report_non_receipt(
             actor=run.buyer, order=run.order, memo=TEXTS["delivered_not_received_memo"]
         )
 
     def _story_non_receipt_refunded(self, run: _Run) -> None:
         self._advance(run, "shipped")
         self._tick(run, 72, 120)
-        claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+        claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
         self._tick(run, 4, 30)
-        claims.claim_refund_non_receipt(
+        claim_refund_non_receipt(
             actor=run.seller, claim=claim, seller_memo=TEXTS["non_receipt_refund_memo"]
         )
         self._settle(run)
@@ -1156,7 +1175,7 @@ class _Builder:
         self._deliver(run)
         self._tick(run, 5, 48)
         if part:  # one of two pieces is missing: refund its share
-            claim = claims.claim_report_non_receipt(
+            claim = claim_report_non_receipt(
                 actor=run.buyer,
                 order=run.order,
                 duty=NonReceiptDuty.SL,
@@ -1165,10 +1184,10 @@ class _Builder:
             )
             amount = None
         else:
-            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
             amount = run.order.total_minor // 2
         self._tick(run, 4, 30)
-        claims.claim_refund_non_receipt(
+        claim_refund_non_receipt(
             actor=run.seller,
             claim=claim,
             amount_minor=amount,
@@ -1183,19 +1202,17 @@ class _Builder:
         if way == 0:  # the buyer changed their mind about cancelling; the order ships
             self._advance(run, "confirmed")
             self._tick(run, 1, 12)
-            claim = claims.claim_request_cancel(
-                actor=run.buyer, order=run.order, reason="EDIT_ORDER"
-            )
+            claim = claim_request_cancel(actor=run.buyer, order=run.order, reason="EDIT_ORDER")
             self._tick(run, 1, 12)
-            claims.claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["cancel_withdrawn_memo"])
+            claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["cancel_withdrawn_memo"])
             self._ship(run)
             return
         if way == 3:  # a complaint the customer center withdrew on the seller's inquiry
             self._advance(run, "delivered")
             self._tick(run, 24, 48)
-            claim = claims.claim_report_non_receipt(actor=run.buyer, order=run.order)
+            claim = claim_report_non_receipt(actor=run.buyer, order=run.order)
             self._tick(run, 24, 48)
-            claims.claim_operator_withdraw(
+            claim_operator_withdraw(
                 actor=self.operator,
                 claim=claim,
                 reason=TEXTS["complaint_withdrawn_reason"],
@@ -1204,13 +1221,13 @@ class _Builder:
         self._advance(run, "delivered")
         claim = self._return_request(run, exchange=way == 2)
         self._tick(run, 2, 24)
-        claims.claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["solved_memo"])
+        claim_withdraw(actor=run.buyer, claim=claim, memo=TEXTS["solved_memo"])
         self._complete(run)
 
     def _story_rejected_shipped(self, run: _Run) -> None:
         self._advance(run, "confirmed")
         self._tick(run, 1, 12)
-        claims.claim_request_cancel(
+        claim_request_cancel(
             actor=run.buyer, order=run.order, reason="EDIT_ORDER", memo=BUYER_CANCEL_MEMOS[1]
         )
         self._ship(run)  # shipping is the only way to decline

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from claimdesk.accounts.models import AddressKind, Role, Shop, ShopAddress, User
 from claimdesk.accounts.roles import require_role
-from claimdesk.claims.services import claim_cancel_unpaid
+from claimdesk.claims.cancel import claim_cancel_unpaid
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
@@ -605,20 +605,6 @@ def _line_amounts(row: CartIn, line: Any) -> Amounts:
         cart_seller_discount=line.cart_seller_discount_minor,
         cart_platform_discount=line.cart_platform_discount_minor,
     )
-
-
-#: Fields of an order a marketplace may still correct until it ships.
-_DELIVERY_FIELDS = (
-    "receiver_name",
-    "receiver_kana",
-    "receiver_phone",
-    "receiver_country",
-    "receiver_zip",
-    "receiver_address",
-    "receiver_address2",
-    "buyer_request",
-    "shipping_way",
-)
 
 
 def _moved(row: CartIn, cart: Cart, orders: dict[str | None, Order]) -> list[str]:

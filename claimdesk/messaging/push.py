@@ -16,8 +16,6 @@ from django.utils.module_loading import import_string
 
 from .conf import option
 
-DEFAULT_PUSH_ADAPTER = "claimdesk.messaging.push.RecordingPushAdapter"
-
 
 class PushError(Exception):
     """The provider refused or could not take the message."""

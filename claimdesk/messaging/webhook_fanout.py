@@ -98,11 +98,6 @@ def _emit_many(messages: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
 _ORDER_FIELDS = {"shipping_status", "cancelled", "returned", "completed"}
 
 
-def webhook_on_order_event(event: OrderEvent) -> None:
-    """Turn one order-history line into the webhook event it stands for, if any."""
-    webhook_on_order_events([event])
-
-
 def webhook_on_order_events(events: Sequence[OrderEvent]) -> int:
     """Turn order-history lines into their webhook events, with one endpoint lookup for all."""
     return _emit_many([m for event in events for m in _order_event_messages(event)])

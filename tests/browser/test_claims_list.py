@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.returns import claim_request_return
 from tests.factories import order_in, return_address
 
 from .conftest import sign_in
@@ -17,9 +18,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_status_box_click_after_the_home_box_lists_that_status(page, seller, buyer):
     """索赔/咨询 › 取消申请, then the 退货申请 box: the return request is listed."""
     asked = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
     returned = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=returned, reason="WRONG_ITEM")
+    claim_request_return(actor=buyer, order=returned, reason="WRONG_ITEM")
     sign_in(page, seller.username)
     page.locator('a.count[data-box="cancel_requested"]').click()
     page.wait_for_url("**/seller/claims/?statuses=1")
@@ -35,7 +36,7 @@ def test_a_panel_action_refreshes_the_row_and_the_boxes(page, seller, buyer):
     """退货要求接受/验证 in the panel: the row and the boxes show 回收中 without a reload."""
     return_address(seller.shop)
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
     sign_in(page, seller.username)
     page.goto("/seller/claims/")
     requested = page.locator(f'a.box[data-status="{ClaimStatus.RETURN_REQUESTED}"] b')
@@ -59,7 +60,7 @@ def test_a_panel_action_refreshes_the_row_and_the_boxes(page, seller, buyer):
 def test_double_click_on_a_row_selects_no_text(page, seller, buyer):
     """Opening a row with a double click leaves no word selected on the page."""
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM")
     sign_in(page, seller.username)
     page.goto("/seller/claims/")
     page.locator(f'tr[data-order="{order.order_no}"] td').nth(6).dblclick()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_request_cancel
 from tests.factories import order_in
 
 from .conftest import sign_in
@@ -40,7 +40,7 @@ def test_the_portals_send_a_policy_and_break_none_of_it(page, seller, buyer, ope
     """Main pages of the three portals load, swap htmx partials and switch language: no violation."""
     order = order_in("new", seller=seller, buyer=buyer)
     asked = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
     console = _watched(page)
     response = page.goto("/")
     policy = response.headers["content-security-policy"]

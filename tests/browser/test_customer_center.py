@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
-from claimdesk.claims.services import claim_request_cancel
 from claimdesk.inquiries.models import Inquiry, InquiryStatus
 from claimdesk.payments.models import Refund, RefundStatus
 from tests.factories import order_in

@@ -13,8 +13,10 @@ import pytest
 from django.utils import translation
 from django.utils.translation import gettext
 
-from claimdesk.claims import services as claims
+from claimdesk.claims.cancel import claim_request_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.non_receipt import claim_report_non_receipt
+from claimdesk.claims.returns import claim_request_return
 from claimdesk.orders.models import ShippingStatus
 from claimdesk.payments.models import Refund, RefundStatus
 from tests.factories import order_in, return_address
@@ -138,9 +140,7 @@ def test_section2_steps1_to_5_approve_buyer_cancel_request_from_home_box(
 ):
     """Section 2 steps 1-5: 索赔/咨询 取消申请 count → list → open → 取消处理; buyer refunded."""
     order = order_in("confirmed", seller=seller, buyer=buyer)
-    claims.claim_request_cancel(
-        actor=buyer, order=order, reason="EDIT_ORDER", memo="注文を間違えました"
-    )
+    claim_request_cancel(actor=buyer, order=order, reason="EDIT_ORDER", memo="注文を間違えました")
     sign_in(page, seller.username)
     _language(page, language)
     count = page.locator('a.count[data-box="cancel_requested"]')
@@ -168,7 +168,7 @@ def test_exchange_flow_approve_and_redeliver(page, seller, buyer):
     """A buyer's exchange request: approve, then re-deliver with carrier and tracking."""
     return_address(seller.shop)
     order = order_in("delivered", seller=seller, buyer=buyer)
-    claims.claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
+    claim_request_return(actor=buyer, order=order, reason="WRONG_ITEM", exchange=True)
     sign_in(page, seller.username)
     page.goto(f"/seller/claims/?open={order.order_no}")
     panel = page.locator(f'[data-claim-panel="{order.order_no}"]')
@@ -187,7 +187,7 @@ def test_exchange_flow_approve_and_redeliver(page, seller, buyer):
 def test_non_receipt_answered_by_partial_refund(page, seller, buyer):
     """A non-receipt report answered with a partial refund (15)."""
     order = order_in("delivered", seller=seller, buyer=buyer, method="bank_transfer")
-    claims.claim_report_non_receipt(actor=buyer, order=order)
+    claim_report_non_receipt(actor=buyer, order=order)
     sign_in(page, seller.username)
     page.goto(f"/seller/claims/?open={order.order_no}")
     panel = page.locator(f'[data-claim-panel="{order.order_no}"]')

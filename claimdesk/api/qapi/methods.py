@@ -12,10 +12,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from claimdesk.accounts.tokens import qapi_key_issue
-from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
+from claimdesk.claims.cancel import claim_seller_cancel
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.reasons import CANCEL_REASONS
+from claimdesk.claims.returns import (
+    claim_accept_return,
+    claim_approve_exchange,
+    claim_redeliver,
+    exchange_address,
+)
 from claimdesk.core.errors import DomainError
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
@@ -387,7 +393,7 @@ def set_cancel_process(ctx: Context, p: Params) -> Result:
         raise refused("claim", -10001, message="CancelReason is empty, 1, 2 or 3.")
     if reason == "EDIT_ORDER":
         reason = "CUSTOMER_REQUEST"
-    claim_services.claim_seller_cancel(
+    claim_seller_cancel(
         actor=ctx.actor,
         order=order,
         reason=reason,
@@ -402,27 +408,25 @@ def set_claim_accept(ctx: Context, p: Params) -> Result:
     order = _order(ctx, p.get("orderNo", "ContrNo"))
     claim = access_claim_for_seller(ctx.actor, order.order_no)
     if claim.status == ClaimStatus.RETURN_REQUESTED:
-        claim_services.claim_accept_return(
-            actor=ctx.actor, claim=claim, pickup_method="buyer_sends"
-        )
+        claim_accept_return(actor=ctx.actor, claim=claim, pickup_method="buyer_sends")
         return Result()
     address = None
     if p.get("seller_name", "seller_zip_code", "seller_front_address"):
-        address = claim_services.exchange_address(
+        address = exchange_address(
             name=p.get("seller_name"),
             zip_code=p.get("seller_zip_code", "seller_zipCode"),
             address_front=p.get("seller_front_address"),
             address_back=p.get("seller_back_address"),
             phone=p.get("seller_hp_no", "seller_tel_no"),
         )
-    claim_services.claim_approve_exchange(actor=ctx.actor, claim=claim, return_address=address)
+    claim_approve_exchange(actor=ctx.actor, claim=claim, return_address=address)
     return Result()
 
 
 def set_claim_redelivery(ctx: Context, p: Params) -> Result:
     order = _order(ctx, p.get("orderNo", "ContrNo"))
     claim = access_claim_for_seller(ctx.actor, order.order_no)
-    claim_services.claim_redeliver(
+    claim_redeliver(
         actor=ctx.actor,
         claim=claim,
         redelivery_date=p.get("redelivery_date"),

@@ -16,11 +16,13 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from claimdesk.accounts.models import User
-from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_buyer
 from claimdesk.claims.buyer_actions import buyer_actions
+from claimdesk.claims.cancel import claim_cancel_instantly, claim_request_cancel, claim_withdraw
 from claimdesk.claims.models import Claim
+from claimdesk.claims.non_receipt import claim_report_non_receipt
 from claimdesk.claims.reasons import Picker, ReasonKind, reason_choices
+from claimdesk.claims.returns import claim_complete_redelivery, claim_request_return
 from claimdesk.core.conf import setting
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_buyer
@@ -122,7 +124,7 @@ def cancel_now(request: HttpRequest, order_no: int) -> HttpResponseBase:
     if not form.is_valid():
         raise _form_error(form)
     current = access_order_for_buyer(user, order_no)
-    claim_services.claim_cancel_instantly(actor=user, order=current, **form.cleaned_data)
+    claim_cancel_instantly(actor=user, order=current, **form.cleaned_data)
     return _done(
         request,
         _("Order %(no)s is cancelled. The refund is on its way.") % {"no": order_no},
@@ -138,7 +140,7 @@ def request_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     if not form.is_valid():
         raise _form_error(form)
     current = access_order_for_buyer(user, order_no)
-    claim_services.claim_request_cancel(actor=user, order=current, **form.cleaned_data)
+    claim_request_cancel(actor=user, order=current, **form.cleaned_data)
     return _done(
         request, _("Your cancellation request was sent to the shop.") % {"no": order_no}, order_no
     )
@@ -153,7 +155,7 @@ def request_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
         raise _form_error(form)
     current = access_order_for_buyer(user, order_no)
     data = form.cleaned_data
-    claim_services.claim_request_return(
+    claim_request_return(
         actor=user,
         order=current,
         reason=data["reason"],
@@ -172,7 +174,7 @@ def report_non_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
     if not form.is_valid():
         raise _form_error(form)
     current = access_order_for_buyer(user, order_no)
-    claim_services.claim_report_non_receipt(actor=user, order=current, **form.cleaned_data)
+    claim_report_non_receipt(actor=user, order=current, **form.cleaned_data)
     return _done(request, _("Your report was sent to the shop."), order_no)
 
 
@@ -184,7 +186,7 @@ def withdraw(request: HttpRequest, order_no: int) -> HttpResponseBase:
     if not form.is_valid():
         raise _form_error(form)
     claim = access_claim_for_buyer(user, order_no)
-    claim_services.claim_withdraw(actor=user, claim=claim, memo=form.cleaned_data["memo"])
+    claim_withdraw(actor=user, claim=claim, memo=form.cleaned_data["memo"])
     return _done(request, _("Your request was withdrawn."), order_no)
 
 
@@ -194,9 +196,9 @@ def confirm_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """Confirm receipt: of the order (4 → 5), of the trade (complete), or of a re-delivery."""
     user = _user(request)
     current = access_order_for_buyer(user, order_no)
-    open_claim = Claim.objects.filter(order=current, is_open=True).first()
+    open_claim = Claim.objects.open_for(current).first()
     if open_claim is not None and open_claim.status == 13:
-        claim_services.claim_complete_redelivery(actor=user, claim=open_claim)
+        claim_complete_redelivery(actor=user, claim=open_claim)
     elif current.shipping_status == ShippingStatus.ON_DELIVERY:
         order_services.order_mark_delivered(actor=user, order=current)
     else:

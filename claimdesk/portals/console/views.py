@@ -23,8 +23,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from claimdesk.accounts.models import Role, Shop, ShopRestriction, User
-from claimdesk.claims import services as claim_services
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
+from claimdesk.claims.operator import (
+    claim_operator_cancel,
+    claim_operator_decide,
+    claim_operator_withdraw,
+)
 from claimdesk.claims.penalties import shop_restriction_impose, shop_restriction_lift
 from claimdesk.claims.reasons import CANCEL_REASONS, Picker
 from claimdesk.claims.refunds import refund_resolve, refund_retry
@@ -350,11 +354,11 @@ def order_withdraw(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.filter(order=item, is_open=True).first()
+    claim = Claim.objects.open_for(item).first()
     if claim is None:
         raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
     claim.order = item
-    claim_services.claim_operator_withdraw(actor=user, claim=claim, reason=reason)
+    claim_operator_withdraw(actor=user, claim=claim, reason=reason)
     summary = _("The claim on order %(no)s was withdrawn: %(reason)s") % {
         "no": order_no,
         "reason": reason,
@@ -369,7 +373,7 @@ def order_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = claim_services.claim_operator_cancel(
+    claim = claim_operator_cancel(
         actor=user, order=item, reason=request.POST.get("reason_code", ""), memo=reason
     )
     summary = _("Order %(no)s was cancelled and refunded in full (%(status)s): %(reason)s") % {
@@ -387,14 +391,12 @@ def order_decide(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.filter(order=item, is_open=True).first()
+    claim = Claim.objects.open_for(item).first()
     if claim is None:
         raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
     claim.order = item
     decision = request.POST.get("decision", "")
-    claim = claim_services.claim_operator_decide(
-        actor=user, claim=claim, decision=decision, reason=reason
-    )
+    claim = claim_operator_decide(actor=user, claim=claim, decision=decision, reason=reason)
     summary = _("The claim on order %(no)s was decided (%(status)s): %(reason)s") % {
         "no": order_no,
         "status": claim.get_status_display(),

@@ -26,7 +26,7 @@ from claimdesk.accounts.addresses import address_create, address_delete, address
 from claimdesk.accounts.models import ShopAddress, User
 from claimdesk.accounts.selectors import shop_active_restrictions
 from claimdesk.accounts.staff import staff_create, staff_deactivate
-from claimdesk.claims import services as claim_services
+from claimdesk.claims import cancel, non_receipt, returns
 from claimdesk.claims.access import access_claim_for_seller
 from claimdesk.claims.models import (
     TERMINAL_STATUSES,
@@ -333,7 +333,7 @@ def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
 
 
 def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
-    open_claim = Claim.objects.filter(order=order, is_open=True).first()
+    open_claim = Claim.objects.open_for(order).first()
     buyer_asked = bool(open_claim and open_claim.status == ClaimStatus.CANCEL_REQUESTED)
     return {
         "order": order,
@@ -344,7 +344,7 @@ def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "return_reasons": forms.CancelPanelForm.return_reasons(),
         "delay_types": DelayType.choices,
         "fee_notice": order.cart.payment_method in ("bank_transfer", "convenience_store"),
-        "noticed": claim_services.seller_sent_cancel_notice(order),
+        "noticed": cancel.seller_sent_cancel_notice(order),
         "today": timezone.localdate(),
         "has_return_address": ShopAddress.objects.filter(
             shop_id=order.shop_id, is_default_return=True
@@ -411,7 +411,7 @@ def order_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
         raise _form_error(form)
     data = form.cleaned_data
     if data["mode"] == forms.CancelPanelForm.MODE_RETURN:
-        claim_services.claim_seller_start_return(
+        returns.claim_seller_start_return(
             actor=user,
             order=order,
             reason=data["return_reason"] or data["reason"],
@@ -424,7 +424,7 @@ def order_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
             order_no,
             panel="claim",
         )
-    claim = claim_services.claim_seller_cancel(
+    claim = cancel.claim_seller_cancel(
         actor=user,
         order=order,
         reason=data["reason"],
@@ -789,7 +789,7 @@ def claim_approve_cancel(request: HttpRequest, order_no: int) -> HttpResponseBas
     form = forms.MemoForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    claim_services.claim_approve_cancel(actor=user, claim=claim, **form.cleaned_data)
+    cancel.claim_approve_cancel(actor=user, claim=claim, **form.cleaned_data)
     return _done(
         request,
         _("The cancel request on order %(no)s was approved.") % {"no": order_no},
@@ -809,7 +809,7 @@ def claim_start_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
     if not form.is_valid():
         raise _form_error(form)
     data = form.cleaned_data
-    claim_services.claim_seller_start_return(
+    returns.claim_seller_start_return(
         actor=user,
         order=order,
         reason=data["reason"],
@@ -835,7 +835,7 @@ def claim_accept_return(request: HttpRequest, order_no: int) -> HttpResponseBase
     form = forms.AcceptReturnForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    claim_services.claim_accept_return(actor=user, claim=claim, **form.cleaned_data)
+    returns.claim_accept_return(actor=user, claim=claim, **form.cleaned_data)
     return _done(
         request,
         _("The return of order %(no)s was accepted.") % {"no": order_no},
@@ -853,7 +853,7 @@ def claim_complete_return(request: HttpRequest, order_no: int) -> HttpResponseBa
     if not form.is_valid():
         raise _form_error(form)
     data = form.cleaned_data
-    claim_services.claim_complete_return(
+    returns.claim_complete_return(
         actor=user,
         claim=claim,
         goods_received=data["goods_received"] == "yes",
@@ -879,7 +879,7 @@ def claim_convert_exchange(request: HttpRequest, order_no: int) -> HttpResponseB
     form = forms.MemoForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    claim_services.claim_convert_to_exchange(
+    returns.claim_convert_to_exchange(
         actor=user, claim=claim, seller_memo=form.cleaned_data["seller_memo"]
     )
     return _done(
@@ -897,7 +897,7 @@ def claim_approve_exchange(request: HttpRequest, order_no: int) -> HttpResponseB
     form = forms.MemoForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    claim_services.claim_approve_exchange(
+    returns.claim_approve_exchange(
         actor=user, claim=claim, seller_memo=form.cleaned_data["seller_memo"]
     )
     return _done(
@@ -915,7 +915,7 @@ def claim_redeliver(request: HttpRequest, order_no: int) -> HttpResponseBase:
     form = forms.RedeliverForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    claim_services.claim_redeliver(actor=user, claim=claim, **form.cleaned_data)
+    returns.claim_redeliver(actor=user, claim=claim, **form.cleaned_data)
     return _done(
         request,
         _("Re-delivery of order %(no)s registered.") % {"no": order_no},
@@ -934,7 +934,7 @@ def claim_refund_non_receipt(request: HttpRequest, order_no: int) -> HttpRespons
     data = form.cleaned_data
     if data["scope"] == "partial" and not data["amount"]:
         raise InvalidInput("amount_invalid", _("Enter the amount of the partial refund."))
-    claim_services.claim_refund_non_receipt(
+    non_receipt.claim_refund_non_receipt(
         actor=user,
         claim=claim,
         amount_minor=data["amount"] if data["scope"] == "partial" else None,
