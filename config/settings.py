@@ -139,7 +139,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the SQL (server-side binding: no quoting in Python).
     _pg_options.setdefault("server_side_binding", True)
     # JIT compiles a plan for every query estimated as expensive: hundreds of
-    # milliseconds spent on the shop-record counts that run in ten (docs/benchmarks.md).
+    # milliseconds spent on the shop-record counts that run in ten (docs/benchmarks/pages.md).
     _options = "-c jit=off"
     if os.environ.get("DATABASE_PREPARED_STATEMENTS", "0") == "1":
         # Opt-in (docs/deployment.md): a statement a connection runs for the fifth

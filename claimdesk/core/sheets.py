@@ -179,7 +179,7 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
 # --- writing: an .xlsx streamed as it is compressed ----------------------------------------
 #
 # openpyxl's write-only sheet builds a Cell per value and writes it element by element
-# (11 s of CPU per 100,000 rows of 16 columns, against 1.5 s here: docs/benchmarks.md).
+# (11 s of CPU per 100,000 rows of 16 columns, against 1.5 s here: docs/benchmarks/export.md).
 # The rows written here are plain text and whole numbers, so the sheet's XML is written
 # directly, and the zip is streamed as it is compressed; the rest of the package
 # (workbook, styles, theme, content types) is openpyxl's own, from an empty workbook

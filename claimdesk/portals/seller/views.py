@@ -211,7 +211,7 @@ def _record(user: User) -> ShopRecord | None:
     shop = user.shop
     today = timezone.localdate()
     # Counting a big shop's month of orders and claims takes ~100 ms; a rate over
-    # 30 days read a few minutes late is still right (docs/benchmarks.md).
+    # 30 days read a few minutes late is still right (docs/benchmarks/pages.md).
     key = f"shop-record:{shop.pk}:{today.isoformat()}"
     record = cache.get(key)
     if not isinstance(record, ShopRecord):
