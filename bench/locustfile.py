@@ -36,7 +36,7 @@ from collections import Counter
 from http.cookiejar import Cookie
 from typing import Any
 
-from locust import FastHttpUser, between, constant, task
+from locust import FastHttpUser, User, between, constant, task
 
 from bench.intake import _cart
 
@@ -89,7 +89,7 @@ class _Signed(FastHttpUser):
     def _post(
         self, name: str, path: str, data: dict[str, str], *, expect: int, htmx: bool = False
     ) -> bool:
-        headers = {"X-CSRFToken": self.me["csrf"], "Referer": self.host + path}
+        headers = {"X-CSRFToken": self.me["csrf"], "Referer": (self.host or "") + path}
         if htmx:
             headers["HX-Request"] = "true"
         with self.client.post(
@@ -382,7 +382,7 @@ class IntakeFeed(FastHttpUser):
                 response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
 
 
-USER_CLASSES: list[type[FastHttpUser]] = [
+USER_CLASSES: list[type[User]] = [
     Seller,
     BigShopSeller,
     Buyer,
@@ -392,7 +392,7 @@ USER_CLASSES: list[type[FastHttpUser]] = [
 ]
 
 
-def smoke_classes() -> list[type[FastHttpUser]]:
+def smoke_classes() -> list[type[User]]:
     """One user of each class making each of its requests in turn, without thinking."""
 
     def every_kind(user: Any) -> None:

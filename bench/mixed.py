@@ -36,7 +36,7 @@ time and latency in 5-second windows for the figures.
 
 from __future__ import annotations
 
-from gevent import monkey
+from gevent import monkey  # type: ignore[import-untyped]
 
 monkey.patch_all()
 
@@ -197,7 +197,7 @@ class CpuSampler:
     """CPU seconds of locust (this process), gunicorn, the worker and PostgreSQL, and the machine."""
 
     def __init__(self, gunicorn_pid: int, worker_pid: int | None) -> None:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         self.psutil = psutil
         self.me = psutil.Process()
@@ -330,23 +330,27 @@ def knee(steps: list[dict[str, Any]]) -> dict[str, Any]:
     return {"knee_users": None, "why": [], "last_below_users": below}
 
 
-def _settle(timeout: float) -> float:
-    """Wait until the worker has done the tasks queued before the run (earlier runs, the sweep)."""
+def _settle(timeout: float) -> tuple[float, int]:
+    """Wait until the worker has done the earlier tasks of people's actions (refunds, mails).
+
+    The sweep's reminders wait below them (a first sweep over the generated
+    database queues thousands); they are background work the run goes on with.
+    """
     from django.db import connection
     from django_tasks_db.models import DBTaskResult
 
     began = time.time()
     left = 0
     while time.time() - began < timeout:
-        left = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).count()
+        left = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"], priority__gte=0).count()
         if not left:
             break
-        print(f"  the worker has {left} earlier tasks to do", flush=True)
-        time.sleep(10)
+        print(f"  the worker has {left} earlier tasks of people's actions to do", flush=True)
+        time.sleep(5)
+    background = DBTaskResult.objects.filter(status="READY", priority__lt=0).count()
     connection.close()
-    if left:
-        print(f"  going on with {left} earlier tasks queued", flush=True)
-    return round(time.time() - began, 1)
+    print(f"  settled in {time.time() - began:.0f} s; {background} background tasks queued")
+    return round(time.time() - began, 1), background
 
 
 def _drain(order_nos: list[int], refunded: list[int], since: float, timeout: float) -> float:
@@ -409,7 +413,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 stderr=subprocess.STDOUT,
             )
         _register_marketplace(server.base, locustfile.DATA["platform_token"])
-        settle_s = _settle(args.settle_timeout) if worker is not None else 0.0
+        settle_s, background = _settle(args.settle_timeout) if worker is not None else (0.0, 0)
         since = time.time()
 
         classes = locustfile.smoke_classes() if args.smoke else list(locustfile.USER_CLASSES)
@@ -487,6 +491,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "spawn_rate": args.spawn_rate,
         "prepare_s": prepared_s,
         "settle_s": settle_s,
+        "background_tasks_queued": background,
         "load_s": round(load_ended - t0, 1),
         "drain_s": drain_s,
         "steps": steps,
