@@ -340,10 +340,13 @@ def knee(steps: list[dict[str, Any]]) -> dict[str, Any]:
     return {"knee_users": None, "why": [], "last_below_users": below}
 
 
-def _settle(timeout: float) -> tuple[float, int]:
-    """Wait until the worker has done the earlier tasks of people's actions (refunds, mails).
+def _settle(timeout: float, worker_log: Path) -> tuple[float, int]:
+    """Wait until the worker's first sweep is over and it has done the earlier tasks of people.
 
-    The sweep's reminders wait below them (a first sweep over the generated
+    A worker starts with the platform sweep, over a million orders a minute
+    or two of work, and logs `sweep: …` when done. The run starts then, once
+    no task of people's actions (refunds, mails) is left from before.
+    The sweep's reminders wait below those (a first sweep over the generated
     database queues thousands); they are background work the run goes on with.
     """
     from django.db import connection
@@ -352,10 +355,12 @@ def _settle(timeout: float) -> tuple[float, int]:
     began = time.time()
     left = 0
     while time.time() - began < timeout:
+        swept = "sweep: " in worker_log.read_text(errors="replace")
         left = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"], priority__gte=0).count()
-        if not left:
+        if swept and not left:
             break
-        print(f"  the worker has {left} earlier tasks of people's actions to do", flush=True)
+        doing = "drains" if swept else "sweeps"
+        print(f"  the worker {doing}; {left} earlier tasks of people's actions", flush=True)
         time.sleep(5)
     background = DBTaskResult.objects.filter(status="READY", priority__lt=0).count()
     connection.close()
@@ -418,12 +423,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             worker = subprocess.Popen(  # noqa: S603 - fixed command
                 [sys.executable, "manage.py", "worker", "--interval", "0.2"],
                 cwd=ROOT,
-                env=env,
+                env={**env, "LOG_LEVEL": "INFO"},  # its "sweep: …" line
                 stdout=worker_log,
                 stderr=subprocess.STDOUT,
             )
         _register_marketplace(server.base, locustfile.DATA["platform_token"])
-        settle_s, background = _settle(args.settle_timeout) if worker is not None else (0.0, 0)
+        settle_s, background = (
+            _settle(args.settle_timeout, server.var / "worker.log")
+            if worker is not None
+            else (0.0, 0)
+        )
         since = time.time()
 
         classes = locustfile.smoke_classes() if args.smoke else list(locustfile.USER_CLASSES)
@@ -609,6 +618,47 @@ def plot(path: Path, out: Path) -> list[Path]:
     return written
 
 
+def tables(result: dict[str, Any]) -> str:
+    """The run's steps and request kinds as Markdown tables (for docs/benchmarks.md)."""
+
+    def cell(figures: dict[str, Any] | None) -> str:
+        if not figures or not figures.get("requests"):
+            return "—"
+        return f"{figures['p50_ms']:g} / {figures['p95_ms']:g} / {figures['p99_ms']:g}"
+
+    lines = [
+        "| users | req/s | pages p50 / p95 / p99 ms | actions | API | intake batch | errors "
+        "| CPU % locust / gunicorn / worker / PostgreSQL / others (busy) | load 1 min |",
+        "| ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: |",
+    ]
+    for step in result["steps"]:
+        g = step["groups"]
+        c = step["cpu_percent"]
+        lines.append(
+            f"| {step['users']} | {step['requests_per_s']} | {cell(g.get('page'))} | "
+            f"{cell(g.get('action'))} | {cell(g.get('api'))} | {cell(g.get('intake'))} | "
+            f"{step['errors']} | {c['locust']} / {c['gunicorn']} / {c['worker']} / "
+            f"{c['postgres']} / {c['others']} ({c['machine_busy']}) | {step['load1']} |"
+        )
+    kinds = sorted({k for step in result["steps"] for k in step["kinds"]})
+    users = [step["users"] for step in result["steps"]]
+    lines += [
+        "",
+        "| request kind (p50 / p95 / p99 ms) | " + " | ".join(f"{u} users" for u in users) + " |",
+        "| --- |" + " --- |" * len(users),
+    ]
+    for kind in kinds:
+        cells = []
+        for step in result["steps"]:
+            figures = step["kinds"].get(kind)
+            text = cell(figures)
+            if figures and figures.get("errors"):
+                text += f" ({figures['errors']} err)"
+            cells.append(text)
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -632,7 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-worker", dest="worker", action="store_false")
     parser.add_argument("--name", default="mixed", help="the JSON's name under var/bench/")
-    parser.add_argument("--plot", type=Path, help="draw the figures of this JSON and stop")
+    parser.add_argument(
+        "--plot", type=Path, help="draw the figures of this JSON, print its tables and stop"
+    )
     parser.add_argument("--figures", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--test-database", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -644,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         for written in plot(args.plot, args.figures):
             print(f"wrote {written}")
+        print(tables(json.loads(args.plot.read_text())))
         return 0
     result = run(args)
     started = result.pop("started")
