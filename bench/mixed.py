@@ -41,6 +41,7 @@ from gevent import monkey  # type: ignore[import-untyped]
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -509,6 +510,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             worker_log.close()
     return {
         "started": started,
+        "cores": os.cpu_count(),
         "gunicorn_workers": args.gunicorn_workers,
         "gunicorn_threads": args.threads,
         "worker": bool(args.worker),
@@ -557,7 +559,9 @@ def plot(path: Path, out: Path) -> list[Path]:
     colours = {"page": "tab:blue", "action": "tab:red", "api": "tab:green", "intake": "tab:purple"}
     written = []
 
-    fig, ax = plt.subplots(figsize=(10, 5.4), dpi=110)
+    fig, (ax, cpu_ax) = plt.subplots(
+        2, 1, figsize=(10, 7.6), dpi=110, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
+    )
     for group, colour in colours.items():
         cells = [w for w in result["windows"] if w["group"] == group and w["requests"] >= 5]
         if not cells:
@@ -577,18 +581,58 @@ def plot(path: Path, out: Path) -> list[Path]:
         ax.axvline(step["began_s"] / 60, color="grey", lw=0.6, alpha=0.5)
         ax.text(step["began_s"] / 60 + 0.05, 12, f"{step['users']}",
                 fontsize=8, color="dimgrey")  # fmt: skip
-    ax.set_xlabel("minutes into the run (grey lines: a step starts; its number of users below)")
     ax.set_ylabel("latency, ms (log scale)")
-    ax.set_title("Mixed load: p50 / p95 per request group over time (10-s windows)")
-    ax.legend(ncol=4, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.13))
+    ax.set_title(
+        "Mixed load: p50 / p95 per request group over time (10-s windows; "
+        "grey lines: a step starts, users below)",
+        fontsize=10,
+    )
+    ax.legend(ncol=4, fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both")
+    samples = result["cpu_samples"]
+    cores = int(result.get("cores") or os.cpu_count() or 1)
+    parts = [
+        ("gunicorn", "tab:blue"),
+        ("postgres", "tab:orange"),
+        ("worker", "tab:brown"),
+        ("locust", "tab:grey"),
+    ]
+    ts, shares = [], {name: [] for name, _c in parts} | {"others": []}
+    for a, b in itertools.pairwise(samples):
+        wall = (b["t"] - a["t"]) * cores
+        if wall <= 0:
+            continue
+        ts.append((a["t"] + b["t"]) / 120)
+        mine = 0.0
+        for name, _c in parts:
+            value = max(0.0, 100 * (b[name] - a[name]) / wall)
+            shares[name].append(value)
+            mine += value
+        busy = 100 * (b["machine_busy"] - a["machine_busy"]) / wall
+        shares["others"].append(max(0.0, busy - mine))
+    if ts:
+        cpu_ax.stackplot(
+            ts,
+            *[shares[name] for name, _c in parts],
+            shares["others"],
+            labels=[*(name for name, _c in parts), "other tenants of the machine"],
+            colors=[*(c for _n, c in parts), "lightgrey"],
+            alpha=0.85,
+        )
+    for step in result["steps"]:
+        cpu_ax.axvline(step["began_s"] / 60, color="grey", lw=0.6, alpha=0.5)
+    cpu_ax.set_ylim(0, 100)
+    cpu_ax.set_ylabel(f"CPU, % of {cores} cores")
+    cpu_ax.set_xlabel("minutes into the run")
+    cpu_ax.legend(ncol=5, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.28))
+    cpu_ax.grid(alpha=0.3)
     fig.tight_layout()
     target = out / "mixed-latency-over-time.png"
     fig.savefig(target)
     plt.close(fig)
     written.append(target)
 
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
     users = [s["users"] for s in result["steps"]]
     for group, colour in colours.items():
         if group == "intake":  # a batch of 50 carts: its own scale, in the table
@@ -608,7 +652,7 @@ def plot(path: Path, out: Path) -> list[Path]:
     ax.set_xlabel("concurrent users (with think times)")
     ax.set_ylabel("p95 latency, ms")
     ax.set_title("Mixed load: users vs p95 per request group (intake batches: see the table)")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     target = out / "mixed-users-vs-p95.png"
