@@ -1,9 +1,10 @@
-"""Fresh paid, unshipped orders for the benchmarks that cancel (bulk sheets, REST cancels).
+"""Fresh paid, unshipped orders for the benchmarks that cancel (bulk sheets, REST, mixed load).
 
 The generated shops hold only a few hundred cancellable orders each (the
 cancel benchmarks use them up), so `add_paid_orders` writes `count` new
 orders of one shop with COPY, in the generator's own row format: paid a few
-hours ago, new (shipping status 2), no claim, card and balance payments
+hours ago, new (shipping status 2; awaiting shipment with a ship date in two
+days when `confirmed`), no claim, card and balance payments
 mixed as in the generated data (the unpaid methods are paid too here).
 Order and cart numbers are reserved from the application's counters, ids
 continue the tables' sequences.
