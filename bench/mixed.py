@@ -491,6 +491,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"cpu {step['cpu_percent']}\n      {groups}",
                 flush=True,
             )
+        exceptions = [
+            f"{e['count']} × {e['msg']} at {e['traceback'].strip().splitlines()[-1]}"
+            for e in runner.exceptions.values()
+        ]
         runner.quit()
         sampling.kill()
         load_ended = time.time()
@@ -526,6 +530,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "errors": sum(s["errors"] for s in steps),
         "errors_all": sum(1 for r in rows if not r[3]),
         "failures": dict(failures),
+        "exceptions": exceptions,
         "requests_all": len(rows),
         "kinds_all": sorted({r[1] for r in rows}),
         "acted": {k: len(v) for k, v in acted.items()},
@@ -754,7 +759,10 @@ def main(argv: list[str] | None = None) -> int:
         else "PROBLEMS:\n" + "\n".join(result["exactly_once"]["problems"])
     )
     print(f"figures saved to {path} (RESULTS={RESULTS})")
-    return 0 if result["exactly_once"]["ok"] and not result["errors_all"] else 1
+    for line in result["exceptions"]:
+        print(f"user code failed: {line}")
+    ok = result["exactly_once"]["ok"] and not result["errors_all"] and not result["exceptions"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
