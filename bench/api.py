@@ -68,12 +68,13 @@ def _wait_ready(base: str, timeout: float = 60) -> None:
 class Gunicorn:
     """`gunicorn config.wsgi:application` on a free loopback port, as the benchmarks run it.
 
-    Sync workers, DJANGO_DEBUG=0, DATABASE_CONN_MAX_AGE=60; its log goes to
+    Sync workers (`threads` > 1: gthread workers), DJANGO_DEBUG=0, DATABASE_CONN_MAX_AGE=60; its log goes to
     a fresh temporary directory (`var`).
     """
 
-    def __init__(self, workers: int, *, prefix: str) -> None:
+    def __init__(self, workers: int, *, prefix: str, threads: int = 1) -> None:
         self.workers = workers
+        self.threads = threads
         self.var = Path(tempfile.mkdtemp(prefix=prefix))
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -100,6 +101,8 @@ class Gunicorn:
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
+                "--threads",
+                str(self.threads),
                 "--timeout",
                 "120",
             ],

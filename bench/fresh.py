@@ -1,9 +1,10 @@
-"""Fresh paid, unshipped orders for the benchmarks that cancel (bulk sheets, REST cancels).
+"""Fresh paid, unshipped orders for the benchmarks that cancel (bulk sheets, REST, mixed load).
 
 The generated shops hold only a few hundred cancellable orders each (the
 cancel benchmarks use them up), so `add_paid_orders` writes `count` new
 orders of one shop with COPY, in the generator's own row format: paid a few
-hours ago, new (shipping status 2), no claim, card and balance payments
+hours ago, new (shipping status 2; awaiting shipment with a ship date in two
+days when `confirmed`), no claim, card and balance payments
 mixed as in the generated data (the unpaid methods are paid too here).
 Order and cart numbers are reserved from the application's counters, ids
 continue the tables' sequences.
@@ -18,8 +19,21 @@ from typing import Any
 from bench.generate import DAY, HOUR, Generator, Ids, Plan, Writer
 
 
-def add_paid_orders(shop_code: str, count: int, *, seed: int = 11) -> list[int]:
-    """Write `count` paid, new orders (one per cart) of shop `shop_code`; return their order nos."""
+def add_paid_orders(
+    shop_code: str,
+    count: int,
+    *,
+    seed: int = 11,
+    confirmed: bool = False,
+    buyer_ids: list[int] | None = None,
+    analyze: bool = True,
+) -> list[int]:
+    """Write `count` paid orders (one per cart) of shop `shop_code`; return their order nos.
+
+    New orders, or with `confirmed` awaiting shipment with a ship date two
+    days after payment (not delayed); bought by `buyer_ids` in turn when
+    given, else by generated buyers at random.
+    """
     from django.db import connection, transaction
 
     from claimdesk.core.ids import next_number
@@ -39,7 +53,7 @@ def add_paid_orders(shop_code: str, count: int, *, seed: int = 11) -> list[int]:
             "SELECT id FROM accounts_user WHERE role = 'buyer' AND username LIKE 'bench-b%%' "
             "ORDER BY id LIMIT 5000"
         )
-        buyers = [int(r[0]) for r in cur.fetchall()]
+        buyers = buyer_ids or [int(r[0]) for r in cur.fetchall()]
         # the table locks keep a concurrent writer from taking the ids reserved here
         cur.execute("LOCK TABLE orders_cart, orders_order IN SHARE ROW EXCLUSIVE MODE")
         cur.execute("SELECT coalesce(max(id), 0) + 1 FROM orders_cart")
@@ -63,10 +77,10 @@ def add_paid_orders(shop_code: str, count: int, *, seed: int = 11) -> list[int]:
             writer = Writer(copy_cursor)
             gen = Generator(plan, ids, writer, {"buyers": buyers})
             rng = random.Random(seed)
-            for _ in range(count):
+            for n in range(count):
                 ordered = now - rng.uniform(2 * HOUR, 0.9 * DAY)
                 paid = ordered + rng.uniform(60, HOUR)
-                buyer = rng.choice(buyers)
+                buyer = buyers[n % len(buyers)] if buyer_ids else rng.choice(buyers)
                 method = rng.choice(["card"] * 6 + ["balance"] * 3)
                 cart_id = gen.cart(
                     shop_id=shop_id,
@@ -81,9 +95,10 @@ def add_paid_orders(shop_code: str, count: int, *, seed: int = 11) -> list[int]:
                     cart_id=cart_id,
                     buyer_id=buyer,
                     item=rng.choice(items),
-                    status=2,
+                    status=3 if confirmed else 2,
                     ordered=ordered,
                     paid=paid,
+                    est_ship=paid + 2 * DAY if confirmed else None,
                 )
             writer.flush()
         for table in ("orders_cart", "orders_order"):
@@ -91,5 +106,6 @@ def add_paid_orders(shop_code: str, count: int, *, seed: int = 11) -> list[int]:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
-        cur.execute("ANALYZE orders_order")
+        if analyze:
+            cur.execute("ANALYZE orders_order")
     return list(range(first_no, first_no + count))

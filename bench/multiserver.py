@@ -94,11 +94,9 @@ def run(
     """Cancel `work` (seller -> order nos) through two servers while two workers drain the queue."""
     import requests
     from django.db import connection
-    from django.db.models import Count
 
     from claimdesk.claims.models import Claim
-    from claimdesk.messaging.models import Notification
-    from claimdesk.payments.models import Refund, SimulatedGatewayRefund
+    from claimdesk.payments.models import Refund
 
     report = Report(orders=sum(len(v) for v in work.values()))
     var = Path(tempfile.mkdtemp(prefix="claimdesk-multiserver-"))
@@ -232,40 +230,10 @@ def run(
     for order_no in order_nos:
         if per_order.get(order_no, 0) != 1:
             report.problems.append(f"order {order_no}: {per_order.get(order_no, 0)} cancel claims")
-    refunds = Refund.objects.filter(order__order_no__in=order_nos)
-    if refunds.count() != len(order_nos):
-        report.problems.append(f"{refunds.count()} refunds for {len(order_nos)} orders")
-    not_done = refunds.exclude(status="succeeded").count()
-    if not_done:
-        report.problems.append(f"{not_done} refunds not succeeded")
-    keys = [f"{r.idempotency_key}:{r.attempt}" for r in refunds]
-    seen = Counter(
-        SimulatedGatewayRefund.objects.filter(key__in=keys).values_list("key", flat=True)
-    )
-    if any(seen.get(k, 0) != 1 for k in keys):
-        report.problems.append("the card processor did not see every refund key exactly once")
-    tasks = _tasks_of(work, started_at)
-    per_refund = Counter(
-        t.args_kwargs["args"][0] for t in tasks if t.task_path.endswith("process_refund")
-    )
-    card = set(refunds.filter(destination="card").values_list("pk", flat=True))
-    if any(per_refund.get(r, 0) != 1 for r in card):
-        report.problems.append("a card refund did not get exactly one process_refund task")
-    report.tasks = len(tasks)
-    for task in tasks:
-        if task.status != "SUCCESSFUL":
-            report.problems.append(f"task {task.id} {task.task_path}: {task.status}")
-        if len(task.worker_ids) != 1:
-            report.problems.append(f"task {task.id} {task.task_path} claimed by {task.worker_ids}")
-        for worker in task.worker_ids:
-            report.tasks_by_worker[worker] = report.tasks_by_worker.get(worker, 0) + 1
-    notes = Notification.objects.filter(order__order_no__in=order_nos)
-    unsent = notes.exclude(status="sent").count()
-    if unsent:
-        report.problems.append(f"{unsent} notifications not sent")
-    twice = notes.filter(attempts__gt=1).aggregate(n=Count("pk"))["n"]
-    if twice:
-        report.problems.append(f"{twice} notifications sent more than once")
+    once = exactly_once(order_nos, started_at, refunded=order_nos)
+    report.problems += once.problems
+    report.tasks = once.tasks
+    report.tasks_by_worker = once.tasks_by_worker
     if require_both and len(report.tasks_by_worker) < 2:
         report.problems.append(f"only {len(report.tasks_by_worker)} worker ran tasks")
     return report
@@ -298,6 +266,84 @@ def _tasks_of(work: dict[Any, list[int]], since: float) -> list[Any]:
         )
         if (t.args_kwargs.get("args") or [None])[0] in mine[t.task_path]
     ]
+
+
+@dataclass
+class Once:
+    problems: list[str] = field(default_factory=list)
+    tasks: int = 0
+    tasks_by_worker: dict[str, int] = field(default_factory=dict)
+
+
+def exactly_once(order_nos: list[int], since: float, *, refunded: list[int]) -> Once:
+    """Check the refunds, tasks, mails and ledger of `order_nos` once the workers are done.
+
+    `refunded` (a subset) are the orders that must have exactly one refund,
+    succeeded, seen once by the card processor. For all of `order_nos`: every
+    task row since `since` (epoch s) finished and was claimed by one worker,
+    one process_refund task per card refund, every notification sent once and
+    no two notification rows for the same (kind, recipient, order, claim,
+    note); and the ledger balances (each currency's entries sum to zero).
+    """
+    from django.db.models import Count
+
+    from claimdesk.messaging.models import Notification
+    from claimdesk.payments.ledger import ledger_total
+    from claimdesk.payments.models import Refund, SimulatedGatewayRefund
+
+    once = Once()
+    problems = once.problems
+    refunds = Refund.objects.filter(order__order_no__in=refunded)
+    per_order = Counter(refunds.values_list("order__order_no", flat=True))
+    missing = [n for n in refunded if per_order.get(n, 0) != 1]
+    if missing:
+        problems.append(f"{len(missing)} orders without exactly one refund, e.g. {missing[:5]}")
+    not_done = refunds.exclude(status="succeeded").count()
+    if not_done:
+        problems.append(f"{not_done} refunds not succeeded")
+    card = refunds.filter(destination="card")
+    keys = [f"{r.idempotency_key}:{r.attempt}" for r in card]
+    seen = Counter(
+        SimulatedGatewayRefund.objects.filter(key__in=keys).values_list("key", flat=True)
+    )
+    twice = [k for k in keys if seen.get(k, 0) != 1]
+    if twice:
+        problems.append(
+            f"{len(twice)} card refunds not seen exactly once by the processor, e.g. {twice[:3]}"
+        )
+    tasks = _tasks_of({None: order_nos}, since)
+    per_refund = Counter(
+        t.args_kwargs["args"][0] for t in tasks if t.task_path.endswith("process_refund")
+    )
+    if any(per_refund.get(r, 0) != 1 for r in card.values_list("pk", flat=True)):
+        problems.append("a card refund did not get exactly one process_refund task")
+    once.tasks = len(tasks)
+    for task in tasks:
+        if task.status != "SUCCESSFUL":
+            problems.append(f"task {task.id} {task.task_path}: {task.status}")
+        if len(task.worker_ids) != 1:
+            problems.append(f"task {task.id} {task.task_path} claimed by {task.worker_ids}")
+        for worker in task.worker_ids:
+            once.tasks_by_worker[worker] = once.tasks_by_worker.get(worker, 0) + 1
+    notes = Notification.objects.filter(order__order_no__in=order_nos)
+    unsent = notes.exclude(status="sent").count()
+    if unsent:
+        problems.append(f"{unsent} notifications not sent")
+    resent = notes.filter(attempts__gt=1).count()
+    if resent:
+        problems.append(f"{resent} notifications sent more than once")
+    doubled = (
+        notes.values("kind", "recipient_id", "order_id", "claim_id", "note_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    if doubled:
+        problems.append(f"{doubled} notifications written twice for the same (kind, object)")
+    unbalanced = {c: s for c, s in ledger_total().items() if s}
+    if unbalanced:
+        problems.append(f"the ledger does not balance: {unbalanced}")
+    return once
 
 
 def _all(work: dict[Any, list[int]]) -> list[int]:
@@ -371,4 +417,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Report", "run"]
+__all__ = ["Once", "Report", "exactly_once", "run"]

@@ -1,6 +1,12 @@
-"""The large-data generator still loads a consistent data set (tiny scale, PostgreSQL COPY)."""
+"""The benchmark scripts still work at tiny scale: the generator (PostgreSQL COPY), the mixed load."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db.models import Count
@@ -91,3 +97,78 @@ def test_fresh_paid_orders_can_be_cancelled_and_written_to_a_sheet(postgres: Non
     assert_tallies_exact([order.shop_id], zones=("UTC",))
     rows = read_rows(io.BytesIO(_sheet(numbers)), "s.xlsx", max_rows=10)
     assert [r[0] for r in rows] == [str(n) for n in numbers]
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+KINDS = {
+    "page: seller home",
+    "page: shipping page",
+    "page: claims page",
+    "page: claims box/filter",
+    "page: claim panel",
+    "page: buyer my page",
+    "action: note to buyer",
+    "action: seller cancel",
+    "action: seller start return",
+    "action: buyer cancel now",
+    "action: buyer cancel request",
+    "api: QAPI GetClaimInfo_V3",
+    "api: QAPI GetShippingInfo_v3",
+    "api: REST GET /claims",
+    "api: REST GET /orders",
+    "intake: platform orders batch of 50",
+}
+
+
+@pytest.mark.slow
+def test_mixed_load_makes_every_kind_of_request_without_errors(
+    postgres: None, tmp_path: Path
+) -> None:
+    """bench/mixed.py with one user of each class for a few seconds: every kind, 0 errors, once."""
+    # given
+    from django.db import connection
+    from django.utils import timezone
+
+    plan = Plan(
+        orders=600,
+        shops=4,
+        big_orders=200,
+        claims_per_status=5,
+        buyers=30,
+        seed=5,
+        now=timezone.now().timestamp(),
+    )
+    generate(plan, reset=True)
+    connection.close()
+    # when
+    done = subprocess.run(  # noqa: S603 - fixed command
+        [
+            sys.executable, "-m", "bench.mixed", "--test-database", "--smoke",
+            "--steps", "6", "--step-seconds", "20", "--spawn-rate", "6",
+            "--shops", "3", "--buyers", "6", "--orders-per-shop", "4",
+            "--settle-timeout", "60", "--drain-timeout", "60", "--name", "mixed-smoke",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": _database_url(), "BENCH_RESULTS": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    # then
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / "mixed-smoke.json").read_text())
+    assert result["errors_all"] == 0, result["failures"]
+    assert result["exceptions"] == []
+    assert set(result["kinds_all"]) == KINDS  # bench/locustfile.py's KINDS (it patches with gevent)
+    assert result["exactly_once"]["ok"], result["exactly_once"]["problems"]
+    assert result["acted"]["seller_cancel"] >= 1 and result["acted"]["buyer_cancel"] >= 1
+    assert result["exactly_once"]["refunds_checked"] == (
+        result["acted"]["seller_cancel"] + result["acted"]["buyer_cancel"]
+    )
