@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import html
 from typing import Any, NamedTuple
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -64,6 +63,7 @@ from claimdesk.orders.selectors import (
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import is_htmx, role_required
 from claimdesk.portals.common import signed_in_user as _user
+from claimdesk.portals.jinja import render_rows
 from claimdesk.portals.oidc.views import sign_out
 from claimdesk.portals.throttle import RoleLoginView
 
@@ -237,15 +237,14 @@ def shipping(request: HttpRequest) -> HttpResponseBase:
         count=counts[box],
         related=("cart",),
     ).get_page(request.GET.get("page"))
+    tab = "shipped" if box in ("on_delivery", "delivered") else request.GET.get("tab", "summary")
     context = {
         "box": box,
         "sort": sort,
         "page": page,
-        "rows": _shipping_rows(page),
+        "rows": _shipping_rows(page, tab),
         "counts": counts,
-        "tab": "shipped"
-        if box in ("on_delivery", "delivered")
-        else request.GET.get("tab", "summary"),
+        "tab": tab,
         "open": request.GET.get("open", ""),
     }
     template = (
@@ -256,80 +255,12 @@ def shipping(request: HttpRequest) -> HttpResponseBase:
     return render(request, template, context)
 
 
-# --- list rows ------------------------------------------------------------------------------
-#
-# The lists' 50 rows are rendered from plain strings made here once per page: the
-# template engine's variable lookups through model instances, `|date` (a time zone
-# conversion and a format parse per value), `{% url %}` (a reverse per row) and
-# `{% blocktranslate %}` (a catalogue lookup per row) cost 15-20 ms per page.
-
-
-def _ymd(value: dt.datetime | None, tz: dt.tzinfo, *, time: bool = False) -> SafeString:
-    """Return `value|date:"Y/m/d"` (with `time`, `"Y/m/d H:i"`) in the zone `tz` ("" for none)."""
-    if value is None:
-        return SafeString("")
-    if timezone.is_aware(value):
-        value = value.astimezone(tz)
-    text = f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
-    return SafeString(f"{text} {value.hour:02d}:{value.minute:02d}" if time else text)
-
-
-def _esc(text: Any) -> SafeString:
-    """Return `text` escaped as `{{ text }}` escapes it, once, so the template does not again."""
-    return SafeString(html.escape(str(text)))
-
-
-def _url_maker(name: str) -> tuple[str, str]:
-    """Return the parts of `name`'s URL before and after its order number, reversed once, escaped."""
-    url = reverse(name, kwargs={"order_no": 0})
-    head, _zero, tail = url.rpartition("0")
-    return _esc(head), _esc(tail)
-
-
-class _RowHead:
-    """What every list row starts with: the order number, its link and its checkbox label."""
-
-    def __init__(self, url_name: str) -> None:
-        self.head, self.tail = _url_maker(url_name)
-        # As `{% blocktranslate %}` renders it: the translation is not escaped, the number is.
-        self.label = _("Select order %(no)s")
-
-    def __call__(self, order_no: int) -> dict[str, SafeString]:
-        no = SafeString(order_no)
-        return {
-            "no": no,
-            "url": SafeString(self.head + no + self.tail),
-            "label": mark_safe(self.label % {"no": no}),  # noqa: S308 - a number in a translation
-        }
-
-
-def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
-    """Return the shipping list's rows as the texts `_shipping_table.html` shows."""
-    tz = timezone.get_current_timezone()
-    row_head = _RowHead("seller:order")
-    statuses: dict[int, SafeString] = {}
-    rows = []
-    for order in page:
-        status = order.shipping_status
-        if status not in statuses:
-            statuses[status] = _esc(dict(ShippingStatus.choices).get(status, status))
-        rows.append(
-            row_head(order.order_no)
-            | {
-                "status": statuses[status],
-                "delayed": bool(order.delay_type),
-                "cart_no": SafeString(order.cart.cart_no),
-                "item_title": _esc(order.item_title),
-                "quantity": SafeString(order.quantity),
-                "receiver_name": _esc(order.receiver_name),
-                "carrier": _esc(order.carrier),
-                "tracking_no": _esc(order.tracking_no),
-                "shipped": _ymd(order.shipped_at, tz),
-                "ordered": _ymd(order.ordered_at, tz, time=True),
-                "paid": _ymd(order.paid_at, tz),
-            }
-        )
-    return rows
+def _shipping_rows(page: Page[Any], tab: str) -> SafeString:
+    """Return the shipping list's rows as HTML (the Jinja2 partial `seller/_shipping_rows.html`)."""
+    statuses = {code: str(label) for code, label in ShippingStatus.choices}
+    return render_rows(
+        "seller/_shipping_rows.html", {"orders": page, "statuses": statuses, "tab": tab}
+    )
 
 
 def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
@@ -544,7 +475,14 @@ def claims(request: HttpRequest) -> HttpResponseBase:
     context = {
         "form": form,
         "page": page,
-        "rows": _claim_rows(page),
+        "rows": render_rows(
+            "seller/_claim_rows.html",
+            {
+                "claims": page,
+                "texts": functools.cache(_claim_list_texts),
+                "without_claims": without_claims,
+            },
+        ),
         "without_claims": without_claims,
         "boxes": [(s, ClaimStatus(s).label, counts[s]) for s in LIST_STATUSES],
         "filters": filters,
@@ -585,7 +523,7 @@ def _claim_list_texts(
     return ClaimListTexts(status_text, reason, duty_text, pickup_text)
 
 
-#: The columns `_claim_rows` reads (of claims, their orders and carts): a claim row is
+#: The columns `seller/_claim_rows.html` reads (of claims, their orders and carts): a claim row is
 #: 100 columns with the whole order and cart.
 _CLAIM_ROW_FIELDS = (
     "type",
@@ -605,75 +543,6 @@ _CLAIM_ROW_FIELDS = (
     "order__seller_item_code",
     "order__cart__cart_no",
 )
-
-#: One row of the claims list (`claims.html`), filled with values escaped once. The
-#: list is the heaviest page a busy shop opens; written through the template engine
-#: its 50 rows cost about 6 ms of CPU per page, formatted here a few hundred µs.
-_CLAIM_ROW = """
-    <tr tabindex="0" data-order="{no}" data-status="{code}" hx-get="{url}" hx-target="#detail" \
-hx-trigger="dblclick, claimdesk:open">
-      <td><input type="checkbox" name="order" value="{no}" aria-label="{label}"></td>
-      <td>{status}{flag}</td>
-      <td>{completed}</td>
-      <td>{reason}</td>
-      <td>{duty}</td>
-      <td>{pickup}</td>
-      <td>{ordered}</td>
-      <td>{shipped}</td>
-      <td><a href="{url}" hx-get="{url}" hx-target="#detail">{no}</a></td>
-      <td>{cart_no}</td>
-      <td>{item_code}</td>
-      <td>{seller_item_code}</td>
-    </tr>
-"""
-
-
-def _claim_rows(page: Page[Any]) -> list[SafeString]:
-    """Return the claims list's rows as the HTML `claims.html` shows, every value escaped."""
-    tz = timezone.get_current_timezone()
-    row_head = _RowHead("seller:claim")
-    texts = functools.cache(_claim_list_texts)
-    escalated = SafeString(f' <span class="tag warn">{_esc(_("Escalated"))}</span>')
-    overdue = SafeString(f' <span class="tag warn">{_esc(_("Overdue"))}</span>')
-    rows = []
-    for claim in page:
-        order = claim.order
-        text = texts(
-            claim.type,
-            claim.status,
-            claim.reason_code,
-            claim.fault,
-            claim.non_receipt_duty,
-            claim.pickup_method,
-        )
-        pickup = _esc(text.pickup)
-        if claim.pickup_carrier:
-            pickup = SafeString(f"{pickup} ({_esc(claim.pickup_carrier)})")
-        flag = ""
-        if claim.escalated_at is not None:
-            flag = escalated
-        elif claim.flagged_overdue_at is not None:
-            flag = overdue
-        rows.append(
-            SafeString(
-                _CLAIM_ROW.format(
-                    **row_head(order.order_no),
-                    code=claim.status,
-                    status=_esc(text.status),
-                    flag=flag,
-                    completed=_ymd(claim.completed_at, tz),
-                    reason=_esc(text.reason),
-                    duty=_esc(text.duty),
-                    pickup=pickup,
-                    ordered=_ymd(order.ordered_at, tz),
-                    shipped=_ymd(order.shipped_at, tz),
-                    cart_no=order.cart.cart_no,
-                    item_code=_esc(order.item_code),
-                    seller_item_code=_esc(order.seller_item_code),
-                )
-            )
-        )
-    return rows
 
 
 def _claims_total(counts: dict[int, int], filters: ClaimFilter, statuses: list[int]) -> int:
