@@ -16,6 +16,7 @@ from .models import Claim
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
+    from claimdesk.orders.models import Order
 
 
 def _latest_claim(order_id: int, *, open_only: bool) -> Claim:
@@ -49,3 +50,16 @@ def access_claim_for_operator(user: User, order_no: object, *, open_only: bool =
     """Return the (open) claim on any order for an operator, or raise NotFound."""
     order = access_order_for_operator(user, order_no)
     return _latest_claim(order.pk, open_only=open_only)
+
+
+def access_open_claim_on(order: Order) -> Claim:
+    """Return the open claim on `order`, or raise NotFound.
+
+    `order` comes from an access function: the caller is already scoped to it.
+    The claim's order is `order` itself (not read again).
+    """
+    claim = Claim.objects.filter(order=order, is_open=True).first()
+    if claim is None:
+        raise NotFound("claim_not_found", _("This order has no open claim."))
+    claim.order = order
+    return claim

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
-from claimdesk.accounts.models import ShopAddress, User
-from claimdesk.accounts.selectors import shop_active_restrictions
+from claimdesk.accounts.models import User
+from claimdesk.accounts.selectors import shop_active_restrictions, shop_addresses, shop_staff
 from claimdesk.accounts.staff import staff_create, staff_deactivate
 from claimdesk.claims import services as claim_services
 from claimdesk.claims.access import access_claim_for_seller
@@ -40,15 +40,19 @@ from claimdesk.claims.selectors import (
     HOME_BOXES,
     LIST_STATUSES,
     ClaimFilter,
+    ClaimPanel,
     claim_home_counts,
     claim_status_counts,
     claims_for_shop,
 )
+from claimdesk.claims.selectors import claim_panel as claim_panel_of
+from claimdesk.claims.selectors import order_panel as order_panel_of
 from claimdesk.claims.shop_record import ShopRecord, shop_record
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
 from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.selectors import shop_inquiry_counts
+from claimdesk.messaging.selectors import seller_unread_notes
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
@@ -169,8 +173,6 @@ def logout_view(request: HttpRequest) -> HttpResponseBase:
 def home(request: HttpRequest) -> HttpResponseBase:
     """The J·QSM home: the 索赔/咨询 box with live counts, the shop's record, unread notes."""
     user = _user(request)
-    from claimdesk.messaging.models import Note
-
     counts = claim_home_counts(_shop_id(request))
     boxes = [
         {
@@ -181,20 +183,13 @@ def home(request: HttpRequest) -> HttpResponseBase:
         }
         for name, statuses in HOME_BOXES.items()
     ]
-    unread = (
-        Note.objects.filter(
-            shop_id=_shop_id(request), recipient_role="seller", read_at__isnull=True
-        )
-        .select_related("order")
-        .order_by("-created_at")[:10]
-    )
     return render(
         request,
         "seller/home.html",
         {
             "boxes": boxes,
             "shipping": shipping_box_counts(_shop_id(request)),
-            "unread": list(unread),
+            "unread": seller_unread_notes(_shop_id(request)),
             "record": _record(user),
             "inquiries": shop_inquiry_counts(_shop_id(request)),
         },
@@ -263,8 +258,9 @@ def _shipping_rows(page: Page[Any], tab: str) -> SafeString:
     )
 
 
-def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
-    open_claim = Claim.objects.filter(order=order, is_open=True).first()
+def _order_context(order: Order) -> dict[str, Any]:
+    panel = order_panel_of(order)
+    open_claim = panel.open_claim
     buyer_asked = bool(open_claim and open_claim.status == ClaimStatus.CANCEL_REQUESTED)
     return {
         "order": order,
@@ -275,11 +271,9 @@ def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "return_reasons": forms.CancelPanelForm.return_reasons(),
         "delay_types": DelayType.choices,
         "fee_notice": order.cart.payment_method in ("bank_transfer", "convenience_store"),
-        "noticed": claim_services.seller_sent_cancel_notice(order),
+        "noticed": panel.cancel_notice_sent,
         "today": timezone.localdate(),
-        "has_return_address": ShopAddress.objects.filter(
-            shop_id=order.shop_id, is_default_return=True
-        ).exists(),
+        "has_return_address": panel.has_return_address,
     }
 
 
@@ -288,7 +282,7 @@ def order_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """订购信息 / 运送信息 / 客户管理 of one order, with the actions open to it."""
     order = access_order_for_seller(_user(request), order_no)
     template = "seller/_order_panel.html" if is_htmx(request) else "seller/order_page.html"
-    return render(request, template, _order_context(request, order))
+    return render(request, template, _order_context(order))
 
 
 @seller_required
@@ -442,10 +436,8 @@ def _statuses(request: HttpRequest) -> list[int]:
 def claims(request: HttpRequest) -> HttpResponseBase:
     """取消/退货/未收取: status boxes, period and number search, the result table."""
     form, filters = _claim_filter(request)
-    rows = claims_for_shop(_shop_id(request), filters)
     statuses = _statuses(request)
-    if statuses:
-        rows = rows.filter(status__in=statuses)
+    rows = claims_for_shop(_shop_id(request), filters, statuses)
     counts = claim_status_counts(_shop_id(request), filters)
     page = CountedPaginator(
         rows,
@@ -564,10 +556,7 @@ def _claims_total(counts: dict[int, int], filters: ClaimFilter, statuses: list[i
 def claims_export(request: HttpRequest) -> StreamingHttpResponse:
     """Excel download of exactly the filtered rows."""
     _form, filters = _claim_filter(request)
-    rows = claims_for_shop(_shop_id(request), filters)
-    statuses = _statuses(request)
-    if statuses:
-        rows = rows.filter(status__in=statuses)
+    rows = claims_for_shop(_shop_id(request), filters, _statuses(request))
     header = [
         _("Status"),
         _("Completion date"),
@@ -601,22 +590,18 @@ def claims_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _claim_context(claim: Claim) -> dict[str, Any]:
-    order = claim.order
+def _claim_context(panel: ClaimPanel) -> dict[str, Any]:
+    claim = panel.claim
     kind = "cancel" if claim.type in (ClaimType.CANCEL, ClaimType.UNPAID_CANCEL) else "return"
-    refund = getattr(claim, "refund", None) if hasattr(claim, "refund") else None
-    cart_orders = list(order.cart.orders.all())
     return {
         "claim": claim,
-        "order": order,
-        "cart_orders": cart_orders,
+        "order": claim.order,
+        "cart_orders": panel.cart_orders,
         "reason": get_reason(kind, claim.reason_code),
-        "refund": refund,
+        "refund": panel.refund,
         "return_reasons": forms.CancelPanelForm.return_reasons(),
         "pickup_methods": PickupMethod.choices,
-        "has_return_address": ShopAddress.objects.filter(
-            shop_id=order.shop_id, is_default_return=True
-        ).exists(),
+        "has_return_address": panel.has_return_address,
         "today": timezone.localdate(),
         "S": {s.name: s.value for s in ClaimStatus},
     }
@@ -627,20 +612,15 @@ def claim_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """购物车信息 and 交易信息 of one claim (or of a shipped order without one), with its buttons."""
     user = _user(request)
     order = access_order_for_seller(user, order_no)
-    claim = (
-        Claim.objects.filter(order=order)
-        .select_related("order", "order__cart")
-        .order_by("-requested_at", "-id")
-        .first()
-    )
-    if claim is None:
-        context = _order_context(request, order) | {
+    panel = claim_panel_of(order)
+    if panel is None:
+        context = _order_context(order) | {
             "claim": None,
             "pickup_methods": PickupMethod.choices,
             "S": {s.name: s.value for s in ClaimStatus},
         }
     else:
-        context = _claim_context(claim)
+        context = _claim_context(panel)
     template = "seller/_claim_panel.html" if is_htmx(request) else "seller/claim_page.html"
     return render(request, template, context)
 
@@ -853,9 +833,7 @@ def addresses(request: HttpRequest) -> HttpResponseBase:
         "seller/addresses.html",
         {
             "form": form,
-            "addresses": ShopAddress.objects.filter(shop_id=_shop_id(request)).order_by(
-                "-is_default_return", "id"
-            ),
+            "addresses": shop_addresses(_shop_id(request)),
         },
     )
 
@@ -880,5 +858,4 @@ def staff(request: HttpRequest) -> HttpResponseBase:
             )
             messages.success(request, _("The staff login was added."))
         return redirect("seller:staff")
-    members = User.objects.filter(shop_id=_shop_id(request)).order_by("username")
-    return render(request, "seller/staff.html", {"members": members})
+    return render(request, "seller/staff.html", {"members": shop_staff(_shop_id(request))})
