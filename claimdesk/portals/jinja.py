@@ -7,9 +7,13 @@ Django's template engine spends on variable lookups through model instances,
 the rows as markup (`render_rows`).
 
 Templates are autoescaped. Translation goes through Django's own catalogues in
-the active language: `_()`/`gettext()`, `pgettext()` and `ngettext()` as
-Jinja2's newstyle gettext (a translation is markup, the values put into it are
-escaped, as `{% blocktranslate %}` does).
+the active language: `_()`/`gettext()`, `pgettext()`, `ngettext()` and
+`npgettext()` return the translation as text (escaped when shown); fill its
+placeholders with `|format(name=value)`, and translate a row's fixed texts once
+before the loop (`{% set select = _("Select order %(no)s") %}`): a translation
+call inside a loop makes Jinja2 copy the context for it. `{% trans %}` blocks
+work too. Write `_("…")` with a literal, closed right after the string, so that
+`makemessages` finds the message as it does in Django templates.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def environment(**options: Any) -> Environment:
         ngettext=translation.ngettext,
         pgettext=translation.pgettext,
         npgettext=translation.npgettext,
-        newstyle=True,
+        newstyle=False,
     )
     env.globals.update({"url": url, "order_url": order_url, "static": static})
     env.filters.update({"ymd": ymd})
