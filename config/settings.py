@@ -126,6 +126,17 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The hot row partials of the seller lists (claimdesk/portals/jinja.py says why).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "claimdesk" / "portals" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "claimdesk.portals.jinja.environment",
+            "autoescape": True,
+        },
+    },
 ]
 
 DATABASES = {

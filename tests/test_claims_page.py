@@ -80,3 +80,68 @@ def test_the_list_partial_answers_the_changed_event(seller_client, seller, buyer
     body = partial.content.decode()
     assert "<html" not in body and f'data-order="{order.order_no}"' in body
     assert 'class="boxes claims"' in body
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "escalated", "select", "delayed"),
+    [
+        (
+            "ja",
+            "キャンセル: キャンセル要請",
+            "カスタマーセンターへ引き継ぎ済み",
+            "注文 %s を選択",
+            "遅延",
+        ),
+        ("zh-hans", "取消: 取消申请", "已转交客服中心", "选择订购 %s", "延期"),
+        ("en", "Cancel: Cancel requested", "Escalated", "Select order %s", "Delayed"),
+    ],
+)
+def test_list_rows_show_typed_markup_as_text_in_the_sellers_language(
+    seller_client, seller, buyer, language, status, escalated, select, delayed
+):
+    """What buyers and sellers typed (a `<script>`) shows as text in the rows, in ja, zh and en.
+
+    The claims list (a claim, and a shipped order without one found by number) and the
+    shipping list.
+    """
+    from django.utils import timezone
+
+    from claimdesk.claims.models import Claim
+    from claimdesk.orders.models import Order
+
+    seller.language = language
+    seller.save(update_fields=["language"])
+    asked = order_in("confirmed", seller=seller, buyer=buyer)
+    claim = claim_request_cancel(actor=buyer, order=asked, reason="EDIT_ORDER")
+    Claim.objects.filter(pk=claim.pk).update(
+        escalated_at=timezone.now(), pickup_carrier="<script>alert('carrier')</script>"
+    )
+    shipped = order_in("shipped", seller=seller, buyer=buyer)
+    late = order_in("delayed", seller=seller, buyer=buyer)
+    Order.objects.filter(pk__in=[asked.pk, shipped.pk]).update(
+        seller_item_code="<script>alert(1)</script>"
+    )
+    Order.objects.filter(pk=late.pk).update(receiver_name="<script>alert(2)</script>")
+
+    html = seller_client.get(reverse("seller:claims")).content.decode()
+    assert f'aria-label="{select % asked.order_no}"' in html
+    assert f'<td>{status} <span class="tag warn">{escalated}</span></td>' in html
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in html
+    assert "(&lt;script&gt;alert(&#39;carrier&#39;)&lt;/script&gt;)</td>" in html
+    assert "<script>alert" not in html
+
+    found = seller_client.get(
+        reverse("seller:claims") + f"?search_kind=order_no&search={shipped.order_no}"
+    ).content.decode()
+    assert f'data-order="{shipped.order_no}" data-no-claim' in found
+    assert f'aria-label="{select % shipped.order_no}"' in found
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in found
+    assert "<script>alert" not in found
+
+    listed = seller_client.get(
+        reverse("seller:shipping"), {"box": "delayed", "tab": "detail"}
+    ).content.decode()
+    assert f'aria-label="{select % late.order_no}"' in listed
+    assert f' <span class="tag warn">{delayed}</span></td>' in listed
+    assert "<td>&lt;script&gt;alert(2)&lt;/script&gt;</td>" in listed
+    assert "<script>alert" not in listed

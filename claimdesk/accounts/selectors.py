@@ -1,4 +1,4 @@
-"""Reading a shop's own record: its delay points and the sales restrictions on it.
+"""Reading shops and logins: a shop's record (delay points, restrictions), addresses, staff.
 
 The record over a period (cancellation and ship rates) reads orders and claims:
 `claims/shop_record.py`.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Shop, ShopPenalty, ShopRestriction
+from .models import Role, Shop, ShopAddress, ShopPenalty, ShopRestriction, User
 
 #: ShopPenalty.kind of the points the shipping-delay timer gives.
 SHIPPING_DELAY = "shipping_delay"
@@ -32,4 +32,46 @@ def shop_active_restrictions(shop: Shop, at: dt.datetime | None = None) -> list[
         ShopRestriction.objects.filter(
             shop=shop, lifted_at__isnull=True, starts_at__lte=at, ends_at__gt=at
         ).order_by("ends_at")
+    )
+
+
+def shop_has_return_address(shop_id: int) -> bool:
+    """Return whether the shop has a default return/exchange address."""
+    return ShopAddress.objects.filter(shop_id=shop_id, is_default_return=True).exists()
+
+
+def shop_addresses(shop_id: int) -> list[ShopAddress]:
+    """Return the shop's address book, the default return address first."""
+    return list(ShopAddress.objects.filter(shop_id=shop_id).order_by("-is_default_return", "id"))
+
+
+def shop_staff(shop_id: int) -> list[User]:
+    """Return the shop's staff logins by username."""
+    return list(User.objects.filter(shop_id=shop_id).order_by("username"))
+
+
+def active_operators() -> list[User]:
+    """Return the operators who can be assigned work, by username."""
+    return list(User.objects.filter(role=Role.OPERATOR, is_active=True).order_by("username"))
+
+
+def operator_by_id(user_id: int) -> User | None:
+    """Return the operator `user_id` (active or not), or None."""
+    return User.objects.filter(pk=user_id, role=Role.OPERATOR).first()
+
+
+def shops_matching(term: str) -> QuerySet[Shop]:
+    """Return the shops whose code or name contains `term` (every shop for ""), by code."""
+    rows = Shop.objects.all().order_by("code")
+    if term:
+        rows = rows.filter(Q(code__icontains=term) | Q(name__icontains=term))
+    return rows
+
+
+def restricted_shop_ids(at: dt.datetime) -> set[int]:
+    """Return the ids of the shops a restriction holds on at `at`."""
+    return set(
+        ShopRestriction.objects.filter(
+            lifted_at__isnull=True, starts_at__lte=at, ends_at__gt=at
+        ).values_list("shop_id", flat=True)
     )

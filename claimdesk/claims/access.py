@@ -15,6 +15,7 @@ from .models import Claim
 
 if TYPE_CHECKING:
     from claimdesk.accounts.models import User
+    from claimdesk.orders.models import Order
 
 
 def _latest_claim(order_id: int, *, open_only: bool) -> Claim:
@@ -39,3 +40,16 @@ def access_claim_for_buyer(user: User, order_no: object, *, open_only: bool = Tr
     """Return the (open) claim on the buyer's own order `order_no`, or raise NotFound."""
     order = access_order_for_buyer(user, order_no)
     return _latest_claim(order.pk, open_only=open_only)
+
+
+def access_open_claim_on(order: Order) -> Claim:
+    """Return the open claim on `order`, or raise NotFound.
+
+    `order` comes from an access function: the caller is already scoped to it.
+    The claim's order is `order` itself (not read again).
+    """
+    claim = Claim.objects.open_for(order).first()
+    if claim is None:
+        raise NotFound("claim_not_found", _("This order has no open claim."))
+    claim.order = order
+    return claim

@@ -13,7 +13,7 @@ from claimdesk.accounts.roles import require_party, require_role
 from claimdesk.core.errors import DomainError
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import clean_memo
-from claimdesk.messaging.models import Note, NoteCategory
+from claimdesk.messaging.selectors import cancel_notice_sent
 from claimdesk.messaging.services import notify
 from claimdesk.orders.history import history_batch, records_refusal
 from claimdesk.orders.models import Order, ShippingStatus
@@ -164,12 +164,7 @@ def claim_approve_cancel(
 
 def seller_sent_cancel_notice(order: Order) -> bool:
     """Return whether the seller sent the buyer a キャンセル/払い戻し note about `order`."""
-    return Note.objects.filter(
-        order=order,
-        author_role="seller",
-        recipient_role="buyer",
-        category=NoteCategory.CANCEL_REFUND,
-    ).exists()
+    return cancel_notice_sent(order.pk)
 
 
 @records_refusal("claim.seller_cancel", _order_of)

@@ -1,19 +1,22 @@
-"""Read-only queries over claims for the lists, boxes and exports."""
+"""Read-only queries over claims for the lists, boxes, panels and exports."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
 from claimdesk.accounts.models import Shop
+from claimdesk.accounts.selectors import shop_has_return_address
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import parse_whole
+from claimdesk.messaging.selectors import cancel_notice_sent
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import Refund, RefundStatus
 
@@ -152,8 +155,13 @@ def _search_q(kind: str, value: str) -> Q:
     return Q(order__order_no=number)
 
 
-def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:
-    """Return the shop's claims matching `filters`, newest request first, with what a row shows."""
+def claims_for_shop(
+    shop_id: int, filters: ClaimFilter, statuses: Iterable[int] = ()
+) -> QuerySet[Claim]:
+    """Return the shop's claims matching `filters`, newest request first, with what a row shows.
+
+    `statuses` (a home box's) keeps only the claims in them.
+    """
     claims = Claim.objects.filter(shop_id=shop_id)
     if filters.search.strip():
         claims = claims.filter(_search_q(filters.search_kind, filters.search))
@@ -166,6 +174,9 @@ def claims_for_shop(shop_id: int, filters: ClaimFilter) -> QuerySet[Claim]:
         claims = claims.filter(status=filters.status)
     if filters.open_only:
         claims = claims.filter(is_open=True)
+    statuses = list(statuses)
+    if statuses:
+        claims = claims.filter(status__in=statuses)
     return claims.select_related("order", "order__cart", "buyer").order_by("-requested_at", "-id")
 
 
@@ -247,3 +258,141 @@ def platform_counts() -> dict[str, int]:
         "open_claims": Claim.objects.filter(is_open=True).count(),
         "refunds_pending": Refund.objects.filter(status=RefundStatus.PENDING).count(),
     }
+
+
+# --- one order's claims -------------------------------------------------------------------
+
+
+def order_open_claim(order: Order) -> Claim | None:
+    """Return the order's open claim (an order has at most one), or None."""
+    return Claim.objects.open_for(order).first()
+
+
+def order_claims(order: Order) -> list[Claim]:
+    """Return every claim of the order, newest request first."""
+    return list(Claim.objects.filter(order=order).order_by("-requested_at", "-id"))
+
+
+@dataclass(frozen=True)
+class OrderPanel:
+    """What the seller's order panel shows beside the order (3 queries)."""
+
+    open_claim: Claim | None
+    cancel_notice_sent: bool
+    has_return_address: bool
+
+
+def order_panel(order: Order) -> OrderPanel:
+    """Return the order's open claim, whether the seller sent a cancel note, the return address."""
+    return OrderPanel(
+        open_claim=order_open_claim(order),
+        cancel_notice_sent=cancel_notice_sent(order.pk),
+        has_return_address=shop_has_return_address(order.shop_id),
+    )
+
+
+@dataclass(frozen=True)
+class ClaimPanel:
+    """What the seller's claim panel shows: the latest claim, its cart and its refund (4 queries)."""
+
+    claim: Claim
+    cart_orders: list[Order]
+    refund: Refund | None
+    has_return_address: bool
+
+
+def claim_panel(order: Order) -> ClaimPanel | None:
+    """Return the order's latest claim with its order, cart, refund; None if it has no claim."""
+    claim = (
+        Claim.objects.filter(order=order)
+        .select_related("order", "order__cart")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if claim is None:
+        return None
+    cart_orders = list(claim.order.cart.orders.all())
+    refund = getattr(claim, "refund", None) if hasattr(claim, "refund") else None
+    return ClaimPanel(
+        claim=claim,
+        cart_orders=cart_orders,
+        refund=refund,
+        has_return_address=shop_has_return_address(claim.order.shop_id),
+    )
+
+
+# --- a buyer's orders and claims --------------------------------------------------------------
+
+
+def _open_claims() -> Prefetch[Any]:
+    return Prefetch("claims", queryset=Claim.objects.filter(is_open=True), to_attr="open_claims")
+
+
+def buyer_orders(buyer_id: int) -> QuerySet[Order]:
+    """Return the buyer's orders, newest first, with shop, cart and `open_claims` (3 queries a page)."""
+    return (
+        Order.objects.filter(buyer_id=buyer_id)
+        .select_related("shop", "cart")
+        .prefetch_related(_open_claims())
+        .order_by("-ordered_at", "-id")
+    )
+
+
+def buyer_recent_orders(buyer_id: int, limit: int = 10) -> list[Order]:
+    """Return the buyer's `limit` latest orders with their shop and `open_claims` (2 queries)."""
+    return list(
+        Order.objects.filter(buyer_id=buyer_id)
+        .select_related("shop")
+        .prefetch_related(_open_claims())
+        .order_by("-ordered_at", "-id")[:limit]
+    )
+
+
+def buyer_claims(buyer_id: int) -> QuerySet[Claim]:
+    """Return the buyer's claims, newest request first, with order, cart and refund."""
+    return (
+        Claim.objects.filter(buyer_id=buyer_id)
+        .select_related("order", "order__cart", "refund")
+        .order_by("-requested_at", "-id")
+    )
+
+
+# --- the QAPI claim lists -------------------------------------------------------------------
+
+
+def shop_claims_in_period(
+    shop_id: int, field: str, lower: dt.datetime, upper: dt.datetime, statuses: list[int]
+) -> QuerySet[Claim]:
+    """Return the shop's claims in `statuses` whose `field` is in [lower, upper), oldest request first."""
+    claims = Claim.objects.filter(shop_id=shop_id).filter(
+        Q(**{f"{field}__gte": lower}) & Q(**{f"{field}__lt": upper})
+    )
+    claims = (
+        claims.filter(status=statuses[0])
+        if len(statuses) == 1
+        else claims.filter(status__in=statuses)
+    )
+    return claims.order_by("requested_at", "id")
+
+
+def order_latest_claims(order: Order, limit: int = 1) -> QuerySet[Claim]:
+    """Return the order's `limit` latest claims, newest request first."""
+    return Claim.objects.filter(order=order).order_by("-requested_at", "-id")[:limit]
+
+
+def claim_values(claims: QuerySet[Claim], columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """Return `columns` of each claim as tuples, in one query; no model instances.
+
+    `partial_refund_minor` may be named: the refunded amount of a claim partly
+    refunded for non-receipt (else None), read through the refund's unique claim
+    index for those claims only, instead of joining every refund.
+    """
+    partial_refund = Subquery(
+        Refund.objects.filter(claim=OuterRef("pk")).order_by().values("amount_minor")
+    )
+    claims = claims.annotate(
+        partial_refund_minor=Case(
+            When(status=ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED, then=partial_refund)
+        )
+    )
+    return iter(claims.values_list(*columns))

@@ -253,3 +253,8 @@ def refund_monitor(*, days: int = 14) -> dict[str, Any]:
         "totals": list(totals),
         "stale_seconds": setting("REFUND_STALE_PENDING_SECONDS"),
     }
+
+
+def inquiry_orders(inquiry: Inquiry) -> list[Any]:
+    """Return the orders the inquiry names, with shop, buyer and every claim (2 queries)."""
+    return list(inquiry.orders.select_related("shop", "buyer").prefetch_related("claims"))

@@ -149,3 +149,22 @@ def render_reply(choice: ReplyChoice, language: str, values: dict[str, str]) -> 
         "category": choice.category,
         "language": lang,
     }
+
+
+def cancel_notice_sent(order_id: int) -> bool:
+    """Return whether the seller sent the buyer a キャンセル/払い戻し note about the order."""
+    return Note.objects.filter(
+        order_id=order_id,
+        author_role="seller",
+        recipient_role="buyer",
+        category=NoteCategory.CANCEL_REFUND,
+    ).exists()
+
+
+def seller_unread_notes(shop_id: int, limit: int = 10) -> list[Note]:
+    """Return the shop's latest `limit` notes the seller has not read, with their order."""
+    return list(
+        Note.objects.filter(shop_id=shop_id, recipient_role="seller", read_at__isnull=True)
+        .select_related("order")
+        .order_by("-created_at")[:limit]
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from claimdesk.core.validation import parse_whole
 
-from .models import Order, OrderTally
+from .models import Item, Order, OrderTally
 
 
 def order_history(order: Order) -> list[dict[str, Any]]:
@@ -106,3 +107,62 @@ def orders_by_number(shop_id: int, kind: str, value: str) -> list[Order]:
         .select_related("cart")
         .order_by("order_no")[:50]
     )
+
+
+def orders_by_any_number(order_no: int | None, cart_no: int | None) -> list[Order]:
+    """Return any shop's orders with this order no, else of this cart no, with shop and buyer.
+
+    For the operators' search across every shop ([] when neither number is given).
+    """
+    if order_no is None and cart_no is None:
+        return []
+    number = Q(order_no=order_no) if order_no is not None else Q(cart__cart_no=cart_no)
+    return list(Order.objects.filter(number).select_related("shop", "buyer")[:50])
+
+
+def shop_orders_in_period(
+    shop_id: int, field: str, lower: dt.datetime, upper: dt.datetime, statuses: list[int]
+) -> list[Order]:
+    """Return the shop's live orders in `statuses` whose `field` is in [lower, upper).
+
+    Sorted by `field`, with cart, buyer and shop (the QAPI shipping lists, one query).
+    """
+    orders = Order.objects.filter(
+        shop_id=shop_id, cancelled_at__isnull=True, **{f"{field}__gte": lower}
+    ).filter(**{f"{field}__lt": upper})
+    orders = (
+        orders.filter(shipping_status__in=statuses)
+        if len(statuses) > 1
+        else orders.filter(shipping_status=statuses[0])
+    )
+    return list(orders.select_related("cart", "buyer", "shop").order_by(field, "id"))
+
+
+def cart_order_numbers(cart_ids: list[int], chunk: int = 2000) -> dict[int, list[int]]:
+    """Return the order numbers of each cart, ascending (one query per `chunk` carts)."""
+    numbers: dict[int, list[int]] = {}
+    ids = sorted(set(cart_ids))
+    for start in range(0, len(ids), chunk):
+        pairs = (
+            Order.objects.filter(cart_id__in=ids[start : start + chunk])
+            .order_by("order_no")
+            .values_list("cart_id", "order_no")
+        )
+        for cart_id, order_no in pairs:
+            numbers.setdefault(cart_id, []).append(order_no)
+    return numbers
+
+
+def shop_items(shop_id: int) -> QuerySet[Item]:
+    """Return the shop's items (known from its orders), by item code."""
+    return Item.objects.filter(shop_id=shop_id).order_by("item_code")
+
+
+def shop_item(shop_id: int, *, item_code: str = "", seller_code: str = "") -> Item | None:
+    """Return the shop's item by its code, else the first by the seller's code (None if neither)."""
+    items = Item.objects.filter(shop_id=shop_id)
+    if item_code:
+        return items.filter(item_code=item_code).first()
+    if seller_code:
+        return items.filter(seller_item_code=seller_code).order_by("item_code").first()
+    return None

@@ -14,11 +14,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext as _
 
 from claimdesk.accounts.models import User
 from claimdesk.core.errors import DomainError, InvalidInput
@@ -145,11 +144,9 @@ class DomainErrorMiddleware:
             return response
         messages.error(
             request,
-            format_html(
-                '{} <small class="ref">{}: {}</small>',
-                exception.message,
-                _("Support reference"),
-                reference,
+            render_to_string(
+                "portals/_refusal_message.html",
+                {"message": exception.message, "reference": reference},
             ),
             extra_tags=f"{INQUIRY_LINK_TAG}{inquiry_url}" if inquiry_url else "",
         )

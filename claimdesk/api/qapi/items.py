@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claimdesk.orders.models import Item
+from claimdesk.orders.selectors import shop_item, shop_items
 
 from .envelope import Context, Params, Result, money_value
 from .errors import refused
@@ -38,16 +38,16 @@ def get_all_goods_info(ctx: Context, p: Params) -> Result:
     if status and status not in ITEM_STATUSES:
         raise refused("items", -10001, message="Please enter the correct ItemStatus. (S0/S1/S2/S4)")
     page = _page(p.get("Page"))
-    items = Item.objects.filter(shop_id=ctx.actor.shop_id or -1)
+    items = shop_items(ctx.actor.shop_id or -1)
     total = items.count() if status in ("", ON_SALE) else 0
     rows: list[dict[str, Any]] = []
     if total > (page - 1) * PAGE_SIZE:
         start = (page - 1) * PAGE_SIZE
         rows = [
             {"ItemCode": code, "SellerCode": seller_code, "ItemStatus": ON_SALE}
-            for code, seller_code in items.order_by("item_code").values_list(
-                "item_code", "seller_item_code"
-            )[start : start + PAGE_SIZE]
+            for code, seller_code in items.values_list("item_code", "seller_item_code")[
+                start : start + PAGE_SIZE
+            ]
         ]
     info = {
         "TotalItems": total,
@@ -62,13 +62,7 @@ def get_item_detail_info(ctx: Context, p: Params) -> Result:
     """Return one item by ItemCode (or else SellerCode) as a one-row list, every field a string."""
     code = p.get("ItemCode")
     seller_code = p.get("SellerCode")
-    items = Item.objects.filter(shop_id=ctx.actor.shop_id or -1)
-    if code:
-        item = items.filter(item_code=code).first()
-    elif seller_code:
-        item = items.filter(seller_item_code=seller_code).order_by("item_code").first()
-    else:
-        item = None
+    item = shop_item(ctx.actor.shop_id or -1, item_code=code, seller_code=seller_code)
     if item is None:
         raise refused("items", -10001)
     row = {

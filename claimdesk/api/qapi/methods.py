@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from claimdesk.accounts.tokens import qapi_key_issue
 from claimdesk.claims.access import access_claim_for_seller
 from claimdesk.claims.cancel import claim_seller_cancel
-from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.models import ClaimStatus
 from claimdesk.claims.reasons import CANCEL_REASONS
 from claimdesk.claims.returns import (
     claim_accept_return,
@@ -22,11 +21,13 @@ from claimdesk.claims.returns import (
     claim_redeliver,
     exchange_address,
 )
+from claimdesk.claims.selectors import order_latest_claims, shop_claims_in_period
 from claimdesk.core.errors import DomainError
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS
 from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.orders.selectors import shop_orders_in_period
 
 from . import items
 from .envelope import Context, Handler, Params, QapiError, Result, date_text
@@ -124,14 +125,9 @@ def _shipping_info(
     if field is None or status not in ("", "0", "1", "2", "3", "4", "5"):
         raise QapiError(-10001, "Invalid search condition or status.")
     lower, upper = _period(start, end, required=False)
-    orders = Order.objects.filter(
-        shop_id=ctx.actor.shop_id or -1, cancelled_at__isnull=True, **{f"{field}__gte": lower}
-    ).filter(**{f"{field}__lt": upper})
-    if status in ("", "0"):  # Qoo10: blank or 0 = the orders still to confirm (1 and 2)
-        orders = orders.filter(shipping_status__in=[1, 2])
-    else:
-        orders = orders.filter(shipping_status=int(status))
-    rows = list(orders.select_related("cart", "buyer", "shop").order_by(field, "id"))
+    # Qoo10: blank or 0 = the orders still to confirm (1 and 2)
+    statuses = [1, 2] if status in ("", "0") else [int(status)]
+    rows = shop_orders_in_period(ctx.actor.shop_id or -1, field, lower, upper, statuses)
     preload_related_orders(rows)
     return Result([row(o) for o in rows], "ListOfShippingInfo", "ShippingInfo")
 
@@ -182,10 +178,9 @@ _CLAIM_PART_OF_SHIPPING_CLAIM_INFO: dict[str, Any] = {
 
 
 def get_shipping_and_claim_info_by_order_no_v2(ctx: Context, p: Params) -> Result:
-    order = _order(ctx, p.get("OrderNo", "ContrNo"))
-    order = Order.objects.select_related("cart", "buyer", "shop").get(pk=order.pk)
+    order = _order(ctx, p.get("OrderNo", "ContrNo"))  # with its cart, buyer and shop
     row = shipping_row_v2(order)
-    latest = claim_rows(Claim.objects.filter(order=order).order_by("-requested_at", "-id")[:1])
+    latest = claim_rows(order_latest_claims(order, 1))
     claim_part = latest[0] if latest else {}
     row["OrderType"] = ""
     for name, default in _CLAIM_PART_OF_SHIPPING_CLAIM_INFO.items():
@@ -219,15 +214,8 @@ def get_claim_info_v3(ctx: Context, p: Params) -> Result:
         p.get("search_Edate", "SearchEndDate"),
         required=True,
     )
-    claims = Claim.objects.filter(shop_id=ctx.actor.shop_id or -1).filter(
-        Q(**{f"{field}__gte": lower}) & Q(**{f"{field}__lt": upper})
-    )
-    claims = (
-        claims.filter(status=int(status))
-        if status and int(status)
-        else claims.filter(status__in=_LISTED)
-    )
-    rows = claim_rows(claims.order_by("requested_at", "id"))
+    statuses = [int(status)] if status and int(status) else _LISTED
+    rows = claim_rows(shop_claims_in_period(ctx.actor.shop_id or -1, field, lower, upper, statuses))
     return Result(rows, "ListOfClaimInfo_V2", "ClaimInfo_V2")
 
 

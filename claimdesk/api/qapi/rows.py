@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, OuterRef, QuerySet, Subquery, When
+from django.db.models import QuerySet
 
-from claimdesk.claims.models import Claim, ClaimStatus
+from claimdesk.claims.models import Claim
+from claimdesk.claims.selectors import claim_values
 from claimdesk.core.money import minor_units
 from claimdesk.orders.models import Order, ShippingStatus
-from claimdesk.payments.models import Refund
+from claimdesk.orders.selectors import cart_order_numbers
 
 from .envelope import date_text, date_texts, money_value
 
@@ -18,11 +19,7 @@ def related_orders(order: Order) -> str:
     """Return the other order numbers of the order's cart, comma-separated (Qoo10's RelatedOrder)."""
     siblings = getattr(order.cart, "_qapi_order_nos", None)
     if siblings is None:
-        siblings = list(
-            Order.objects.filter(cart_id=order.cart_id)
-            .order_by("order_no")
-            .values_list("order_no", flat=True)
-        )
+        siblings = cart_order_numbers([order.cart_id]).get(order.cart_id, [])
         order.cart._qapi_order_nos = siblings  # type: ignore[attr-defined]
     return ",".join(str(n) for n in siblings if n != order.order_no)
 
@@ -184,9 +181,9 @@ def shipping_row_v2(order: Order) -> dict[str, Any]:
     }
 
 
-#: The columns a ClaimInfo_V2 row is made of, read with values_list() in this order: no model
+#: The columns a ClaimInfo_V2 row is made of, read as plain values in this order: no model
 #: instances (a 90-day answer of a big shop is 20,000 rows). `partial_refund_minor` is
-#: annotated by claim_rows.
+#: annotated by `claim_values`.
 CLAIM_ROW_COLUMNS = (
     "status",
     "completed_at",
@@ -226,20 +223,9 @@ CLAIM_ROW_COLUMNS = (
 def claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
     """Return the claims as ClaimInfo_V2 rows (Qoo10's names), in the queryset's order.
 
-    One query; each distinct date is formatted once and each currency's minor
-    units looked up once. The refund amount is read only for the claims partly
-    refunded for non-receipt (the only ones whose nrPartRefundBalance shows
-    it), through the refund's unique claim index, instead of joining every
-    refund.
+    One query (`claims.selectors.claim_values`); each distinct date is formatted
+    once and each currency's minor units looked up once.
     """
-    partial_refund = Subquery(
-        Refund.objects.filter(claim=OuterRef("pk")).order_by().values("amount_minor")
-    )
-    claims = claims.annotate(
-        partial_refund_minor=Case(
-            When(status=ClaimStatus.NON_RECEIPT_PARTIALLY_REFUNDED, then=partial_refund)
-        )
-    )
     date = date_texts()
     zero_places: dict[str, bool] = {}
 
@@ -283,7 +269,7 @@ def claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
         missing_quantity,
         partial_refund_minor,
         seller_memo,
-    ) in claims.values_list(*CLAIM_ROW_COLUMNS):
+    ) in claim_values(claims, CLAIM_ROW_COLUMNS):
         rows.append(
             {
                 "claimStatus": str(status),
@@ -330,17 +316,8 @@ def claim_rows(claims: QuerySet[Claim]) -> list[dict[str, Any]]:
     return rows
 
 
-def preload_related_orders(orders: list[Order], chunk: int = 2000) -> None:
+def preload_related_orders(orders: list[Order]) -> None:
     """Read the order numbers of every cart of `orders` at once, for `related_orders`."""
-    cart_ids = sorted({o.cart_id for o in orders})
-    siblings: dict[int, list[int]] = {}
-    for start in range(0, len(cart_ids), chunk):
-        pairs = (
-            Order.objects.filter(cart_id__in=cart_ids[start : start + chunk])
-            .order_by("order_no")
-            .values_list("cart_id", "order_no")
-        )
-        for cart_id, order_no in pairs:
-            siblings.setdefault(cart_id, []).append(order_no)
+    siblings = cart_order_numbers([o.cart_id for o in orders])
     for order in orders:
         order.cart._qapi_order_nos = siblings.get(order.cart_id, [])  # type: ignore[attr-defined]

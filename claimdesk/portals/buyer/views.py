@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -15,20 +12,28 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from claimdesk.accounts.models import User
 from claimdesk.claims.access import access_claim_for_buyer
 from claimdesk.claims.buyer_actions import buyer_actions
 from claimdesk.claims.cancel import claim_cancel_instantly, claim_request_cancel, claim_withdraw
-from claimdesk.claims.models import Claim
 from claimdesk.claims.non_receipt import claim_report_non_receipt
 from claimdesk.claims.reasons import Picker, ReasonKind, reason_choices
 from claimdesk.claims.returns import claim_complete_redelivery, claim_request_return
+from claimdesk.claims.selectors import (
+    buyer_claims,
+    buyer_orders,
+    buyer_recent_orders,
+    order_claims,
+    order_open_claim,
+)
 from claimdesk.core.conf import setting
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_buyer
-from claimdesk.orders.models import Order, ShippingStatus
-from claimdesk.payments.ledger import buyer_balance
-from claimdesk.payments.models import Account, LedgerEntry, Refund
+from claimdesk.orders.models import ShippingStatus
+from claimdesk.payments.selectors import (
+    buyer_balance_lines,
+    buyer_balance_totals,
+    buyer_refunds_to_balance,
+)
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import role_required
 from claimdesk.portals.common import signed_in_user as _user
@@ -57,21 +62,11 @@ def logout_view(request: HttpRequest) -> HttpResponseBase:
     return sign_out(request, "buyer:login")
 
 
-def _open_claims(user: User) -> Prefetch[Any]:
-    return Prefetch("claims", queryset=Claim.objects.filter(is_open=True), to_attr="open_claims")
-
-
 @buyer_required
 def orders(request: HttpRequest) -> HttpResponseBase:
     """The buyer's orders, each with its status and the actions open to it now."""
     user = _user(request)
-    queryset = (
-        Order.objects.filter(buyer=user)
-        .select_related("shop", "cart")
-        .prefetch_related(_open_claims(user))
-        .order_by("-ordered_at", "-id")
-    )
-    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    page = Paginator(buyer_orders(user.pk), 20).get_page(request.GET.get("page"))
     now = timezone.now()
     window = setting("RETURN_WINDOW_DAYS")
     rows = []
@@ -92,7 +87,7 @@ def order(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """One order: its status, its claims, and a form for each action open now."""
     user = _user(request)
     current = access_order_for_buyer(user, order_no)
-    claims = list(Claim.objects.filter(order=current).order_by("-requested_at", "-id"))
+    claims = order_claims(current)
     open_claim = next((c for c in claims if c.is_open), None)
     actions = buyer_actions(
         current, open_claim, now=timezone.now(), window_days=setting("RETURN_WINDOW_DAYS")
@@ -196,7 +191,7 @@ def confirm_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """Confirm receipt: of the order (4 → 5), of the trade (complete), or of a re-delivery."""
     user = _user(request)
     current = access_order_for_buyer(user, order_no)
-    open_claim = Claim.objects.open_for(current).first()
+    open_claim = order_open_claim(current)
     if open_claim is not None and open_claim.status == 13:
         claim_complete_redelivery(actor=user, claim=open_claim)
     elif current.shipping_status == ShippingStatus.ON_DELIVERY:
@@ -210,12 +205,7 @@ def confirm_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
 def refunds(request: HttpRequest) -> HttpResponseBase:
     """キャンセル/払い戻しの状態: every claim of the buyer with its refund."""
     user = _user(request)
-    queryset = (
-        Claim.objects.filter(buyer=user)
-        .select_related("order", "order__cart", "refund")
-        .order_by("-requested_at", "-id")
-    )
-    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    page = Paginator(buyer_claims(user.pk), 20).get_page(request.GET.get("page"))
     return render(
         request, "buyer/refunds.html", {"page": page, "open": request.GET.get("open", "")}
     )
@@ -225,30 +215,20 @@ def refunds(request: HttpRequest) -> HttpResponseBase:
 def customer_center(request: HttpRequest) -> HttpResponseBase:
     """Where to turn: the shop first, the customer center when the shop does not settle it."""
     user = _user(request)
-    recent = (
-        Order.objects.filter(buyer=user)
-        .select_related("shop")
-        .prefetch_related(_open_claims(user))
-        .order_by("-ordered_at", "-id")[:10]
-    )
-    return render(request, "buyer/help.html", {"orders": list(recent)})
+    return render(request, "buyer/help.html", {"orders": buyer_recent_orders(user.pk)})
 
 
 @buyer_required
 def balance(request: HttpRequest) -> HttpResponseBase:
     """The platform balance: what the platform owes the buyer, line by line."""
     user = _user(request)
-    lines = (
-        LedgerEntry.objects.filter(account=Account.BUYER_BALANCE, party_id=user.pk)
-        .select_related("transaction", "order")
-        .order_by("-transaction__created_at", "-id")
-    )
-    page = Paginator(lines, 50).get_page(request.GET.get("page"))
-    currencies = sorted({c for c in lines.values_list("currency", flat=True).distinct()} or {"JPY"})
-    totals = [buyer_balance(user.pk, c) for c in currencies]
-    refunds_to_balance = Refund.objects.filter(buyer=user, destination="balance").count()
+    page = Paginator(buyer_balance_lines(user.pk), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "buyer/balance.html",
-        {"page": page, "totals": totals, "refunds_to_balance": refunds_to_balance},
+        {
+            "page": page,
+            "totals": buyer_balance_totals(user.pk),
+            "refunds_to_balance": buyer_refunds_to_balance(user.pk),
+        },
     )

@@ -13,7 +13,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -22,7 +21,18 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from claimdesk.accounts.models import Role, Shop, ShopRestriction, User
+from claimdesk.accounts.access import (
+    access_restriction_for_operator,
+    access_shop_for_operator,
+)
+from claimdesk.accounts.models import Role, User
+from claimdesk.accounts.selectors import (
+    active_operators,
+    operator_by_id,
+    restricted_shop_ids,
+    shops_matching,
+)
+from claimdesk.claims.access import access_open_claim_on
 from claimdesk.claims.models import Claim, ClaimStatus, ClaimType
 from claimdesk.claims.operator import (
     claim_operator_cancel,
@@ -32,7 +42,7 @@ from claimdesk.claims.operator import (
 from claimdesk.claims.penalties import shop_restriction_impose, shop_restriction_lift
 from claimdesk.claims.reasons import CANCEL_REASONS, Picker
 from claimdesk.claims.refunds import refund_resolve, refund_retry
-from claimdesk.core.errors import InvalidInput, NotFound
+from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text
 from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.access import (
@@ -45,6 +55,7 @@ from claimdesk.inquiries.selectors import (
     QueueFilter,
     claim_search,
     inquiry_age,
+    inquiry_orders,
     inquiry_queue,
     inquiry_thread,
     is_overdue,
@@ -60,7 +71,8 @@ from claimdesk.inquiries.services import (
     inquiry_reply,
 )
 from claimdesk.orders.access import access_order_for_operator
-from claimdesk.orders.models import Order
+from claimdesk.orders.selectors import orders_by_any_number
+from claimdesk.payments.access import access_refund_for_operator
 from claimdesk.payments.models import Refund
 from claimdesk.payments.reconcile import reconciliation_latest
 from claimdesk.portals.common import form_refusal as _form_error
@@ -154,23 +166,16 @@ def queue(request: HttpRequest) -> HttpResponseBase:
 def inquiry(request: HttpRequest, inquiry_id: int) -> HttpResponseBase:
     """One inquiry: its thread, the named orders with their claims, answer and assignment."""
     item = access_inquiry_for_operator(_user(request), inquiry_id)
-    orders = list(
-        item.orders.select_related("shop", "buyer").prefetch_related(
-            "claims",
-        )
-    )
     return render(
         request,
         "console/inquiry.html",
         {
             "inquiry": item,
             "thread": inquiry_thread(item),
-            "orders": orders,
+            "orders": inquiry_orders(item),
             "age": inquiry_age(item),
             "overdue": is_overdue(item),
-            "operators": User.objects.filter(role=Role.OPERATOR, is_active=True).order_by(
-                "username"
-            ),
+            "operators": active_operators(),
             "closed": item.status == InquiryStatus.CLOSED,
         },
     )
@@ -203,7 +208,7 @@ def inquiry_assign_view(request: HttpRequest, inquiry_id: int) -> HttpResponseBa
     if value == "me":
         assignee = user
     elif value:
-        assignee = User.objects.filter(pk=posted_id(value), role=Role.OPERATOR).first()
+        assignee = operator_by_id(posted_id(value))
         if assignee is None:
             raise InvalidInput("assignee_invalid", lazy_text("Choose an operator."))
     inquiry_assign(actor=user, inquiry=item, assignee=assignee)
@@ -268,11 +273,7 @@ def claims(request: HttpRequest) -> HttpResponseBase:
     )
     rows = claim_search(search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    orders: list[Order] = []
-    order_no, cart_no = parse_whole(search.order_no), parse_whole(search.cart_no)
-    if order_no is not None or cart_no is not None:
-        number_q = Q(order_no=order_no) if order_no is not None else Q(cart__cart_no=cart_no)
-        orders = list(Order.objects.filter(number_q).select_related("shop", "buyer")[:50])
+    orders = orders_by_any_number(parse_whole(search.order_no), parse_whole(search.cart_no))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -354,10 +355,7 @@ def order_withdraw(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.open_for(item).first()
-    if claim is None:
-        raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
-    claim.order = item
+    claim = access_open_claim_on(item)
     claim_operator_withdraw(actor=user, claim=claim, reason=reason)
     summary = _("The claim on order %(no)s was withdrawn: %(reason)s") % {
         "no": order_no,
@@ -391,10 +389,7 @@ def order_decide(request: HttpRequest, order_no: int) -> HttpResponseBase:
     user = _user(request)
     item = access_order_for_operator(user, order_no)
     reason = _reason(request)
-    claim = Claim.objects.open_for(item).first()
-    if claim is None:
-        raise NotFound("claim_not_found", lazy_text("This order has no open claim."))
-    claim.order = item
+    claim = access_open_claim_on(item)
     decision = request.POST.get("decision", "")
     claim = claim_operator_decide(actor=user, claim=claim, decision=decision, reason=reason)
     summary = _("The claim on order %(no)s was decided (%(status)s): %(reason)s") % {
@@ -408,13 +403,6 @@ def order_decide(request: HttpRequest, order_no: int) -> HttpResponseBase:
 # --- refunds ----------------------------------------------------------------------------
 
 
-def _refund(refund_id: int) -> Refund:
-    refund = Refund.objects.select_related("order").filter(pk=refund_id).first()
-    if refund is None:
-        raise NotFound("refund_not_found", lazy_text("No such refund."))
-    return refund
-
-
 @operator_required
 def refunds(request: HttpRequest) -> HttpResponseBase:
     """The refund monitor: pending too long, failed, retried; totals per day."""
@@ -426,7 +414,7 @@ def refunds(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def refund_retry_view(request: HttpRequest, refund_id: int) -> HttpResponseBase:
     user = _user(request)
-    refund = _refund(refund_id)
+    refund = access_refund_for_operator(user, refund_id)
     refund = refund_retry(actor=user, refund=refund, reason=_reason(request))
     messages.success(
         request, _("The refund was sent again (attempt %(n)s).") % {"n": refund.attempt}
@@ -438,7 +426,9 @@ def refund_retry_view(request: HttpRequest, refund_id: int) -> HttpResponseBase:
 @require_POST
 def refund_resolve_view(request: HttpRequest, refund_id: int) -> HttpResponseBase:
     user = _user(request)
-    refund = refund_resolve(actor=user, refund=_refund(refund_id), reason=_reason(request))
+    refund = refund_resolve(
+        actor=user, refund=access_refund_for_operator(user, refund_id), reason=_reason(request)
+    )
     messages.success(request, _("The refund was settled to the buyer's platform balance."))
     return _back_from_refund(request, refund)
 
@@ -452,28 +442,13 @@ def _back_from_refund(request: HttpRequest, refund: Refund) -> HttpResponseBase:
 # --- shops -------------------------------------------------------------------------------
 
 
-def _shop(code: str) -> Shop:
-    shop = Shop.objects.filter(code=code).first()
-    if shop is None:
-        raise NotFound("shop_not_found", lazy_text("No such shop."))
-    return shop
-
-
 @operator_required
 def shops(request: HttpRequest) -> HttpResponseBase:
     """Shops by code or name, with their active restrictions."""
     _user(request)
     term = request.GET.get("q", "").strip()[:100]
-    rows = Shop.objects.all().order_by("code")
-    if term:
-        rows = rows.filter(Q(code__icontains=term) | Q(name__icontains=term))
-    now = dt.datetime.now(dt.UTC)
-    restricted = set(
-        ShopRestriction.objects.filter(
-            lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-        ).values_list("shop_id", flat=True)
-    )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    restricted = restricted_shop_ids(dt.datetime.now(dt.UTC))
+    page = Paginator(shops_matching(term), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request, "console/shops.html", {"page": page, "q": term, "restricted": restricted}
     )
@@ -482,15 +457,17 @@ def shops(request: HttpRequest) -> HttpResponseBase:
 @operator_required
 def shop(request: HttpRequest, code: str) -> HttpResponseBase:
     """A shop's record and restrictions, with impose and lift."""
-    _user(request)
-    return render(request, "console/shop.html", record_context(_shop(code)))
+    user = _user(request)
+    return render(
+        request, "console/shop.html", record_context(access_shop_for_operator(user, code))
+    )
 
 
 @operator_required
 @require_POST
 def shop_restrict(request: HttpRequest, code: str) -> HttpResponseBase:
     user = _user(request)
-    item = _shop(code)
+    item = access_shop_for_operator(user, code)
     days_text = request.POST.get("days", "").strip()
     days = parse_whole(days_text, maximum=36500)
     if days_text and not days:
@@ -508,10 +485,8 @@ def shop_restrict(request: HttpRequest, code: str) -> HttpResponseBase:
 @require_POST
 def shop_lift(request: HttpRequest, code: str, restriction_id: int) -> HttpResponseBase:
     user = _user(request)
-    item = _shop(code)
-    restriction = ShopRestriction.objects.filter(pk=restriction_id, shop=item).first()
-    if restriction is None:
-        raise NotFound("restriction_not_found", lazy_text("No such restriction."))
+    item = access_shop_for_operator(user, code)
+    restriction = access_restriction_for_operator(user, item, restriction_id)
     shop_restriction_lift(actor=user, restriction=restriction, reason=_reason(request))
     messages.success(request, _("The restriction was lifted; the shop was mailed."))
     return redirect("console:shop", item.code)

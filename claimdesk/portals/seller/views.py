@@ -5,26 +5,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import html
 from typing import Any, NamedTuple
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.core.paginator import Page
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.accounts.addresses import address_create, address_delete, address_set_default
-from claimdesk.accounts.models import ShopAddress, User
-from claimdesk.accounts.selectors import shop_active_restrictions
+from claimdesk.accounts.models import User
+from claimdesk.accounts.selectors import shop_active_restrictions, shop_addresses, shop_staff
 from claimdesk.accounts.staff import staff_create, staff_deactivate
 from claimdesk.claims import cancel, non_receipt, returns
 from claimdesk.claims.access import access_claim_for_seller
@@ -41,15 +39,19 @@ from claimdesk.claims.selectors import (
     HOME_BOXES,
     LIST_STATUSES,
     ClaimFilter,
+    ClaimPanel,
     claim_home_counts,
     claim_status_counts,
     claims_for_shop,
 )
+from claimdesk.claims.selectors import claim_panel as claim_panel_of
+from claimdesk.claims.selectors import order_panel as order_panel_of
 from claimdesk.claims.shop_record import ShopRecord, shop_record
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.sheets import read_rows, xlsx_stream
 from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.selectors import shop_inquiry_counts
+from claimdesk.messaging.selectors import seller_unread_notes
 from claimdesk.orders import services as order_services
 from claimdesk.orders.access import access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
@@ -64,7 +66,9 @@ from claimdesk.orders.selectors import (
 from claimdesk.portals.common import form_refusal as _form_error
 from claimdesk.portals.common import is_htmx, role_required
 from claimdesk.portals.common import signed_in_user as _user
+from claimdesk.portals.jinja import render_rows
 from claimdesk.portals.oidc.views import sign_out
+from claimdesk.portals.paging import CountedPaginator
 from claimdesk.portals.throttle import RoleLoginView
 
 from . import forms
@@ -72,55 +76,6 @@ from .export import claim_export_rows, claim_texts
 
 seller_required = role_required("seller", "seller:login")
 PAGE_SIZE = 50
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its row count, for lists whose box counts were just taken.
-
-    Saves the second COUNT(*) over the same rows (100,000 for a big shop's box).
-    """
-
-    def __init__(
-        self,
-        rows: QuerySet[Any],
-        per_page: int,
-        *,
-        count: int | None,
-        related: tuple[str, ...],
-        only: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(rows, per_page)
-        self.rows = rows
-        self.related = related
-        self.only = only
-        if count is not None:
-            self.__dict__["count"] = count  # fills the cached_property
-
-    def count_also(self, rows: int) -> None:
-        """Count `rows` shown beside the paged ones in the pager's total (its pages stay)."""
-        self.num_pages  # noqa: B018 - the number of pages is of the paged rows alone
-        self.__dict__["count"] = self.count + rows
-
-    def page(self, number: Any) -> Page[Any]:
-        """Return the page: its ids first, from the list's covering index, then its rows by id.
-
-        Page 200 skips 9,950 rows: OFFSET over whole rows read each of them and its
-        cart, where OFFSET over the ids reads index entries alone. On a first page it
-        keeps PostgreSQL from joining every row of a box before sorting it, as it did
-        for the delayed box (10,000 orders and carts for 50 rows). The rows are read
-        by id alone (with `related`), in the ids' order.
-        """
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.rows.values_list("pk", flat=True)[bottom:top])
-        place = {pk: i for i, pk in enumerate(ids)}
-        rows = self.rows.model._default_manager.filter(pk__in=ids).select_related(*self.related)
-        if self.only:
-            rows = rows.only(*self.only)
-        return Page(sorted(rows, key=lambda row: place[row.pk]), number, self)
 
 
 def _shop_id(request: HttpRequest) -> int:
@@ -169,8 +124,6 @@ def logout_view(request: HttpRequest) -> HttpResponseBase:
 def home(request: HttpRequest) -> HttpResponseBase:
     """The J·QSM home: the 索赔/咨询 box with live counts, the shop's record, unread notes."""
     user = _user(request)
-    from claimdesk.messaging.models import Note
-
     counts = claim_home_counts(_shop_id(request))
     boxes = [
         {
@@ -181,20 +134,13 @@ def home(request: HttpRequest) -> HttpResponseBase:
         }
         for name, statuses in HOME_BOXES.items()
     ]
-    unread = (
-        Note.objects.filter(
-            shop_id=_shop_id(request), recipient_role="seller", read_at__isnull=True
-        )
-        .select_related("order")
-        .order_by("-created_at")[:10]
-    )
     return render(
         request,
         "seller/home.html",
         {
             "boxes": boxes,
             "shipping": shipping_box_counts(_shop_id(request)),
-            "unread": list(unread),
+            "unread": seller_unread_notes(_shop_id(request)),
             "record": _record(user),
             "inquiries": shop_inquiry_counts(_shop_id(request)),
         },
@@ -237,15 +183,14 @@ def shipping(request: HttpRequest) -> HttpResponseBase:
         count=counts[box],
         related=("cart",),
     ).get_page(request.GET.get("page"))
+    tab = "shipped" if box in ("on_delivery", "delivered") else request.GET.get("tab", "summary")
     context = {
         "box": box,
         "sort": sort,
         "page": page,
-        "rows": _shipping_rows(page),
+        "rows": _shipping_rows(page, tab),
         "counts": counts,
-        "tab": "shipped"
-        if box in ("on_delivery", "delivered")
-        else request.GET.get("tab", "summary"),
+        "tab": tab,
         "open": request.GET.get("open", ""),
     }
     template = (
@@ -256,84 +201,17 @@ def shipping(request: HttpRequest) -> HttpResponseBase:
     return render(request, template, context)
 
 
-# --- list rows ------------------------------------------------------------------------------
-#
-# The lists' 50 rows are rendered from plain strings made here once per page: the
-# template engine's variable lookups through model instances, `|date` (a time zone
-# conversion and a format parse per value), `{% url %}` (a reverse per row) and
-# `{% blocktranslate %}` (a catalogue lookup per row) cost 15-20 ms per page.
+def _shipping_rows(page: Page[Any], tab: str) -> SafeString:
+    """Return the shipping list's rows as HTML (the Jinja2 partial `seller/_shipping_rows.html`)."""
+    statuses = {code: str(label) for code, label in ShippingStatus.choices}
+    return render_rows(
+        "seller/_shipping_rows.html", {"orders": page, "statuses": statuses, "tab": tab}
+    )
 
 
-def _ymd(value: dt.datetime | None, tz: dt.tzinfo, *, time: bool = False) -> SafeString:
-    """Return `value|date:"Y/m/d"` (with `time`, `"Y/m/d H:i"`) in the zone `tz` ("" for none)."""
-    if value is None:
-        return SafeString("")
-    if timezone.is_aware(value):
-        value = value.astimezone(tz)
-    text = f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
-    return SafeString(f"{text} {value.hour:02d}:{value.minute:02d}" if time else text)
-
-
-def _esc(text: Any) -> SafeString:
-    """Return `text` escaped as `{{ text }}` escapes it, once, so the template does not again."""
-    return SafeString(html.escape(str(text)))
-
-
-def _url_maker(name: str) -> tuple[str, str]:
-    """Return the parts of `name`'s URL before and after its order number, reversed once, escaped."""
-    url = reverse(name, kwargs={"order_no": 0})
-    head, _zero, tail = url.rpartition("0")
-    return _esc(head), _esc(tail)
-
-
-class _RowHead:
-    """What every list row starts with: the order number, its link and its checkbox label."""
-
-    def __init__(self, url_name: str) -> None:
-        self.head, self.tail = _url_maker(url_name)
-        # As `{% blocktranslate %}` renders it: the translation is not escaped, the number is.
-        self.label = _("Select order %(no)s")
-
-    def __call__(self, order_no: int) -> dict[str, SafeString]:
-        no = SafeString(order_no)
-        return {
-            "no": no,
-            "url": SafeString(self.head + no + self.tail),
-            "label": mark_safe(self.label % {"no": no}),  # noqa: S308 - a number in a translation
-        }
-
-
-def _shipping_rows(page: Page[Any]) -> list[dict[str, Any]]:
-    """Return the shipping list's rows as the texts `_shipping_table.html` shows."""
-    tz = timezone.get_current_timezone()
-    row_head = _RowHead("seller:order")
-    statuses: dict[int, SafeString] = {}
-    rows = []
-    for order in page:
-        status = order.shipping_status
-        if status not in statuses:
-            statuses[status] = _esc(dict(ShippingStatus.choices).get(status, status))
-        rows.append(
-            row_head(order.order_no)
-            | {
-                "status": statuses[status],
-                "delayed": bool(order.delay_type),
-                "cart_no": SafeString(order.cart.cart_no),
-                "item_title": _esc(order.item_title),
-                "quantity": SafeString(order.quantity),
-                "receiver_name": _esc(order.receiver_name),
-                "carrier": _esc(order.carrier),
-                "tracking_no": _esc(order.tracking_no),
-                "shipped": _ymd(order.shipped_at, tz),
-                "ordered": _ymd(order.ordered_at, tz, time=True),
-                "paid": _ymd(order.paid_at, tz),
-            }
-        )
-    return rows
-
-
-def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
-    open_claim = Claim.objects.open_for(order).first()
+def _order_context(order: Order) -> dict[str, Any]:
+    panel = order_panel_of(order)
+    open_claim = panel.open_claim
     buyer_asked = bool(open_claim and open_claim.status == ClaimStatus.CANCEL_REQUESTED)
     return {
         "order": order,
@@ -344,11 +222,9 @@ def _order_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "return_reasons": forms.CancelPanelForm.return_reasons(),
         "delay_types": DelayType.choices,
         "fee_notice": order.cart.payment_method in ("bank_transfer", "convenience_store"),
-        "noticed": cancel.seller_sent_cancel_notice(order),
+        "noticed": panel.cancel_notice_sent,
         "today": timezone.localdate(),
-        "has_return_address": ShopAddress.objects.filter(
-            shop_id=order.shop_id, is_default_return=True
-        ).exists(),
+        "has_return_address": panel.has_return_address,
     }
 
 
@@ -357,7 +233,7 @@ def order_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """订购信息 / 运送信息 / 客户管理 of one order, with the actions open to it."""
     order = access_order_for_seller(_user(request), order_no)
     template = "seller/_order_panel.html" if is_htmx(request) else "seller/order_page.html"
-    return render(request, template, _order_context(request, order))
+    return render(request, template, _order_context(order))
 
 
 @seller_required
@@ -511,10 +387,8 @@ def _statuses(request: HttpRequest) -> list[int]:
 def claims(request: HttpRequest) -> HttpResponseBase:
     """取消/退货/未收取: status boxes, period and number search, the result table."""
     form, filters = _claim_filter(request)
-    rows = claims_for_shop(_shop_id(request), filters)
     statuses = _statuses(request)
-    if statuses:
-        rows = rows.filter(status__in=statuses)
+    rows = claims_for_shop(_shop_id(request), filters, statuses)
     counts = claim_status_counts(_shop_id(request), filters)
     page = CountedPaginator(
         rows,
@@ -544,7 +418,14 @@ def claims(request: HttpRequest) -> HttpResponseBase:
     context = {
         "form": form,
         "page": page,
-        "rows": _claim_rows(page),
+        "rows": render_rows(
+            "seller/_claim_rows.html",
+            {
+                "claims": page,
+                "texts": functools.cache(_claim_list_texts),
+                "without_claims": without_claims,
+            },
+        ),
         "without_claims": without_claims,
         "boxes": [(s, ClaimStatus(s).label, counts[s]) for s in LIST_STATUSES],
         "filters": filters,
@@ -585,7 +466,7 @@ def _claim_list_texts(
     return ClaimListTexts(status_text, reason, duty_text, pickup_text)
 
 
-#: The columns `_claim_rows` reads (of claims, their orders and carts): a claim row is
+#: The columns `seller/_claim_rows.html` reads (of claims, their orders and carts): a claim row is
 #: 100 columns with the whole order and cart.
 _CLAIM_ROW_FIELDS = (
     "type",
@@ -605,75 +486,6 @@ _CLAIM_ROW_FIELDS = (
     "order__seller_item_code",
     "order__cart__cart_no",
 )
-
-#: One row of the claims list (`claims.html`), filled with values escaped once. The
-#: list is the heaviest page a busy shop opens; written through the template engine
-#: its 50 rows cost about 6 ms of CPU per page, formatted here a few hundred µs.
-_CLAIM_ROW = """
-    <tr tabindex="0" data-order="{no}" data-status="{code}" hx-get="{url}" hx-target="#detail" \
-hx-trigger="dblclick, claimdesk:open">
-      <td><input type="checkbox" name="order" value="{no}" aria-label="{label}"></td>
-      <td>{status}{flag}</td>
-      <td>{completed}</td>
-      <td>{reason}</td>
-      <td>{duty}</td>
-      <td>{pickup}</td>
-      <td>{ordered}</td>
-      <td>{shipped}</td>
-      <td><a href="{url}" hx-get="{url}" hx-target="#detail">{no}</a></td>
-      <td>{cart_no}</td>
-      <td>{item_code}</td>
-      <td>{seller_item_code}</td>
-    </tr>
-"""
-
-
-def _claim_rows(page: Page[Any]) -> list[SafeString]:
-    """Return the claims list's rows as the HTML `claims.html` shows, every value escaped."""
-    tz = timezone.get_current_timezone()
-    row_head = _RowHead("seller:claim")
-    texts = functools.cache(_claim_list_texts)
-    escalated = SafeString(f' <span class="tag warn">{_esc(_("Escalated"))}</span>')
-    overdue = SafeString(f' <span class="tag warn">{_esc(_("Overdue"))}</span>')
-    rows = []
-    for claim in page:
-        order = claim.order
-        text = texts(
-            claim.type,
-            claim.status,
-            claim.reason_code,
-            claim.fault,
-            claim.non_receipt_duty,
-            claim.pickup_method,
-        )
-        pickup = _esc(text.pickup)
-        if claim.pickup_carrier:
-            pickup = SafeString(f"{pickup} ({_esc(claim.pickup_carrier)})")
-        flag = ""
-        if claim.escalated_at is not None:
-            flag = escalated
-        elif claim.flagged_overdue_at is not None:
-            flag = overdue
-        rows.append(
-            SafeString(
-                _CLAIM_ROW.format(
-                    **row_head(order.order_no),
-                    code=claim.status,
-                    status=_esc(text.status),
-                    flag=flag,
-                    completed=_ymd(claim.completed_at, tz),
-                    reason=_esc(text.reason),
-                    duty=_esc(text.duty),
-                    pickup=pickup,
-                    ordered=_ymd(order.ordered_at, tz),
-                    shipped=_ymd(order.shipped_at, tz),
-                    cart_no=order.cart.cart_no,
-                    item_code=_esc(order.item_code),
-                    seller_item_code=_esc(order.seller_item_code),
-                )
-            )
-        )
-    return rows
 
 
 def _claims_total(counts: dict[int, int], filters: ClaimFilter, statuses: list[int]) -> int:
@@ -695,10 +507,7 @@ def _claims_total(counts: dict[int, int], filters: ClaimFilter, statuses: list[i
 def claims_export(request: HttpRequest) -> StreamingHttpResponse:
     """Excel download of exactly the filtered rows."""
     _form, filters = _claim_filter(request)
-    rows = claims_for_shop(_shop_id(request), filters)
-    statuses = _statuses(request)
-    if statuses:
-        rows = rows.filter(status__in=statuses)
+    rows = claims_for_shop(_shop_id(request), filters, _statuses(request))
     header = [
         _("Status"),
         _("Completion date"),
@@ -732,22 +541,18 @@ def claims_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _claim_context(claim: Claim) -> dict[str, Any]:
-    order = claim.order
+def _claim_context(panel: ClaimPanel) -> dict[str, Any]:
+    claim = panel.claim
     kind = "cancel" if claim.type in (ClaimType.CANCEL, ClaimType.UNPAID_CANCEL) else "return"
-    refund = getattr(claim, "refund", None) if hasattr(claim, "refund") else None
-    cart_orders = list(order.cart.orders.all())
     return {
         "claim": claim,
-        "order": order,
-        "cart_orders": cart_orders,
+        "order": claim.order,
+        "cart_orders": panel.cart_orders,
         "reason": get_reason(kind, claim.reason_code),
-        "refund": refund,
+        "refund": panel.refund,
         "return_reasons": forms.CancelPanelForm.return_reasons(),
         "pickup_methods": PickupMethod.choices,
-        "has_return_address": ShopAddress.objects.filter(
-            shop_id=order.shop_id, is_default_return=True
-        ).exists(),
+        "has_return_address": panel.has_return_address,
         "today": timezone.localdate(),
         "S": {s.name: s.value for s in ClaimStatus},
     }
@@ -758,20 +563,15 @@ def claim_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """购物车信息 and 交易信息 of one claim (or of a shipped order without one), with its buttons."""
     user = _user(request)
     order = access_order_for_seller(user, order_no)
-    claim = (
-        Claim.objects.filter(order=order)
-        .select_related("order", "order__cart")
-        .order_by("-requested_at", "-id")
-        .first()
-    )
-    if claim is None:
-        context = _order_context(request, order) | {
+    panel = claim_panel_of(order)
+    if panel is None:
+        context = _order_context(order) | {
             "claim": None,
             "pickup_methods": PickupMethod.choices,
             "S": {s.name: s.value for s in ClaimStatus},
         }
     else:
-        context = _claim_context(claim)
+        context = _claim_context(panel)
     template = "seller/_claim_panel.html" if is_htmx(request) else "seller/claim_page.html"
     return render(request, template, context)
 
@@ -984,9 +784,7 @@ def addresses(request: HttpRequest) -> HttpResponseBase:
         "seller/addresses.html",
         {
             "form": form,
-            "addresses": ShopAddress.objects.filter(shop_id=_shop_id(request)).order_by(
-                "-is_default_return", "id"
-            ),
+            "addresses": shop_addresses(_shop_id(request)),
         },
     )
 
@@ -1011,5 +809,4 @@ def staff(request: HttpRequest) -> HttpResponseBase:
             )
             messages.success(request, _("The staff login was added."))
         return redirect("seller:staff")
-    members = User.objects.filter(shop_id=_shop_id(request)).order_by("username")
-    return render(request, "seller/staff.html", {"members": members})
+    return render(request, "seller/staff.html", {"members": shop_staff(_shop_id(request))})
