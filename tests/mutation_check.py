@@ -30,7 +30,7 @@ REFUNDS = "claimdesk/claims/refunds.py"
 LEDGER = "claimdesk/payments/ledger.py"
 PAYMENTS = "claimdesk/payments/services.py"
 
-TABLE_TESTS = ("tests/test_action_table.py",)
+TABLE_TESTS = ("tests/test_guards.py", "tests/test_action_table.py")
 GUARD_TESTS = ("tests/test_guards.py",)
 MONEY_TESTS = ("tests/test_guards.py", "tests/test_money_rules.py")
 RECOVERY_TESTS = ("tests/test_guards.py", "tests/test_refund_recovery.py")
@@ -273,14 +273,17 @@ def main(argv: list[str]) -> int:
     print("| mutant | file | tests | result | s |")
     print("|---|---|---|---|---|")
     survived = 0
-    for mutant in chosen:
-        outcome, seconds = run(mutant, root)
-        survived += outcome == "survived"
-        tests = ", ".join(Path(t).name for t in mutant.tests)
-        print(
-            f"| {mutant.name} | {mutant.path} | {tests} | {outcome} | {seconds:.0f} |", flush=True
-        )
-    shutil.rmtree(root.parent)
+    try:
+        for mutant in chosen:
+            outcome, seconds = run(mutant, root)
+            survived += outcome == "survived"
+            tests = ", ".join(Path(t).name for t in mutant.tests)
+            print(
+                f"| {mutant.name} | {mutant.path} | {tests} | {outcome} | {seconds:.0f} |",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(root.parent)
     print(f"\n{len(chosen) - survived} of {len(chosen)} mutants killed")
     return 1 if survived else 0
 

@@ -15,8 +15,8 @@ from claimdesk.claims import refunds
 from claimdesk.claims import services as claims
 from claimdesk.claims.models import Claim, ClaimStatus
 from claimdesk.claims.policies import RefundBreakdown
-from claimdesk.claims.states import transition
-from claimdesk.core.errors import Conflict, DomainError
+from claimdesk.claims.states import TRANSITIONS, check, transition
+from claimdesk.core.errors import Conflict, DomainError, Forbidden
 from claimdesk.core.money import Money
 from claimdesk.core.worker import drain_tasks
 from claimdesk.payments.ledger import Line, UnbalancedTransaction, ledger_post, ledger_post_many
@@ -36,6 +36,76 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _cheap_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+S = ClaimStatus
+#: Who may take each action on a claim, and from which statuses: SPEC section 3 written
+#: out as data (not read from `TRANSITIONS`), so that a widened entry is noticed even
+#: where the services in front of it would refuse first.
+EXPECTED: dict[str, tuple[set[str], set[int]]] = {
+    "approve_cancel": ({"seller"}, {S.CANCEL_REQUESTED}),
+    "reject_by_shipping": ({"seller", "system"}, {S.CANCEL_REQUESTED}),
+    "refund_succeeded": ({"system"}, {S.CANCELLING}),
+    "withdraw": (
+        {"buyer"},
+        {
+            S.CANCEL_REQUESTED,
+            S.RETURN_REQUESTED,
+            S.RETURNING,
+            S.EXCHANGE_REQUESTED,
+            S.EXCHANGE_APPROVED,
+            S.NON_RECEIPT_REPORTED,
+        },
+    ),
+    "operator_withdraw": (
+        {"operator"},
+        {
+            S.CANCEL_REQUESTED,
+            S.RETURN_REQUESTED,
+            S.RETURNING,
+            S.EXCHANGE_REQUESTED,
+            S.EXCHANGE_APPROVED,
+            S.REDELIVERING,
+            S.NON_RECEIPT_REPORTED,
+        },
+    ),
+    "accept_return": ({"seller"}, {S.RETURN_REQUESTED}),
+    "complete_return": ({"seller"}, {S.RETURN_REQUESTED, S.RETURNING}),
+    "convert_to_exchange": ({"seller"}, {S.RETURN_REQUESTED, S.RETURNING}),
+    "approve_exchange": ({"seller"}, {S.EXCHANGE_REQUESTED}),
+    "redeliver": ({"seller"}, {S.EXCHANGE_APPROVED, S.NON_RECEIPT_REPORTED}),
+    "complete_redelivery": ({"buyer", "operator", "system"}, {S.REDELIVERING}),
+    "refund_non_receipt": ({"seller"}, {S.NON_RECEIPT_REPORTED}),
+    "operator_refund_return": ({"operator"}, {S.RETURN_REQUESTED, S.RETURNING}),
+    "operator_refund_non_receipt": ({"operator"}, {S.NON_RECEIPT_REPORTED}),
+}
+
+
+def test_the_state_machine_itself_checks_who_and_from_where(
+    seller: Any, buyer: Any, operator: Any
+) -> None:
+    """`check` allows each action to exactly its roles, from exactly its statuses."""
+    assert set(EXPECTED) == set(TRANSITIONS)
+    order = order_in("confirmed", seller=seller, buyer=buyer)
+    people = {"seller": seller, "buyer": buyer, "operator": operator, "system": None}
+    for action, (roles, sources) in EXPECTED.items():
+        source = min(sources)
+        for role, person in people.items():
+            claim = Claim(order=order, status=source)
+            if role in roles:
+                check(action, claim, person)
+            else:
+                with pytest.raises(Forbidden):
+                    check(action, claim, person)
+        allowed = next(iter(roles))
+        for status in S:
+            claim = Claim(order=order, status=status)
+            if status in sources:
+                check(action, claim, people[allowed])
+            else:
+                with pytest.raises(DomainError) as refused:
+                    check(action, claim, people[allowed])
+                assert refused.value.code == "wrong_claim_status", (action, status)
 
 
 def cancel_request(seller: Any, buyer: Any) -> Claim:
