@@ -33,7 +33,11 @@ PAYMENTS = "claimdesk/payments/services.py"
 TABLE_TESTS = ("tests/test_guards.py", "tests/test_action_table.py")
 GUARD_TESTS = ("tests/test_guards.py",)
 MONEY_TESTS = ("tests/test_guards.py", "tests/test_money_rules.py")
-RECOVERY_TESTS = ("tests/test_guards.py", "tests/test_refund_recovery.py")
+RECOVERY_TESTS = (
+    "tests/test_guards.py",
+    "tests/test_refund_recovery.py",
+    "tests/test_concurrency_sqlite.py",
+)
 ALL_ROLES = '{"seller", "buyer", "operator", "system"}'
 
 

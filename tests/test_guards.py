@@ -164,6 +164,19 @@ def test_a_settled_refund_is_not_sent_again(seller: Any, buyer: Any) -> None:
     assert LedgerTransaction.objects.filter(kind="refund", refund=refund).count() == 1
 
 
+def test_a_balance_refund_never_reaches_the_card_processor(seller: Any, buyer: Any) -> None:
+    """A stray task for a refund settled to the balance at once calls no processor."""
+    order = order_in("new", seller=seller, buyer=buyer, method="bank_transfer")
+    claims.claim_seller_cancel(
+        actor=seller, order=order, reason="OUT_OF_STOCK", confirm_without_notice=True
+    )
+    refund = Refund.objects.get(order=order)
+    assert (refund.status, refund.destination) == (RefundStatus.SUCCEEDED, "balance")
+    refunds.refund_process(refund_id=refund.pk)
+    assert not SimulatedGatewayRefund.objects.exists()
+    assert LedgerTransaction.objects.filter(kind="refund", refund=refund).count() == 1
+
+
 @pytest.mark.parametrize("state", [RefundStatus.PENDING, RefundStatus.SUCCEEDED])
 def test_only_a_failed_refund_is_resolved_by_hand(
     seller: Any, buyer: Any, operator: Any, state: str
