@@ -384,7 +384,15 @@ class AfterSalesMachine(RuleBasedStateMachine):
         if self.fitting_claims(action):
             return self.pick_claim(pick, action)
         stage, steps = CLAIM_RECIPES[action]
-        order = self._place(stage, method="card", mine=True, price=1000)
+        partly_refunded = {
+            c.order_id for c in self._current()[1] if c.status == S.NON_RECEIPT_PARTIALLY_REFUNDED
+        }
+        again = [o for o in self.fitting_orders("after_shipment") if o.pk in partly_refunded]
+        if action == "refund_non_receipt" and again:
+            # a second report on an order refunded in part: together they must stay within it
+            order = again[pick % len(again)]
+        else:
+            order = self._place(stage, method="card", mine=True, price=1000)
         claim: Claim | None = None
         for step in steps:
             if step == "request_cancel":
@@ -782,7 +790,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         pick=picks,
         who=actors,
         # 1500 twice on one order of 2000 would refund more than was paid
-        amount=st.sampled_from([None, 1, 700, 1500, 0, -5, 10**9]),
+        amount=st.sampled_from([1500, None, 1, 700, 0, -5, 10**9]),
     )
     def refund_non_receipt(self, pick: int, who: str, amount: int | None) -> None:
         claim = self.claim_for(pick, "refund_non_receipt")
@@ -921,8 +929,8 @@ def test_random_after_sales_sequences_keep_invariants(settings: Any) -> None:
     run_state_machine_as_test(
         AfterSalesMachine,
         settings=hypothesis_settings(
-            max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "30")),
-            stateful_step_count=40,
+            max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "50")),
+            stateful_step_count=20,
             deadline=None,
             derandomize=True,
             database=None,
