@@ -245,7 +245,8 @@ def test_return_flow_and_refund_retry_is_forbidden_for_sellers(
     unconfirmed = api.post(
         f"/claims/{order.order_no}/complete-return", {"goods_received": True, "confirmed": False}
     )
-    assert unconfirmed.status_code in (409, 422)
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["code"] == "confirmation_required"
     done = api.post(
         f"/claims/{order.order_no}/complete-return", {"goods_received": True, "confirmed": True}
     )
@@ -267,10 +268,8 @@ def test_seller_cancel_needs_confirmation_without_notice(seller: User, buyer: Us
         {"reason": "OUT_OF_STOCK", "confirm_without_notice": True},
     )
     assert second.status_code == 200
-    assert Claim.objects.get(order=order).status in (
-        ClaimStatus.CANCELLING,
-        ClaimStatus.CANCEL_COMPLETED,
-    )
+    # a card refund: the cancel completes when the worker has given the money back
+    assert Claim.objects.get(order=order).status == ClaimStatus.CANCELLING
 
 
 def test_notes_list_and_send(seller: User, buyer: User) -> None:
@@ -458,10 +457,8 @@ def test_another_shops_webhooks_are_404(
         ("post", f"/webhooks/deliveries/{10**30}/redeliver"),
     ):
         response = getattr(api.client, method)(BASE + path, headers=api.headers)
-        assert response.status_code in (404, 422), (method, path, response.status_code)
-        if str(endpoint.pk) in path or str(delivery.pk) in path:
-            assert response.status_code == 404, path
-            assert response["Content-Type"] == "application/problem+json"
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert response["Content-Type"] == "application/problem+json"
     _unchanged(endpoint, delivery)
 
 
@@ -511,7 +508,8 @@ def test_an_abandoned_idempotency_key_may_be_retaken(
         created_at=timezone.now() - dt.timedelta(seconds=61)
     )
     retaken = api.post(path, body, key="dead")
-    assert retaken.status_code in (200, 409)  # runs again: the order is already shipped
+    assert retaken.status_code == 409  # runs again: the order is already shipped
+    assert retaken.json()["code"] == "wrong_shipping_status"
     record = ApiIdempotencyKey.objects.get(token=token, key="dead")
     assert record.status_code == retaken.status_code
     replay = api.post(path, body, key="dead")

@@ -1,4 +1,4 @@
-"""The concurrency scenarios (a) and (d) of test_concurrency_pg, on SQLite.
+"""The concurrency scenarios (a) and (d) of test_concurrency_pg, and its processor race, on SQLite.
 
 SQLite serialises writers with BEGIN IMMEDIATE (config/settings.py), so the
 second of two simultaneous actions waits for the first and is then refused.
@@ -16,6 +16,9 @@ import pytest
 from django.db import connection
 
 from tests.test_concurrency_pg import scenario_two_instant_cancels, scenario_two_staff_approve
+from tests.test_concurrency_pg import (
+    test_the_same_refund_sent_twice_at_once_reaches_the_processor_once as same_refund_twice,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,3 +41,8 @@ def test_two_staff_approve_the_same_cancel_request_on_sqlite(seller, buyer):
 def test_two_instant_cancels_of_the_same_order_on_sqlite(seller, buyer):
     """(d) A double-clicked instant cancel: one claim, one refund."""
     scenario_two_instant_cancels(seller, buyer)
+
+
+def test_the_same_refund_sent_twice_at_once_on_sqlite(seller, buyer, settings):
+    """Two workers holding one refund call the processor together: one record, one refund."""
+    same_refund_twice(seller, buyer, settings)

@@ -388,6 +388,27 @@ def test_partial_non_receipt_amount_must_fit_the_order(
     assert not Refund.objects.exists()
 
 
+def test_refunds_of_an_order_never_exceed_what_was_paid(seller: Any, buyer: Any) -> None:
+    """A second partial refund that would pass the order's total is refused; the rest can go."""
+    # given: 2000 of a 3000 order already refunded for a first non-receipt report
+    order = order_in("shipped", seller=seller, buyer=buyer, prices=[3000], method="bank_transfer")
+    first = claim_report_non_receipt(actor=buyer, order=order)
+    claim_refund_non_receipt(actor=seller, claim=first, amount_minor=2000)
+    second = claim_report_non_receipt(actor=buyer, order=order)
+    # when: the seller refunds another 2000 (each within 1..3000 taken alone)
+    with pytest.raises(DomainError) as refused:
+        claim_refund_non_receipt(actor=seller, claim=second, amount_minor=2000)
+    # then: nothing changed, and a full refund gives back exactly the 1000 left
+    assert refused.value.code == "refund_exceeds_paid"
+    assert refused.value.data == {"paid": 3000}
+    assert Claim.objects.get(pk=second.pk).status == ClaimStatus.NON_RECEIPT_REPORTED
+    assert list(Refund.objects.filter(order=order).values_list("item_minor", flat=True)) == [2000]
+    claim_refund_non_receipt(actor=seller, claim=second)
+    items = Refund.objects.filter(order=order).aggregate(s=Sum("item_minor"))["s"]
+    assert items == 3000
+    assert books_balance()
+
+
 def test_full_non_receipt_refund(seller: Any, buyer: Any) -> None:
     """Nothing arrived: item and shipping are refunded in full and the claim ends 14."""
     order = order_in("shipped", seller=seller, buyer=buyer, method="bank_transfer")

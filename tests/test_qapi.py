@@ -509,10 +509,8 @@ def test_set_cancel_process(seller: User, buyer: User, form: str, fmt: str) -> N
         CancelReason="1",
     )
     assert approve["ResultCode"] == 0
-    assert Claim.objects.get(order=requested).status in (
-        ClaimStatus.CANCELLING,
-        ClaimStatus.CANCEL_COMPLETED,
-    )
+    # a card refund: the cancel completes when the worker has given the money back
+    assert Claim.objects.get(order=requested).status == ClaimStatus.CANCELLING
     wrong = call("Claim.SetCancelProcess", key, ContrNo=str(shipped.order_no), CancelReason="3")
     assert wrong["ResultCode"] == -10004
     assert call("Claim.SetCancelProcess", key, ContrNo="abc")["ResultCode"] == -10002
@@ -1017,13 +1015,16 @@ def test_xml_answer_is_what_elementtree_wrote(result: Result | None, message: st
     ET.fromstring(got.content)  # noqa: S314 - our own answer
 
 
-@pytest.mark.parametrize("row", [{"title": "Mug\x0b \x01&\ufffe<ok>"}, {"t": ["\x1f"]}])
-def test_xml_answer_drops_characters_xml_cannot_hold(row: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("row", "kept"),
+    [({"title": "Mug\x0b \x01&\ufffe<ok>"}, ["Mug &<ok>"]), ({"t": ["\x1f"]}, [])],
+)
+def test_xml_answer_drops_characters_xml_cannot_hold(row: dict[str, Any], kept: list[str]) -> None:
     """A control character in a buyer's text leaves a well-formed answer, without it."""
     got = render("xml", 0, "SUCCESS", Result([row], "ListOfThing", "Thing"))
     root = ET.fromstring(got.content)  # noqa: S314 - our own answer
     texts = [el.text for el in root.iter() if el.text and el.tag in ("title", "Item")]
-    assert texts in (["Mug &<ok>"], [])
+    assert texts == kept
     assert b"\x0b" not in got.content and b"\x1f" not in got.content
 
 
