@@ -81,10 +81,8 @@ def _initial(request: HttpRequest) -> dict[str, Any]:
 def inquiry_list(request: HttpRequest) -> HttpResponseBase:
     """The shop's inquiries with their status; a button to open a new one."""
     shop_id = _user(request).shop_id or 0
-    rows = inquiries_for_shop(shop_id)
     status = request.GET.get("status", "")
-    if status in InquiryStatus.values:
-        rows = rows.filter(status=status)
+    rows = inquiries_for_shop(shop_id, status if status in InquiryStatus.values else "")
     return render(
         request,
         "seller/inquiries.html",
