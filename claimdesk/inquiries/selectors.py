@@ -256,6 +256,11 @@ def refund_monitor(*, days: int = 14) -> dict[str, Any]:
     }
 
 
+def inquiry_order_list(inquiry: Inquiry) -> list[Any]:
+    """Return the orders the inquiry names, alone (one query)."""
+    return list(inquiry.orders.all())
+
+
 def inquiry_orders(inquiry: Inquiry) -> list[Any]:
     """Return the orders the inquiry names, with shop, buyer and every claim (2 queries)."""
     return list(inquiry.orders.select_related("shop", "buyer").prefetch_related("claims"))
