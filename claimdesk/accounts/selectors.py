@@ -11,7 +11,16 @@ import datetime as dt
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Role, Shop, ShopAddress, ShopPenalty, ShopRestriction, User
+from .models import (
+    ApiToken,
+    ApiTokenKind,
+    Role,
+    Shop,
+    ShopAddress,
+    ShopPenalty,
+    ShopRestriction,
+    User,
+)
 
 #: ShopPenalty.kind of the points the shipping-delay timer gives.
 SHIPPING_DELAY = "shipping_delay"
@@ -75,3 +84,41 @@ def restricted_shop_ids(at: dt.datetime) -> set[int]:
             lifted_at__isnull=True, starts_at__lte=at, ends_at__gt=at
         ).values_list("shop_id", flat=True)
     )
+
+
+def shop_penalty_points_total(shop: Shop) -> int:
+    """Return all the points ever given to `shop`."""
+    return sum(ShopPenalty.objects.filter(shop=shop).values_list("points", flat=True))
+
+
+def shop_recent_penalties(shop: Shop, limit: int) -> QuerySet[ShopPenalty]:
+    """Return the shop's `limit` latest penalties with their order, newest first."""
+    return (
+        ShopPenalty.objects.filter(shop=shop)
+        .select_related("order")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def shop_recent_restrictions(shop: Shop, limit: int) -> QuerySet[ShopRestriction]:
+    """Return the shop's `limit` latest restrictions with their order, newest start first."""
+    return (
+        ShopRestriction.objects.filter(shop=shop)
+        .select_related("order")
+        .order_by("-starts_at")[:limit]
+    )
+
+
+def shop_restriction_list(shop: Shop, limit: int = 20) -> list[ShopRestriction]:
+    """Return the shop's `limit` latest restrictions, newest start first."""
+    return list(ShopRestriction.objects.filter(shop=shop).order_by("-starts_at")[:limit])
+
+
+def shop_api_tokens(shop_id: int) -> QuerySet[ApiToken]:
+    """Return the shop's API tokens (REST and QAPI) with the login that made each."""
+    return ApiToken.objects.filter(shop_id=shop_id).select_related("user")
+
+
+def platform_api_tokens() -> QuerySet[ApiToken]:
+    """Return the marketplace's platform tokens with the login that made each."""
+    return ApiToken.objects.filter(kind=ApiTokenKind.PLATFORM).select_related("user")

@@ -21,10 +21,9 @@ from claimdesk.claims.returns import (
     claim_redeliver,
 )
 from claimdesk.claims.selectors import ClaimFilter, claims_for_shop
-from claimdesk.core.errors import NotFound
-from claimdesk.core.i18n import lazy_text as _
 from claimdesk.messaging.access import thread_notes
 from claimdesk.messaging.services import note_send
+from claimdesk.payments.access import access_claim_refund
 from claimdesk.payments.models import Refund
 
 from .guard import actor_of, read_auth, seller_order, write_auth
@@ -221,10 +220,7 @@ def refund_non_receipt(request: HttpRequest, order_no: int, body: NonReceiptRefu
 
 def _refund(request: HttpRequest, order_no: int) -> Refund:
     claim = _claim(request, order_no, open_only=False)
-    refund = Refund.objects.filter(claim_id=claim.pk).select_related("order").first()
-    if refund is None:
-        raise NotFound("refund_not_found", _("This claim has no refund."))
-    return refund
+    return access_claim_refund(claim.pk)
 
 
 @router.get("/claims/{order_no}/refund", response={200: RefundOut, **ERRORS}, auth=read_auth)

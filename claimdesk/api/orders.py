@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from claimdesk.claims.cancel import claim_seller_cancel
@@ -16,8 +17,8 @@ from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders import services as order_services
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
-from claimdesk.orders.models import Order, delayed_q
-from claimdesk.orders.selectors import SHIPPING_BOXES, shipping_box_filter
+from claimdesk.orders.models import Order
+from claimdesk.orders.selectors import order_with_cart, shop_orders_matching
 
 from .guard import actor_of, read_auth, seller_order, write_auth
 from .pagination import CURSOR_PATTERN, page
@@ -72,32 +73,25 @@ class OrderFilters(Schema):
 
 
 def _orders(shop_id: int, f: OrderFilters) -> QuerySet[Order]:
-    orders = Order.objects.filter(shop_id=shop_id)
-    if not f.include_cancelled:
-        orders = orders.filter(cancelled_at__isnull=True)
-    if f.box is not None and f.box in SHIPPING_BOXES:
-        orders = orders.filter(shipping_box_filter(f.box))
-    if f.status is not None:
-        orders = orders.filter(shipping_status=f.status)
-    if f.delayed is not None:
-        from django.utils import timezone
-
-        condition = delayed_q(timezone.localdate())
-        orders = orders.filter(condition) if f.delayed else orders.exclude(condition)
-    if f.order_no is not None:
-        orders = orders.filter(order_no=f.order_no)
-    if f.cart_no is not None:
-        orders = orders.filter(cart__cart_no=f.cart_no)
+    period = None
     if f.date_from is not None or f.date_to is not None:
         start, end = clean_period(f.date_from, f.date_to)
-        field = PERIOD_FIELDS[f.period_kind]
-        from django.utils import timezone
-
         tz = timezone.get_current_timezone()
-        lower = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-        upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-        orders = orders.filter(Q(**{f"{field}__gte": lower, f"{field}__lt": upper}))
-    return orders.select_related("cart")
+        period = (
+            PERIOD_FIELDS[f.period_kind],
+            dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+        )
+    return shop_orders_matching(
+        shop_id,
+        include_cancelled=f.include_cancelled,
+        box=f.box,
+        status=f.status,
+        delayed=f.delayed,
+        order_no=f.order_no,
+        cart_no=f.cart_no,
+        period=period,
+    )
 
 
 @router.get("/orders", response={200: OrderPage, **ERRORS}, auth=read_auth)
@@ -138,7 +132,7 @@ def get_order(request: HttpRequest, order_no: int) -> Any:
 
 
 def _fresh(order: Order) -> dict[str, Any]:
-    order = Order.objects.select_related("cart").get(pk=order.pk)
+    order = order_with_cart(order.pk)
     return order_dict(order)
 
 

@@ -17,17 +17,19 @@ from ninja import Router, Schema, Status
 from pydantic import BaseModel, ValidationError
 
 from claimdesk.accounts.models import ApiToken, User
-from claimdesk.core.errors import InvalidInput, NotFound
+from claimdesk.claims.selectors import order_claims_in_order_made
+from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.intake import services as intake
 from claimdesk.intake.schemas import MAX_BATCH_ROWS, CartIn, EventIn, PersonIn, ShopIn, StaffIn
-from claimdesk.messaging.models import WebhookEndpoint
+from claimdesk.messaging.selectors import platform_webhook_endpoints
 from claimdesk.messaging.webhooks import (
     access_endpoint_for_platform,
     webhook_endpoint_create,
     webhook_endpoint_delete,
 )
-from claimdesk.orders.models import Order
+from claimdesk.orders.access import access_order_for_platform
+from claimdesk.payments.selectors import order_refunds
 
 from .guard import platform_auth
 from .problems import ERRORS
@@ -243,11 +245,7 @@ class PlatformOrderOut(Schema):
 )
 def get_platform_order(request: HttpRequest, external_id: str) -> Any:
     """Return an order as claimdesk sees it, with its claims and refunds."""
-    order = (
-        Order.objects.select_related("cart", "shop").filter(external_id=external_id[:128]).first()
-    )
-    if order is None:
-        raise NotFound("order_unknown", _("No order has this id. Check the external id."))
+    order = access_order_for_platform(external_id)
     claims = [
         {
             "claim_id": c.pk,
@@ -259,7 +257,7 @@ def get_platform_order(request: HttpRequest, external_id: str) -> Any:
             "requested_at": c.requested_at,
             "completed_at": c.completed_at,
         }
-        for c in order.claims.order_by("pk")
+        for c in order_claims_in_order_made(order)
     ]
     refunds = [
         {
@@ -270,7 +268,7 @@ def get_platform_order(request: HttpRequest, external_id: str) -> Any:
             "destination": r.destination,
             "succeeded_at": r.succeeded_at,
         }
-        for r in order.refunds.order_by("pk")
+        for r in order_refunds(order.pk)
     ]
     return {
         "external_id": order.external_id,
@@ -285,7 +283,7 @@ def get_platform_order(request: HttpRequest, external_id: str) -> Any:
 @router.get("/platform/webhooks", response={200: list[WebhookOut], **ERRORS}, auth=platform_auth)
 def list_platform_webhooks(request: HttpRequest) -> Any:
     """List the marketplace's own webhook endpoints (they hear every shop's events)."""
-    return [webhook_endpoint_dict(e) for e in WebhookEndpoint.objects.filter(shop__isnull=True)]
+    return [webhook_endpoint_dict(e) for e in platform_webhook_endpoints()]
 
 
 @router.post("/platform/webhooks", response={201: WebhookCreated, **ERRORS}, auth=platform_auth)

@@ -8,9 +8,12 @@ from typing import Any
 from django.utils import timezone
 
 from claimdesk.claims.models import Claim
+from claimdesk.claims.selectors import claim_with_order
 from claimdesk.messaging.models import Note, WebhookEndpoint
 from claimdesk.orders.models import Order, ShippingStatus
+from claimdesk.orders.selectors import order_history_rows
 from claimdesk.payments.models import Refund
+from claimdesk.payments.selectors import claim_refund
 
 
 def order_dict(order: Order) -> dict[str, Any]:
@@ -60,20 +63,7 @@ def order_dict(order: Order) -> dict[str, Any]:
 
 def history_lines(order: Order) -> list[dict[str, Any]]:
     """Return the order's history, oldest first (one query)."""
-    return [
-        dict(row)
-        for row in order.events.order_by("created_at", "id").values(
-            "created_at",
-            "actor_role",
-            "kind",
-            "field",
-            "from_value",
-            "to_value",
-            "reason",
-            "memo",
-            "refused",
-        )
-    ]
+    return order_history_rows(order)
 
 
 def claim_dict(claim: Claim) -> dict[str, Any]:
@@ -158,8 +148,8 @@ def webhook_endpoint_dict(e: WebhookEndpoint) -> dict[str, Any]:
 
 def claim_detail(claim_id: int) -> dict[str, Any]:
     """Return the ClaimDetail of a claim freshly read (after an action)."""
-    claim = Claim.objects.select_related("order", "order__cart").get(pk=claim_id)
-    refund = Refund.objects.filter(claim_id=claim.pk).first()
+    claim = claim_with_order(claim_id)
+    refund = claim_refund(claim.pk)
     return claim_dict(claim) | {
         "order": order_dict(claim.order),
         "refund": refund_dict(refund) if refund is not None else None,

@@ -7,7 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from claimdesk.messaging.models import WebhookDelivery, WebhookEndpoint
+from claimdesk.messaging.models import WebhookDelivery
+from claimdesk.messaging.selectors import endpoint_deliveries, shop_webhook_endpoints
 from claimdesk.messaging.webhooks import (
     access_delivery_for_seller,
     access_endpoint_for_seller,
@@ -56,7 +57,7 @@ def me(request: HttpRequest) -> Any:
 def list_webhooks(request: HttpRequest) -> Any:
     """List the shop's webhook endpoints."""
     shop_id = actor_of(request).shop_id or -1
-    return [webhook_endpoint_dict(e) for e in WebhookEndpoint.objects.filter(shop_id=shop_id)]
+    return [webhook_endpoint_dict(e) for e in shop_webhook_endpoints(shop_id)]
 
 
 @router.post("/webhooks", response={201: WebhookCreated, **ERRORS}, auth=write_auth)
@@ -90,7 +91,7 @@ def list_deliveries(request: HttpRequest, endpoint_id: int) -> Any:
     endpoint = access_endpoint_for_seller(
         actor_of(request), endpoint_id if 0 < endpoint_id <= BIG else 0
     )
-    return [_delivery(d) for d in endpoint.deliveries.all()[:100]]
+    return [_delivery(d) for d in endpoint_deliveries(endpoint)]
 
 
 @router.post(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import TruncDate, TruncTime
 from django.utils import timezone
 
 from claimdesk.accounts.models import Shop
@@ -20,7 +21,8 @@ from claimdesk.messaging.selectors import cancel_notice_sent
 from claimdesk.orders.models import Order
 from claimdesk.payments.models import Refund, RefundStatus
 
-from .models import Claim, ClaimStatus, ClaimTally, TallyKind
+from .bulk import CANCELLED_RESULTS, WILL_ACT
+from .models import BulkCancelJob, BulkCancelRow, Claim, ClaimStatus, ClaimTally, TallyKind
 
 S = ClaimStatus
 
@@ -396,3 +398,69 @@ def claim_values(claims: QuerySet[Claim], columns: tuple[str, ...]) -> Iterator[
         )
     )
     return iter(claims.values_list(*columns))
+
+
+#: Claims read per query of `claim_values_local_days`.
+READ_CHUNK = 2000
+
+
+def claim_values_local_days(
+    claims: QuerySet[Any], columns: tuple[str, ...], tz: dt.tzinfo
+) -> Iterator[tuple[Any, ...]]:
+    """Yield `columns` of `claims`, newest request first, a chunk of rows per query.
+
+    `completed_day`, `ordered_day`, `shipped_day`, `requested_day` and
+    `requested_time` may be named: the dates made local days and times in `tz`
+    by the database. The ids come first, in order, from the claims' covering
+    index; then each chunk of 2,000 is read by id with its order and cart. One
+    query over all the rows had PostgreSQL hash-join the whole orders table and
+    sort the result before the first row (4 s of a 100,000-row export, and
+    nothing streamed meanwhile).
+    """
+    ids = list(claims.order_by("-requested_at", "-id").values_list("pk", flat=True))
+    for start in range(0, len(ids), READ_CHUNK):
+        yield from (
+            Claim.objects.filter(pk__in=ids[start : start + READ_CHUNK])
+            .annotate(
+                completed_day=TruncDate("completed_at", tzinfo=tz),
+                ordered_day=TruncDate("order__ordered_at", tzinfo=tz),
+                shipped_day=TruncDate("order__shipped_at", tzinfo=tz),
+                requested_day=TruncDate("requested_at", tzinfo=tz),
+                requested_time=TruncTime("requested_at", tzinfo=tz),
+            )
+            .order_by("-requested_at", "-id")
+            .values_list(*columns)
+        )
+
+
+def shop_bulk_jobs(shop_id: int, limit: int = 20) -> QuerySet[BulkCancelJob]:
+    """Return the shop's `limit` latest bulk cancellation sheets, newest first."""
+    return BulkCancelJob.objects.filter(shop_id=shop_id).order_by("-created_at", "-id")[:limit]
+
+
+def bulk_job_rows(job: BulkCancelJob, *, only_bad: bool = False) -> QuerySet[BulkCancelRow]:
+    """Return the sheet's rows in line order (only_bad: those that will not or did not cancel)."""
+    rows = job.rows.order_by("line")
+    if only_bad:
+        rows = rows.filter(~Q(plan__in=WILL_ACT) | Q(done=True) & ~Q(result__in=CANCELLED_RESULTS))
+    return rows
+
+
+def bulk_job_plan_counts(job: BulkCancelJob) -> list[tuple[str, int]]:
+    """Return how many of the sheet's rows have each plan, by plan."""
+    return list(job.rows.order_by("plan").values_list("plan").annotate(n=Count("pk")))
+
+
+def bulk_job_needs_notice(job: BulkCancelJob) -> bool:
+    """Return whether some row of the sheet will cancel without the buyer's notice."""
+    return job.rows.filter(plan="will_cancel_without_notice").exists()
+
+
+def order_claims_in_order_made(order: Order) -> list[Claim]:
+    """Return every claim of the order, the first made first."""
+    return list(order.claims.order_by("pk"))
+
+
+def claim_with_order(claim_id: int) -> Claim:
+    """Return the claim `claim_id` read afresh, with its order and the order's cart."""
+    return Claim.objects.select_related("order", "order__cart").get(pk=claim_id)

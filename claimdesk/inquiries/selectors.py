@@ -71,14 +71,15 @@ def inquiry_queue(filters: QueueFilter, *, operator_id: int) -> QuerySet[Inquiry
     )
 
 
-def inquiries_for_shop(shop_id: int) -> QuerySet[Inquiry]:
-    """Return the shop's inquiries, most recently changed first."""
-    return (
+def inquiries_for_shop(shop_id: int, status: str = "") -> QuerySet[Inquiry]:
+    """Return the shop's inquiries (with `status`, if given), most recently changed first."""
+    rows = (
         Inquiry.objects.filter(shop_id=shop_id)
         .select_related("assigned_to")
         .annotate(order_count=Count("orders", distinct=True))
         .order_by("-updated_at", "-id")
     )
+    return rows.filter(status=status) if status else rows
 
 
 def shop_inquiry_counts(shop_id: int) -> dict[str, int]:
@@ -253,6 +254,11 @@ def refund_monitor(*, days: int = 14) -> dict[str, Any]:
         "totals": list(totals),
         "stale_seconds": setting("REFUND_STALE_PENDING_SECONDS"),
     }
+
+
+def inquiry_order_list(inquiry: Inquiry) -> list[Any]:
+    """Return the orders the inquiry names, alone (one query)."""
+    return list(inquiry.orders.all())
 
 
 def inquiry_orders(inquiry: Inquiry) -> list[Any]:

@@ -8,10 +8,22 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from .models import DeliveryChannel, Note, NoteCategory, NoteDelivery, NoteParty, SavedReply
+from .models import (
+    DeliveryChannel,
+    Note,
+    NoteCategory,
+    NoteDelivery,
+    NoteParty,
+    Notification,
+    PushDevice,
+    SavedReply,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .replies import BUILTIN_REPLIES, Texts, fill_placeholders
 
 if TYPE_CHECKING:
+    from claimdesk.accounts.models import Shop
     from claimdesk.orders.models import Order
 
 CHANNEL_ORDER = (DeliveryChannel.NOTE, DeliveryChannel.MAIL, DeliveryChannel.PUSH)
@@ -168,3 +180,42 @@ def seller_unread_notes(shop_id: int, limit: int = 10) -> list[Note]:
         .select_related("order")
         .order_by("-created_at")[:limit]
     )
+
+
+def user_push_devices(user_id: int) -> QuerySet[PushDevice]:
+    """Return the login's push devices, newest first."""
+    return PushDevice.objects.filter(user_id=user_id).order_by("-created_at")
+
+
+def shop_saved_replies(shop_id: int) -> QuerySet[SavedReply]:
+    """Return the shop's own saved replies by name."""
+    return SavedReply.objects.filter(shop_id=shop_id).order_by("name", "id")
+
+
+def shop_webhook_endpoints(shop_id: int) -> QuerySet[WebhookEndpoint]:
+    """Return the shop's webhook endpoints."""
+    return WebhookEndpoint.objects.filter(shop_id=shop_id)
+
+
+def platform_webhook_endpoints() -> QuerySet[WebhookEndpoint]:
+    """Return the marketplace's own webhook endpoints (those of no shop)."""
+    return WebhookEndpoint.objects.filter(shop__isnull=True)
+
+
+def shop_webhook_deliveries(shop_id: int, limit: int = 50) -> QuerySet[WebhookDelivery]:
+    """Return the `limit` latest deliveries to the shop's endpoints, with their endpoint."""
+    return (
+        WebhookDelivery.objects.filter(endpoint__shop_id=shop_id)
+        .select_related("endpoint")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def shop_recent_mails(shop: Shop, kinds: tuple[str, ...], limit: int) -> QuerySet[Notification]:
+    """Return the `limit` latest mails of `kinds` sent about the shop, newest first."""
+    return Notification.objects.filter(shop=shop, kind__in=kinds).order_by("-created_at")[:limit]
+
+
+def endpoint_deliveries(endpoint: WebhookEndpoint, limit: int = 100) -> list[WebhookDelivery]:
+    """Return the endpoint's `limit` latest deliveries, newest first."""
+    return list(endpoint.deliveries.all()[:limit])

@@ -70,3 +70,13 @@ def access_order_for_operator(user: User, order_no: object) -> Order:
     if order is None:
         raise _not_found(number)
     return order
+
+
+def access_order_for_platform(external_id: str) -> Order:
+    """Return the order the marketplace knows as `external_id` (with cart and shop), or raise."""
+    order = (
+        Order.objects.select_related("cart", "shop").filter(external_id=external_id[:128]).first()
+    )
+    if order is None:
+        raise NotFound("order_unknown", _("No order has this id. Check the external id."))
+    return order

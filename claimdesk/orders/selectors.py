@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
 from claimdesk.core.validation import parse_whole
 
-from .models import Item, Order, OrderTally
+if TYPE_CHECKING:
+    from claimdesk.accounts.models import Shop
+
+from .models import Item, Order, OrderEvent, OrderTally, delayed_q
 
 
 def order_history(order: Order) -> list[dict[str, Any]]:
@@ -166,3 +170,74 @@ def shop_item(shop_id: int, *, item_code: str = "", seller_code: str = "") -> It
     if seller_code:
         return items.filter(seller_item_code=seller_code).order_by("item_code").first()
     return None
+
+
+def shop_order_events(shop: Shop, kind: str, limit: int) -> QuerySet[OrderEvent]:
+    """Return the `limit` latest events of `kind` on the shop's orders, with their order."""
+    return (
+        OrderEvent.objects.filter(order__shop=shop, kind=kind)
+        .select_related("order")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def shop_orders_matching(
+    shop_id: int,
+    *,
+    include_cancelled: bool = False,
+    box: str | None = None,
+    status: int | None = None,
+    delayed: bool | None = None,
+    order_no: int | None = None,
+    cart_no: int | None = None,
+    period: tuple[str, dt.datetime, dt.datetime] | None = None,
+) -> QuerySet[Order]:
+    """Return the shop's orders with their cart, filtered as the shipping page filters.
+
+    `box` is one of SHIPPING_BOXES (others are ignored); `period` is a field with
+    its lower (included) and upper (excluded) bounds.
+    """
+    orders = Order.objects.filter(shop_id=shop_id)
+    if not include_cancelled:
+        orders = orders.filter(cancelled_at__isnull=True)
+    if box is not None and box in SHIPPING_BOXES:
+        orders = orders.filter(shipping_box_filter(box))
+    if status is not None:
+        orders = orders.filter(shipping_status=status)
+    if delayed is not None:
+        condition = delayed_q(timezone.localdate())
+        orders = orders.filter(condition) if delayed else orders.exclude(condition)
+    if order_no is not None:
+        orders = orders.filter(order_no=order_no)
+    if cart_no is not None:
+        orders = orders.filter(cart__cart_no=cart_no)
+    if period is not None:
+        field, lower, upper = period
+        orders = orders.filter(Q(**{f"{field}__gte": lower, f"{field}__lt": upper}))
+    return orders.select_related("cart")
+
+
+def order_with_cart(order_id: int) -> Order:
+    """Return the order `order_id` read afresh, with its cart."""
+    return Order.objects.select_related("cart").get(pk=order_id)
+
+
+#: The columns of `order_history_rows`.
+HISTORY_ROW_COLUMNS = (
+    "created_at",
+    "actor_role",
+    "kind",
+    "field",
+    "from_value",
+    "to_value",
+    "reason",
+    "memo",
+    "refused",
+)
+
+
+def order_history_rows(order: Order) -> list[dict[str, Any]]:
+    """Return the order's history as plain rows, oldest first (one query)."""
+    return [
+        dict(row) for row in order.events.order_by("created_at", "id").values(*HISTORY_ROW_COLUMNS)
+    ]

@@ -23,3 +23,11 @@ def access_refund_for_operator(user: User, refund_id: int) -> Refund:
     if refund is None:
         raise NotFound("refund_not_found", _("No such refund."))
     return refund
+
+
+def access_claim_refund(claim_id: int) -> Refund:
+    """Return the refund (with its order) of a claim already scoped, or raise NotFound."""
+    refund = Refund.objects.filter(claim_id=claim_id).select_related("order").first()
+    if refund is None:
+        raise NotFound("refund_not_found", _("This claim has no refund."))
+    return refund

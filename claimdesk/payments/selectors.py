@@ -29,3 +29,13 @@ def buyer_balance_totals(buyer_id: int) -> list[Money]:
 def buyer_refunds_to_balance(buyer_id: int) -> int:
     """Count the buyer's refunds paid to the platform balance."""
     return Refund.objects.filter(buyer_id=buyer_id, destination="balance").count()
+
+
+def order_refunds(order_id: int) -> list[Refund]:
+    """Return every refund of the order, the first made first."""
+    return list(Refund.objects.filter(order_id=order_id).order_by("pk"))
+
+
+def claim_refund(claim_id: int) -> Refund | None:
+    """Return the claim's refund (a claim has at most one), or None."""
+    return Refund.objects.filter(claim_id=claim_id).first()

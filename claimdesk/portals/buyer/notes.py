@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from claimdesk.core.validation import posted_id
 from claimdesk.messaging import services as note_services
 from claimdesk.messaging.access import thread_notes
-from claimdesk.messaging.models import NoteCategory, NoteParty, PushDevice, PushPlatform
+from claimdesk.messaging.models import NoteCategory, NoteParty, PushPlatform
 from claimdesk.messaging.policies import PERSONAL_DATA_PATTERNS
-from claimdesk.messaging.selectors import buyer_threads
+from claimdesk.messaging.selectors import buyer_threads, user_push_devices
 from claimdesk.orders.access import access_order_for_buyer
 from claimdesk.portals.files import attachment_response
 
@@ -105,7 +105,7 @@ def devices(request: HttpRequest) -> HttpResponseBase:
         request,
         "buyer/devices.html",
         {
-            "devices": PushDevice.objects.filter(user=user).order_by("-created_at"),
+            "devices": user_push_devices(user.pk),
             "platforms": PushPlatform.choices,
         },
     )

@@ -11,13 +11,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from claimdesk.accounts.models import ApiToken, ApiTokenKind, User
+from claimdesk.accounts.models import User
+from claimdesk.accounts.selectors import platform_api_tokens
 from claimdesk.accounts.tokens import platform_token_create, platform_token_revoke
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text
 from claimdesk.core.sheets import xlsx_stream
 from claimdesk.intake.sheets import COLUMNS, orders_import, template_rows
-from claimdesk.messaging.models import WebhookEndpoint, WebhookEvent
+from claimdesk.messaging.models import WebhookEvent
+from claimdesk.messaging.selectors import platform_webhook_endpoints
 from claimdesk.messaging.webhooks import (
     access_endpoint_for_platform,
     webhook_endpoint_create,
@@ -37,8 +39,8 @@ def _operator(request: HttpRequest) -> User:
 
 def _page(request: HttpRequest, **extra: Any) -> HttpResponseBase:
     context = {
-        "tokens": ApiToken.objects.filter(kind=ApiTokenKind.PLATFORM).select_related("user"),
-        "webhooks": WebhookEndpoint.objects.filter(shop__isnull=True),
+        "tokens": platform_api_tokens(),
+        "webhooks": platform_webhook_endpoints(),
         "events": WebhookEvent.choices,
         "columns": COLUMNS,
         **extra,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -14,7 +13,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.claims.bulk import (
-    CANCELLED_RESULTS,
     HEADER,
     MAX_BULK_CANCEL_ROWS,
     WILL_ACT,
@@ -27,6 +25,12 @@ from claimdesk.claims.bulk import (
 )
 from claimdesk.claims.models import BulkCancelJob, BulkJobStatus
 from claimdesk.claims.reasons import CANCEL_REASONS
+from claimdesk.claims.selectors import (
+    bulk_job_needs_notice,
+    bulk_job_plan_counts,
+    bulk_job_rows,
+    shop_bulk_jobs,
+)
 from claimdesk.core.sheets import xlsx_stream
 from claimdesk.portals.common import is_htmx, role_required
 
@@ -59,9 +63,7 @@ def bulk_cancel(request: HttpRequest) -> HttpResponseBase:
         upload = form.cleaned_data["sheet"]
         job = bulk_cancel_preview(actor=user, upload=upload, filename=upload.name)
         return redirect("seller:bulk_cancel_job", job.pk)
-    jobs = BulkCancelJob.objects.filter(shop_id=user.shop_id or 0).order_by("-created_at", "-id")[
-        :20
-    ]
+    jobs = shop_bulk_jobs(user.shop_id or 0)
     return render(
         request,
         "seller/bulk_cancel.html",
@@ -97,12 +99,10 @@ def bulk_cancel_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
     then the rows a page at a time (or only those not cancelled).
     """
     job = access_bulk_job_for_seller(_user(request), job_id)
-    rows = job.rows.order_by("line")
     only_bad = request.GET.get("rows") == "bad"
-    if only_bad:
-        rows = rows.filter(~Q(plan__in=WILL_ACT) | Q(done=True) & ~Q(result__in=CANCELLED_RESULTS))
+    rows = bulk_job_rows(job, only_bad=only_bad)
     page = Paginator(rows, ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    plans = job.rows.order_by("plan").values_list("plan").annotate(n=Count("pk"))
+    plans = bulk_job_plan_counts(job)
     context = _job_context(job) | {
         "page": page,
         "rows": page.object_list,
@@ -110,7 +110,7 @@ def bulk_cancel_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
         "pager_query": "rows=bad" if only_bad else "",
         "plans": [(plan, n, plan in WILL_ACT) for plan, n in plans],
         "will_act": WILL_ACT,
-        "needs_notice": job.rows.filter(plan="will_cancel_without_notice").exists(),
+        "needs_notice": bulk_job_needs_notice(job),
         "preview": job.status == BulkJobStatus.PREVIEW,
         "previous": bulk_previous_run(job) if job.status == BulkJobStatus.PREVIEW else None,
     }

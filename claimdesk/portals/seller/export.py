@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
-from django.db.models.functions import TruncDate, TruncTime
 from django.utils import translation
 
-from claimdesk.claims.models import Claim, ClaimStatus, ClaimType, NonReceiptDuty, PickupMethod
+from claimdesk.claims.models import ClaimStatus, ClaimType, NonReceiptDuty, PickupMethod
 from claimdesk.claims.reasons import get_reason
+from claimdesk.claims.selectors import claim_values_local_days
 
 # --- the rows -------------------------------------------------------------------------------
 
@@ -56,34 +56,6 @@ def claim_texts(
         str(dict(NonReceiptDuty.choices).get(duty, duty)) if duty else "",
         str(dict(PickupMethod.choices).get(pickup, pickup)) if pickup else "",
     )
-
-
-#: Claims read per query of the export.
-READ_CHUNK = 2000
-
-
-def _lines(claims: QuerySet[Any], tz: dt.tzinfo) -> Iterator[tuple[Any, ...]]:
-    """Yield the sheet's columns of `claims`, newest request first, a chunk of rows at a time.
-
-    The ids come first, in order, from the claims' covering index; then each chunk
-    of 2,000 is read by id with its order and cart. One query over all the rows
-    had PostgreSQL hash-join the whole orders table and sort the result before
-    the first row (4 s of a 100,000-row export, and nothing streamed meanwhile).
-    """
-    ids = list(claims.order_by("-requested_at", "-id").values_list("pk", flat=True))
-    for start in range(0, len(ids), READ_CHUNK):
-        yield from (
-            Claim.objects.filter(pk__in=ids[start : start + READ_CHUNK])
-            .annotate(
-                completed_day=TruncDate("completed_at", tzinfo=tz),
-                ordered_day=TruncDate("order__ordered_at", tzinfo=tz),
-                shipped_day=TruncDate("order__shipped_at", tzinfo=tz),
-                requested_day=TruncDate("requested_at", tzinfo=tz),
-                requested_time=TruncTime("requested_at", tzinfo=tz),
-            )
-            .order_by("-requested_at", "-id")
-            .values_list(*_COLUMNS)
-        )
 
 
 def claim_export_rows(
@@ -132,7 +104,7 @@ def claim_export_rows(
         quantity,
         total_minor,
         currency,
-    ) in _lines(claims, tz):
+    ) in claim_values_local_days(claims, _COLUMNS, tz):
         status_text, reason, duty_text, pickup_text = texts(
             type_, status, reason_code, duty, pickup
         )

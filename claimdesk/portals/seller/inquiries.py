@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from claimdesk.inquiries.access import access_inquiry_attachment, access_inquiry_for_seller
 from claimdesk.inquiries.models import CATEGORY_TREE, InquiryCategory, InquiryStatus
-from claimdesk.inquiries.selectors import inquiries_for_shop, inquiry_thread
+from claimdesk.inquiries.selectors import inquiries_for_shop, inquiry_order_list, inquiry_thread
 from claimdesk.inquiries.services import (
     inquiry_close,
     inquiry_open,
@@ -81,10 +81,8 @@ def _initial(request: HttpRequest) -> dict[str, Any]:
 def inquiry_list(request: HttpRequest) -> HttpResponseBase:
     """The shop's inquiries with their status; a button to open a new one."""
     shop_id = _user(request).shop_id or 0
-    rows = inquiries_for_shop(shop_id)
     status = request.GET.get("status", "")
-    if status in InquiryStatus.values:
-        rows = rows.filter(status=status)
+    rows = inquiries_for_shop(shop_id, status if status in InquiryStatus.values else "")
     return render(
         request,
         "seller/inquiries.html",
@@ -134,7 +132,7 @@ def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponseBase:
         {
             "inquiry": inquiry,
             "thread": inquiry_thread(inquiry),
-            "orders": list(inquiry.orders.all()),
+            "orders": inquiry_order_list(inquiry),
             "form": ReplyForm(),
             "closed": inquiry.status == InquiryStatus.CLOSED,
         },

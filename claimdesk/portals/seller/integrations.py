@@ -9,10 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from claimdesk.accounts.models import ApiToken, ApiTokenKind
+from claimdesk.accounts.models import ApiTokenKind
+from claimdesk.accounts.selectors import shop_api_tokens
 from claimdesk.accounts.tokens import api_token_create, api_token_revoke
 from claimdesk.core.validation import posted_id
-from claimdesk.messaging.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from claimdesk.messaging.models import WebhookEvent
+from claimdesk.messaging.selectors import shop_webhook_deliveries, shop_webhook_endpoints
 from claimdesk.messaging.webhooks import (
     access_delivery_for_seller,
     access_endpoint_for_seller,
@@ -42,7 +44,7 @@ def api_tokens(request: HttpRequest) -> HttpResponseBase:
             kind=request.POST.get("kind", ApiTokenKind.REST),
         )
         created = {"token": token, "raw": raw}
-    tokens = ApiToken.objects.filter(shop_id=_shop_id(request)).select_related("user")
+    tokens = shop_api_tokens(_shop_id(request))
     return render(
         request,
         "seller/api_tokens.html",
@@ -75,12 +77,8 @@ def webhooks(request: HttpRequest) -> HttpResponseBase:
             secret=request.POST.get("secret", ""),
         )
     shop_id = _shop_id(request)
-    endpoints = WebhookEndpoint.objects.filter(shop_id=shop_id)
-    deliveries = (
-        WebhookDelivery.objects.filter(endpoint__shop_id=shop_id)
-        .select_related("endpoint")
-        .order_by("-created_at", "-id")[:50]
-    )
+    endpoints = shop_webhook_endpoints(shop_id)
+    deliveries = shop_webhook_deliveries(shop_id)
     return render(
         request,
         "seller/webhooks.html",

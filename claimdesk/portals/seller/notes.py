@@ -42,6 +42,7 @@ from claimdesk.messaging.selectors import (
     reply_choices,
     seller_threads,
     shop_reply_texts,
+    shop_saved_replies,
 )
 from claimdesk.messaging.translation import get_translator, translate_text
 from claimdesk.orders.access import access_order_for_seller
@@ -334,7 +335,7 @@ def saved_replies(request: HttpRequest) -> HttpResponseBase:
         "seller/saved_replies.html",
         {
             "builtin": [c for c in choices if c.builtin],
-            "own": SavedReply.objects.filter(shop_id=shop_id).order_by("name", "id"),
+            "own": shop_saved_replies(shop_id),
             "editing": editing,
             "edit_texts": [
                 (code, label, (editing.texts.get(code) if editing else None) or {})

@@ -12,12 +12,19 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
-from claimdesk.accounts.models import Shop, ShopPenalty, ShopRestriction
-from claimdesk.accounts.selectors import shop_active_restrictions
+from claimdesk.accounts.models import Shop
+from claimdesk.accounts.selectors import (
+    shop_active_restrictions,
+    shop_penalty_points_total,
+    shop_recent_penalties,
+    shop_recent_restrictions,
+    shop_restriction_list,
+)
 from claimdesk.claims.shop_record import percent_text, shop_cancel_rate, shop_record
 from claimdesk.core.conf import setting
 from claimdesk.messaging.models import Notification
-from claimdesk.orders.models import OrderEvent
+from claimdesk.messaging.selectors import shop_recent_mails
+from claimdesk.orders.selectors import shop_order_events
 from claimdesk.portals.common import role_required
 
 from .views import _user
@@ -132,16 +139,10 @@ def _chart(bars: list[Bar]) -> dict[str, Any]:
 def timer_history(shop: Shop, *, limit: int = 100) -> list[dict[str, Any]]:
     """Return what the platform timers did to the shop, newest first, with the mail sent."""
     mails: dict[tuple[str, int | None], Notification] = {}
-    for mail in Notification.objects.filter(shop=shop, kind__in=TIMER_MAILS).order_by(
-        "-created_at"
-    )[: limit * 2]:
+    for mail in shop_recent_mails(shop, TIMER_MAILS, limit * 2):
         mails.setdefault((mail.kind, mail.order_id), mail)
     lines: list[dict[str, Any]] = []
-    reminders = (
-        OrderEvent.objects.filter(order__shop=shop, kind="order.delay_reminder")
-        .select_related("order")
-        .order_by("-created_at")[:limit]
-    )
+    reminders = shop_order_events(shop, "order.delay_reminder", limit)
     for event in reminders:
         lines.append(
             {
@@ -152,11 +153,7 @@ def timer_history(shop: Shop, *, limit: int = 100) -> list[dict[str, Any]]:
                 "mail": mails.get(("delay_reminder", event.order_id)),
             }
         )
-    for penalty in (
-        ShopPenalty.objects.filter(shop=shop)
-        .select_related("order")
-        .order_by("-created_at")[:limit]
-    ):
+    for penalty in shop_recent_penalties(shop, limit):
         lines.append(
             {
                 "at": penalty.created_at,
@@ -167,11 +164,7 @@ def timer_history(shop: Shop, *, limit: int = 100) -> list[dict[str, Any]]:
                 "mail": mails.get(("delay_points", penalty.order_id)),
             }
         )
-    for restriction in (
-        ShopRestriction.objects.filter(shop=shop)
-        .select_related("order")
-        .order_by("-starts_at")[:limit]
-    ):
+    for restriction in shop_recent_restrictions(shop, limit):
         order_no = restriction.order.order_no if restriction.order else None
         lines.append(
             {
@@ -224,10 +217,10 @@ def record_context(shop: Shop) -> dict[str, Any]:
         "record": record,
         "weekly": _chart(rate_series(shop, weeks)),
         "monthly": _chart(rate_series(shop, months)),
-        "restrictions": list(ShopRestriction.objects.filter(shop=shop).order_by("-starts_at")[:20]),
+        "restrictions": shop_restriction_list(shop),
         "active": shop_active_restrictions(shop),
         "history": timer_history(shop),
-        "points_total": sum(ShopPenalty.objects.filter(shop=shop).values_list("points", flat=True)),
+        "points_total": shop_penalty_points_total(shop),
         "thresholds": {
             "cancel_rate": cancel_rate_warn_percent(),
             "reminder_day": setting("DELAY_REMINDER_BUSINESS_DAY"),
