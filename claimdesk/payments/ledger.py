@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
+from claimdesk.core.bulk import insert_rows
 from claimdesk.core.money import Money
 
 from .models import Account, LedgerEntry, LedgerTransaction
@@ -62,7 +63,7 @@ def ledger_post(
 
 
 def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) -> int:
-    """Write several balanced transactions (kind, lines, cart id, memo) in three statements.
+    """Write several balanced transactions (kind, lines, cart id, memo) with a few statements.
 
     Refuse them all, writing nothing, if any does not balance. Return how many.
     """
@@ -72,10 +73,12 @@ def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) ->
             totals[line.amount.currency] += line.amount.minor
         if any(totals.values()):
             raise UnbalancedTransaction(f"{kind} does not balance: {dict(totals)}")
-    txns = LedgerTransaction.objects.bulk_create(
-        [LedgerTransaction(kind=kind, cart_id=cart, memo=memo) for kind, _l, cart, memo in postings]
+    txns = insert_rows(
+        LedgerTransaction,
+        [LedgerTransaction(kind=kind, cart_id=cart, memo=memo) for kind, _l, cart, memo in postings],
     )
-    LedgerEntry.objects.bulk_create(
+    insert_rows(
+        LedgerEntry,
         [
             LedgerEntry(
                 transaction=txn,
