@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from claimdesk.core.bulk import insert_rows
+from claimdesk.core.bulk import insert_rows, insert_values
 from claimdesk.core.money import Money
 
 from .models import Account, LedgerEntry, LedgerTransaction
@@ -75,23 +75,27 @@ def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) ->
             raise UnbalancedTransaction(f"{kind} does not balance: {dict(totals)}")
     txns = insert_rows(
         LedgerTransaction,
-        [LedgerTransaction(kind=kind, cart_id=cart, memo=memo) for kind, _l, cart, memo in postings],
-    )
-    insert_rows(
-        LedgerEntry,
         [
-            LedgerEntry(
-                transaction=txn,
-                account=line.account,
-                party_id=line.party_id,
-                order_id=line.order_id,
-                amount_minor=line.amount.minor,
-                currency=line.amount.currency,
+            LedgerTransaction(kind=kind, cart_id=cart, memo=memo)
+            for kind, _l, cart, memo in postings
+        ],
+    )
+    insert_values(
+        LedgerEntry,
+        ("transaction_id", "account", "party_id", "order_id", "amount_minor", "currency"),
+        [
+            (
+                txn.pk,
+                str(line.account),
+                line.party_id,
+                line.order_id,
+                line.amount.minor,
+                line.amount.currency,
             )
             for txn, (_kind, lines, _cart, _memo) in zip(txns, postings, strict=True)
             for line in lines
             if line.amount.minor != 0
-        ]
+        ],
     )
     return len(txns)
 
