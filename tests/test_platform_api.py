@@ -278,7 +278,9 @@ def test_queries_do_not_grow_with_the_batch(people: HttpApi, operator: User) -> 
 
     batch(1000, 1)  # the counters exist from here on
     few, many = batch(1, 5), batch(100, 40)
-    assert few == many
+    # On PostgreSQL the larger batch's ledger lines go by COPY, which Django's log does not
+    # list (`core.bulk`): one statement fewer there.
+    assert many <= few
     assert many < 40
 
 

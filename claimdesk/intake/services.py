@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from claimdesk.accounts.models import AddressKind, Role, Shop, ShopAddress, User
 from claimdesk.accounts.roles import require_role
 from claimdesk.claims.cancel import claim_cancel_unpaid
+from claimdesk.core.bulk import insert_rows
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
@@ -548,7 +549,7 @@ def _carts_create(
     carts = [_new_cart(row, found, first_cart + n) for n, (_i, row) in enumerate(priced)]
     for cart, fee in zip(carts, fees, strict=True):
         cart.payment_fee_minor = fee
-    Cart.objects.bulk_create(carts)
+    insert_rows(Cart, carts)
     orders: list[Order] = []
     per_cart: list[list[Order]] = []
     order_no = first_order
@@ -577,7 +578,7 @@ def _carts_create(
             lines.append(order)
         orders += lines
         per_cart.append(lines)
-    Order.objects.bulk_create(orders)
+    insert_rows(Order, orders)
     with history_batch():
         for order in orders:
             placed_event(order, actor=actor)

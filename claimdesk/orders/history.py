@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from claimdesk.accounts.roles import role_of
+from claimdesk.core.bulk import insert_rows
 from claimdesk.core.errors import DomainError
 from claimdesk.core.tasks import task_batch
 
@@ -117,7 +118,7 @@ def history_batch() -> Iterator[HistoryBatch]:
             outer.events.extend(batch.events)
             return
         if batch.events:
-            OrderEvent.objects.bulk_create(batch.events)
+            insert_rows(OrderEvent, batch.events)
             skip = batch.shops_without_webhooks
             order_events_recorded.send(
                 sender=OrderEvent,

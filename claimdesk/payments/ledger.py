@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
+from claimdesk.core.bulk import insert_rows, insert_values
 from claimdesk.core.money import Money
 
 from .models import Account, LedgerEntry, LedgerTransaction
@@ -62,7 +63,7 @@ def ledger_post(
 
 
 def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) -> int:
-    """Write several balanced transactions (kind, lines, cart id, memo) in three statements.
+    """Write several balanced transactions (kind, lines, cart id, memo) with a few statements.
 
     Refuse them all, writing nothing, if any does not balance. Return how many.
     """
@@ -72,23 +73,29 @@ def ledger_post_many(postings: list[tuple[str, list[Line], int | None, str]]) ->
             totals[line.amount.currency] += line.amount.minor
         if any(totals.values()):
             raise UnbalancedTransaction(f"{kind} does not balance: {dict(totals)}")
-    txns = LedgerTransaction.objects.bulk_create(
-        [LedgerTransaction(kind=kind, cart_id=cart, memo=memo) for kind, _l, cart, memo in postings]
-    )
-    LedgerEntry.objects.bulk_create(
+    txns = insert_rows(
+        LedgerTransaction,
         [
-            LedgerEntry(
-                transaction=txn,
-                account=line.account,
-                party_id=line.party_id,
-                order_id=line.order_id,
-                amount_minor=line.amount.minor,
-                currency=line.amount.currency,
+            LedgerTransaction(kind=kind, cart_id=cart, memo=memo)
+            for kind, _l, cart, memo in postings
+        ],
+    )
+    insert_values(
+        LedgerEntry,
+        ("transaction_id", "account", "party_id", "order_id", "amount_minor", "currency"),
+        [
+            (
+                txn.pk,
+                str(line.account),
+                line.party_id,
+                line.order_id,
+                line.amount.minor,
+                line.amount.currency,
             )
             for txn, (_kind, lines, _cart, _memo) in zip(txns, postings, strict=True)
             for line in lines
             if line.amount.minor != 0
-        ]
+        ],
     )
     return len(txns)
 
