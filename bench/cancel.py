@@ -10,12 +10,14 @@ missing) on the same server; then 4 processes each call
 transaction: card refunds pending with their task row, balance refunds
 settled with ledger postings) on paid, unshipped orders of the generated
 shops for the same time. The figure is cancels per second against pgbench's
-transactions per second.
+transactions per second; each worker process's CPU over its cancels
+(`time.process_time()`) is given per cancel.
 
 Then (unless `--no-replay`) the same cancels' statements are replayed by
 pgbench on copies of the database, one by one and as one PL/pgSQL call per
 cancel (bench/replay.py), and pgbench runs again: each figure is given as a
-share of both pgbench runs, as this machine's speed drifts within minutes.
+share of both pgbench runs, as this machine's speed drifts within minutes, and
+the service's cancels per second as a share of the replayed statements' rate.
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
     while time.time() < start_at:
         time.sleep(0.005)
     deadline = start_at + seconds
+    cpu_began = time.process_time()
     for order_id in order_ids:
         if time.time() >= deadline:
             break
@@ -168,7 +171,9 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
         except DomainError:
             refused += 1
         latencies.append((time.perf_counter() - began) * 1000)
-    queue.put({"done": done, "refused": refused, "latencies": latencies})
+    # this process's CPU over its cancels (the order read and the seller lookup included)
+    cpu = time.process_time() - cpu_began
+    queue.put({"done": done, "refused": refused, "latencies": latencies, "cpu_s": cpu})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,9 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     ops = done / elapsed
     p50 = latencies[len(latencies) // 2] if latencies else 0
     p95 = latencies[int(len(latencies) * 0.95)] if latencies else 0
+    attempts = done + refused
+    cpu_ms = sum(r["cpu_s"] for r in results) * 1000 / attempts if attempts else 0.0
     print(
         f"cancel with refund: {done} in {elapsed} s = {ops:.1f} ops/s (refused {refused}); "
-        f"p50 {p50:.1f} ms p95 {p95:.1f} ms",
+        f"p50 {p50:.1f} ms p95 {p95:.1f} ms; app CPU {cpu_ms:.2f} ms per cancel",
         flush=True,
     )
     replayed: dict[str, Any] = {}
@@ -257,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
             f"cancels, {said(replayed['ratio_percent'])}: these statements with no "
             "application work at all",
         )
+        replayed["service_share_percent"] = round(ops / float(replayed["tps"]) * 100, 1)
+        print(
+            f"the service reaches {replayed['service_share_percent']} % of the replayed "
+            "statements' rate (the rest of a cancel's time is the application's)"
+        )
         print(
             f"as one PL/pgSQL call each: {replayed['one_call_tps']} tps, "
             f"{said(replayed['one_call_ratio_percent'])}"
@@ -276,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ops_per_s": round(ops, 1),
                 "p50_ms": round(p50, 1),
                 "p95_ms": round(p95, 1),
+                "cpu_ms_per_cancel": round(cpu_ms, 2),
             },
             "pgbench_after": pg_after,
             "ratio_percent": share(ops),
