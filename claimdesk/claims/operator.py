@@ -39,30 +39,27 @@ if TYPE_CHECKING:
     from claimdesk.accounts.models import User
 
 
-def claim_flag_overdue(*, claim: Claim) -> Claim:
-    """Flag an open claim past its response time to the seller (timer)."""
+def _stamp_once(claim: Claim, field: str, kind: str) -> Claim:
+    """Set the open claim's timer stamp `field` once, write its history line, mail the shop."""
     with transaction.atomic():
         claim = _lock_claim(claim)
-        if not claim.is_open or claim.flagged_overdue_at:
+        if not claim.is_open or getattr(claim, field):
             return claim
-        claim.flagged_overdue_at = timezone.now()
-        claim.save(update_fields=["flagged_overdue_at"])
-        record_event(claim.order, actor=None, claim=claim, kind="claim.overdue")
-        notify(shop=claim.shop, kind="claim_overdue", order=claim.order, claim=claim)
+        setattr(claim, field, timezone.now())
+        claim.save(update_fields=[field])
+        record_event(claim.order, actor=None, claim=claim, kind=f"claim.{kind}")
+        notify(shop=claim.shop, kind=f"claim_{kind}", order=claim.order, claim=claim)
     return claim
+
+
+def claim_flag_overdue(*, claim: Claim) -> Claim:
+    """Flag an open claim past its response time to the seller (timer)."""
+    return _stamp_once(claim, "flagged_overdue_at", "overdue")
 
 
 def claim_escalate(*, claim: Claim) -> Claim:
     """Pass an unanswered claim to the operators (timer)."""
-    with transaction.atomic():
-        claim = _lock_claim(claim)
-        if not claim.is_open or claim.escalated_at:
-            return claim
-        claim.escalated_at = timezone.now()
-        claim.save(update_fields=["escalated_at"])
-        record_event(claim.order, actor=None, claim=claim, kind="claim.escalated")
-        notify(shop=claim.shop, kind="claim_escalated", order=claim.order, claim=claim)
-    return claim
+    return _stamp_once(claim, "escalated_at", "escalated")
 
 
 @records_refusal("claim.operator_withdraw", _order_of)
