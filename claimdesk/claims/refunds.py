@@ -25,6 +25,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from claimdesk.accounts.roles import require_role
+from claimdesk.core.bulk import insert_row
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
@@ -124,7 +125,7 @@ def refund_create(
     at_once = destination == RefundDestination.BALANCE or refund.amount_minor == 0
     if at_once:  # inserted as succeeded: one INSERT instead of an INSERT and an UPDATE
         _mark_succeeded(refund, reference="balance")
-    refund.save(force_insert=True)
+    insert_row(refund)
     record_event(
         order,
         actor=actor,

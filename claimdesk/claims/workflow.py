@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from claimdesk.accounts.models import ShopAddress
+from claimdesk.core.bulk import insert_row
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
@@ -193,21 +194,23 @@ def _create_claim(
         # no savepoint: an IntegrityError becomes a refusal that rolls back the
         # service's whole transaction (or its savepoint when nested) anyway
         with transaction.atomic(savepoint=False):
-            claim = Claim.objects.create(
-                order=order,
-                shop_id=order.shop_id,
-                buyer_id=order.buyer_id,
-                ordered_at=order.ordered_at,
-                type=type,
-                status=status,
-                is_open=status not in {S.CANCEL_COMPLETED, S.UNPAID_CANCELLED},
-                reason_code=reason.code,
-                fault=reason.fault,
-                requested_by=requested_by,
-                completed_at=timezone.now()
-                if status in {S.CANCEL_COMPLETED, S.UNPAID_CANCELLED}
-                else None,
-                **fields,
+            claim = insert_row(
+                Claim(
+                    order=order,
+                    shop_id=order.shop_id,
+                    buyer_id=order.buyer_id,
+                    ordered_at=order.ordered_at,
+                    type=type,
+                    status=status,
+                    is_open=status not in {S.CANCEL_COMPLETED, S.UNPAID_CANCELLED},
+                    reason_code=reason.code,
+                    fault=reason.fault,
+                    requested_by=requested_by,
+                    completed_at=timezone.now()
+                    if status in {S.CANCEL_COMPLETED, S.UNPAID_CANCELLED}
+                    else None,
+                    **fields,
+                )
             )
     except IntegrityError as exc:  # a concurrent request opened one first
         raise DomainError(

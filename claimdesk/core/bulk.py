@@ -1,4 +1,13 @@
-"""Writing many new rows of one model at once: `COPY` on PostgreSQL, a multi-row INSERT elsewhere."""
+"""Writing new rows of one model: `COPY` on PostgreSQL for many, one INSERT for a few.
+
+The services write a handful of rows per action (a claim, its refund, the
+buyer's mail, the history lines, the task rows), and with `Model.save()` or
+`bulk_create` Django builds each INSERT anew from the model's fields, which
+costs several times what sending it does. On PostgreSQL, `insert_rows` and
+`insert_row` build the INSERT of a model's columns once per model and row
+count and prepare each value as `bulk_create` does; elsewhere they are
+`bulk_create`.
+"""
 
 from __future__ import annotations
 
@@ -25,44 +34,104 @@ _AS_IS: tuple[type[models.Field[Any, Any]], ...] = (
 )
 
 
+def insert_row[M: models.Model](obj: M) -> M:
+    """Write the new, unsaved `obj` and give it its id, like `obj.save(force_insert=True)`.
+
+    The same as `insert_rows(type(obj), [obj])`: no model signals are sent,
+    and a value that is an expression (`F()`, `Now()`) is refused.
+    """
+    insert_rows(type(obj), [obj])
+    return obj
+
+
 def insert_rows[M: models.Model](model: type[M], objs: Sequence[M]) -> Sequence[M]:
     """Write the new, unsaved `objs` of `model` and give each its id, like `bulk_create`.
 
-    On PostgreSQL from `COPY_MIN_ROWS` rows on: the ids are taken from the
-    table's sequence in one statement, then the rows are sent with `COPY`.
-    Each value is prepared as `bulk_create` prepares it (defaults and
-    `auto_now` included), except those of the fields in `_AS_IS` and the
-    aware datetimes and dates of fields without `auto_now`, which go as they
-    are. Row triggers fire as for an INSERT. No signals are sent (nor
-    does `bulk_create` send any).
+    On PostgreSQL: from `COPY_MIN_ROWS` rows on, the ids are taken from the
+    table's sequence in one statement, then the rows are sent with `COPY`;
+    fewer go in one INSERT of every column, built once per model and row
+    count (`_insert_sql`), which returns the ids. Each value is prepared as
+    `bulk_create` prepares it (defaults and `auto_now` included), except those
+    of the fields in `_AS_IS` and the aware datetimes and dates of fields
+    without `auto_now`, which go as they are. Row triggers fire as for an
+    INSERT. No signals are sent (nor does `bulk_create` send any).
+    Elsewhere this is `bulk_create`.
     """
     if not objs:
         return objs
-    if connection.vendor != "postgresql" or len(objs) < COPY_MIN_ROWS:
+    if connection.vendor != "postgresql":
         return model._default_manager.bulk_create(objs)
+    given = objs[0].pk is not None  # a uuid the model makes, or an id set on purpose
+    for obj in objs:
+        if (obj.pk is not None) != given:
+            raise ValueError(f"insert_rows({model._meta.label}): give every row its id, or none")
+        # what bulk_create checks: no related object still without its id
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+    if len(objs) < COPY_MIN_ROWS:
+        _insert(model, objs, given)
+    else:
+        _copy(model, objs, given)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
+
+
+def _insert(model: type[models.Model], objs: Sequence[models.Model], given: bool) -> None:
+    """Write a few rows in one INSERT; unless their ids are `given`, read back the database's."""
+    meta = model._meta
+    values = _preparers(model) if given else _preparers(model)[1:]
+    params = []
+    for obj in objs:
+        row = [value(obj) for value in values]
+        if any(hasattr(value, "resolve_expression") for value in row):
+            raise ValueError(f"insert_rows({meta.label}) takes values, not expressions")
+        params.extend(row)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs), given), params)
+        if not given:
+            for obj, (pk_value,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk_value
+
+
+@cache
+def _insert_sql(model: type[models.Model], rows: int, given: bool) -> str:
+    """Return the INSERT of `rows` rows of `model`: every column, the id too if `given`.
+
+    Without it the statement returns the ids, in the rows' order (PostgreSQL
+    gives a multi-row VALUES' RETURNING rows in order).
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = meta.concrete_fields if given else meta.concrete_fields[1:]
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = "" if given else f" RETURNING {quote(str(meta.pk.column))}"
+    values = ", ".join([row] * rows)
+    # the model's own table and columns, and a placeholder for every value
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}{returning}"  # noqa: S608
+
+
+def _copy(model: type[models.Model], objs: Sequence[models.Model], given: bool) -> None:
+    """Write many rows with `COPY`; unless their ids are `given`, take them from the sequence first."""
     meta = model._meta
     table = connection.ops.quote_name(meta.db_table)
     pk = meta.pk
     assert pk is not None  # noqa: S101 - every model has one
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
-            [meta.db_table, pk.column, len(objs)],
-        )
-        for obj, (pk_value,) in zip(objs, cursor.fetchall(), strict=True):
-            # what bulk_create checks: no related object still without its id
-            obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-            obj.pk = pk_value
+        if not given:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+                [meta.db_table, pk.column, len(objs)],
+            )
+            for obj, (pk_value,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk_value
         fields = meta.concrete_fields
         columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
         values = _preparers(model)
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row([value(obj) for value in values])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return objs
 
 
 def insert_values(

@@ -21,13 +21,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import router, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.tasks import Task, TaskResultStatus, task_backends
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.tasks.signals import task_enqueued
 from django.utils.json import normalize_json
+
+from .bulk import insert_rows
 
 if TYPE_CHECKING:
     from django_tasks_db.models import DBTaskResult
@@ -139,7 +141,10 @@ def task_batch() -> Iterator[None]:
     using = router.db_for_write(DBTaskResult)
     for row in rows:  # the backend's own pre_save handler fills run_after
         pre_save.send(DBTaskResult, instance=row, raw=False, using=using, update_fields=None)
-    DBTaskResult.objects.using(using).bulk_create(rows)
+    if using == DEFAULT_DB_ALIAS:
+        insert_rows(DBTaskResult, rows)
+    else:
+        DBTaskResult.objects.using(using).bulk_create(rows)
     for row in rows:
         backend = task_backends[row.backend_name]
         task_enqueued.send(type(backend), task_result=row.task_result)

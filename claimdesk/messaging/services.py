@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from claimdesk.accounts.roles import require_party, require_role, role_of
+from claimdesk.core.bulk import insert_row
 from claimdesk.core.conf import setting
 from claimdesk.core.errors import DomainError, InvalidInput, NotFound
 from claimdesk.core.i18n import lazy_text as _
@@ -113,16 +114,18 @@ def _queue_mail(
     note: Note | None,
     context: dict[str, Any],
 ) -> Notification:
-    notification = Notification.objects.create(
-        recipient=user,
-        shop=shop,
-        email=email,
-        language=language,
-        kind=kind,
-        order=order,
-        claim=claim,
-        note=note,
-        context=context,
+    notification = insert_row(
+        Notification(
+            recipient=user,
+            shop=shop,
+            email=email,
+            language=language,
+            kind=kind,
+            order=order,
+            claim=claim,
+            note=note,
+            context=context,
+        )
     )
     defer(send_notification, notification.pk)
     return notification

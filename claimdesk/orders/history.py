@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from claimdesk.accounts.roles import role_of
-from claimdesk.core.bulk import insert_rows
+from claimdesk.core.bulk import insert_row, insert_rows
 from claimdesk.core.errors import DomainError
 from claimdesk.core.tasks import task_batch
 
@@ -68,7 +68,7 @@ def record_event(
     if batch is not None:
         batch.events.append(event)
         return event
-    event.save(force_insert=True)
+    insert_row(event)
     order_events_recorded.send(sender=OrderEvent, events=[event])
     return event
 

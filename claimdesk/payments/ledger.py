@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from claimdesk.core.bulk import insert_rows, insert_values
+from claimdesk.core.bulk import insert_row, insert_rows, insert_values
 from claimdesk.core.money import Money
 
 from .models import Account, LedgerEntry, LedgerTransaction
@@ -42,10 +42,13 @@ def ledger_post(
         totals[line.amount.currency] += line.amount.minor
     if any(totals.values()):
         raise UnbalancedTransaction(f"{kind} does not balance: {dict(totals)}")
-    txn = LedgerTransaction.objects.create(
-        kind=kind, order_id=order_id, cart_id=cart_id, refund_id=refund_id, memo=memo
+    txn = insert_row(
+        LedgerTransaction(
+            kind=kind, order_id=order_id, cart_id=cart_id, refund_id=refund_id, memo=memo
+        )
     )
-    LedgerEntry.objects.bulk_create(
+    insert_rows(
+        LedgerEntry,
         [
             LedgerEntry(
                 transaction=txn,
@@ -57,7 +60,7 @@ def ledger_post(
             )
             for line in lines
             if line.amount.minor != 0
-        ]
+        ],
     )
     return txn
 
