@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from claimdesk.core.compiled import CompiledRead
 from claimdesk.core.errors import NotFound
 from claimdesk.core.i18n import lazy_text as _
 
@@ -31,19 +32,38 @@ def _not_found(order_no: int) -> NotFound:
     )
 
 
+#: The reads below run for every order page and action: compiled once (core.compiled).
+_SELLER_READ = CompiledRead(
+    lambda order_no, shop_id: Order.objects.select_related("cart", "buyer", "shop").filter(
+        order_no=order_no, shop_id=shop_id
+    ),
+    "order_no",
+    "shop_id",
+)
+_BUYER_READ = CompiledRead(
+    lambda order_no, buyer_id: Order.objects.select_related("cart", "shop").filter(
+        order_no=order_no, buyer_id=buyer_id
+    ),
+    "order_no",
+    "buyer_id",
+)
+_OPERATOR_READ = CompiledRead(
+    lambda order_no: Order.objects.select_related("cart", "buyer", "shop").filter(
+        order_no=order_no
+    ),
+    "order_no",
+)
+
+
 def access_order_for_seller(user: User, order_no: object) -> Order:
     """Return the order `order_no` of the user's shop, or raise NotFound."""
     number = _order_no(order_no)
     if not user.is_authenticated or not user.is_seller or user.shop_id is None:
         raise _not_found(number)
-    order = (
-        Order.objects.select_related("cart", "buyer", "shop")
-        .filter(order_no=number, shop_id=user.shop_id)
-        .first()
-    )
-    if order is None:
-        raise _not_found(number)
-    return order
+    try:
+        return _SELLER_READ.get(order_no=number, shop_id=user.shop_id)
+    except Order.DoesNotExist:
+        raise _not_found(number) from None
 
 
 def access_order_for_buyer(user: User, order_no: object) -> Order:
@@ -51,14 +71,10 @@ def access_order_for_buyer(user: User, order_no: object) -> Order:
     number = _order_no(order_no)
     if not user.is_authenticated or not user.is_buyer:
         raise _not_found(number)
-    order = (
-        Order.objects.select_related("cart", "shop")
-        .filter(order_no=number, buyer_id=user.pk)
-        .first()
-    )
-    if order is None:
-        raise _not_found(number)
-    return order
+    try:
+        return _BUYER_READ.get(order_no=number, buyer_id=user.pk)
+    except Order.DoesNotExist:
+        raise _not_found(number) from None
 
 
 def access_order_for_operator(user: User, order_no: object) -> Order:
@@ -66,10 +82,10 @@ def access_order_for_operator(user: User, order_no: object) -> Order:
     number = _order_no(order_no)
     if not user.is_authenticated or not user.is_operator:
         raise _not_found(number)
-    order = Order.objects.select_related("cart", "buyer", "shop").filter(order_no=number).first()
-    if order is None:
-        raise _not_found(number)
-    return order
+    try:
+        return _OPERATOR_READ.get(order_no=number)
+    except Order.DoesNotExist:
+        raise _not_found(number) from None
 
 
 def access_order_for_platform(external_id: str) -> Order:

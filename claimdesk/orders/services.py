@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 
 from claimdesk.accounts.roles import require_party, require_role
+from claimdesk.core.compiled import CompiledRead
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import clean_memo, clean_short, parse_date
@@ -35,10 +38,18 @@ def lock_order(
     names, `cart__paid_at` for a related row's); every column when empty. A
     column left out costs a query of its own when the action touches it.
     """
-    locked = Order.objects.select_for_update(of=("self",)).select_related(*related)
-    if only:
-        locked = locked.only(*only)
-    return locked.get(pk=order.pk)
+    return _lock_read(related, only).get(pk=order.pk)
+
+
+@functools.cache
+def _lock_read(related: tuple[str, ...], only: tuple[str, ...]) -> CompiledRead[Order]:
+    """The locking read of `lock_order` for these related rows and columns, compiled once."""
+
+    def build(pk: int) -> QuerySet[Order]:
+        locked = Order.objects.select_for_update(of=("self",)).select_related(*related)
+        return (locked.only(*only) if only else locked).filter(pk=pk)
+
+    return CompiledRead(build, "pk")
 
 
 def _status_error(order: Order, action: str | Promise) -> DomainError:
