@@ -33,9 +33,11 @@ import psycopg.types.json
 
 REPLAY_DB_SUFFIX = "_replay"
 
-#: A uuid array as psycopg writes it, '{hex,hex}'::uuid[] (the task ids): each
+#: A uuid array as psycopg writes it, '{hex,hex}'::uuid[] (task ids of an UNNEST): each
 #: replayed transaction needs ids of its own.
 _UUID_ARRAY = re.compile(r"'\{([0-9a-f]{32}(?:,[0-9a-f]{32})*)\}'::uuid\[\]")
+#: A uuid as psycopg writes it, 'hex'::uuid (a task id of a multi-row VALUES).
+_UUID = re.compile(r"'[0-9a-f]{32}'::uuid(?!\[)")
 #: psycopg types an integer array by its largest value ('{8423,8423}'::int2[]):
 #: the replayed ids are larger, so every integer array becomes bigint.
 _SMALL_INT_ARRAY = re.compile(r"'::int[24]\[\]")
@@ -111,6 +113,7 @@ def _record(order_id: int) -> list[str]:
     lines = []
     for index, (statement, prefix) in enumerate(recorded):
         text = _UUID_ARRAY.sub(_fresh_uuids, " ".join(statement.split()))
+        text = _UUID.sub("gen_random_uuid()", text)
         text = _SMALL_INT_ARRAY.sub("'::int8[]", text)
         text = _MARKED.sub(
             functools.partial(_variable, list(variables_before(index).values())), text

@@ -74,3 +74,83 @@ def test_a_large_batch_writes_the_rows_a_small_one_writes(postgres: None, operat
     )
     assert sum(ledger_total().values()) == 0
     assert_tallies_exact([copied.shop_id], zones=("Asia/Tokyo",))
+
+
+def _copy(obj: models.Model, **changes: Any) -> models.Model:
+    values = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    values.pop(obj._meta.pk.attname)  # type: ignore[union-attr]
+    return type(obj)(**(values | changes))
+
+
+def _row(obj: models.Model, leave_out: set[str]) -> dict[str, Any]:
+    row = type(obj)._default_manager.filter(pk=obj.pk).values().get()
+    return {k: v for k, v in row.items() if k not in leave_out}
+
+
+def test_a_few_rows_go_in_as_save_writes_them(postgres: None, seller: User, buyer: User) -> None:
+    """insert_row's INSERT, built once per model, writes what Django's own INSERT writes."""
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.replay import seller_cancel
+    from claimdesk.claims.models import Claim
+    from claimdesk.core.bulk import insert_row, insert_rows
+    from claimdesk.messaging.models import Notification
+    from claimdesk.payments.models import Refund
+    from tests.factories import order_in
+
+    order = order_in("new", seller=seller, buyer=buyer, method="balance")
+    seller_cancel(seller, order)  # a claim, its refund settled at once, ledger, mails, tasks
+    samples: list[tuple[models.Model, dict[str, Any], dict[str, Any], set[str]]] = [
+        (Claim.objects.get(order=order), {"is_open": False}, {"is_open": False}, set()),
+        (
+            Refund.objects.get(order=order),
+            {"idempotency_key": "copy-a"},
+            {"idempotency_key": "copy-b"},
+            {"idempotency_key", "claim_id"},  # a claim has one refund: each copy gets its own
+        ),
+        (Notification.objects.filter(order=order).latest("pk"), {}, {}, set()),
+        (OrderEvent.objects.filter(order=order).latest("pk"), {}, {}, set()),
+        (LedgerTransaction.objects.get(order=order), {}, {}, set()),
+        (LedgerEntry.objects.filter(order=order).latest("pk"), {}, {}, set()),
+        (DBTaskResult.objects.latest("enqueued_at"), {}, {}, {"enqueued_at"}),
+    ]
+    claims: list[Any] = []
+    for obj, change_a, change_b, differ in samples:
+        leave_out = {"id"} | differ
+        if isinstance(obj, DBTaskResult):
+            change_a, change_b = {"id": DBTaskResult().id}, {"id": DBTaskResult().id}
+        if isinstance(obj, Refund):
+            change_a, change_b = (
+                change_a | {"claim_id": claims[0]},
+                change_b | {"claim_id": claims[1]},
+            )
+        by_save = _copy(obj, **change_a)
+        by_save.save(force_insert=True)
+        by_insert = insert_row(_copy(obj, **change_b))
+        assert by_insert.pk is not None and by_insert.pk != by_save.pk
+        assert not by_insert._state.adding
+        assert _row(by_insert, leave_out) == _row(by_save, leave_out), type(obj).__name__
+        assert _row(by_save, leave_out) == _row(obj, leave_out), type(obj).__name__
+        if isinstance(obj, Claim):
+            claims = [by_save.pk, by_insert.pk]
+    events = insert_rows(OrderEvent, [_copy(samples[3][0]) for _ in range(3)])
+    assert [e.pk for e in events] == sorted(e.pk for e in events)  # ids in the rows' order
+    assert len({e.pk for e in events}) == 3
+
+
+def test_insert_rows_refuses_what_it_cannot_write_the_same_way(
+    postgres: None, seller: User, buyer: User
+) -> None:
+    from django.db.models import F
+
+    from claimdesk.core.bulk import insert_rows
+    from tests.factories import order_in
+
+    order = order_in("new", seller=seller, buyer=buyer)
+    event = OrderEvent.objects.filter(order=order).latest("pk")
+    before = OrderEvent.objects.count()
+    with pytest.raises(ValueError, match="not expressions"):
+        insert_rows(OrderEvent, [_copy(event, kind=F("reason"))])
+    with pytest.raises(ValueError, match="give every row its id, or none"):
+        insert_rows(OrderEvent, [_copy(event), _copy(event, id=10**9)])
+    assert OrderEvent.objects.count() == before

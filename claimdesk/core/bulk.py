@@ -106,10 +106,11 @@ def _insert_sql(model: type[models.Model], rows: int, given: bool) -> str:
     fields = meta.concrete_fields if given else meta.concrete_fields[1:]
     columns = ", ".join(quote(str(f.column)) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    returning = "" if given else f" RETURNING {quote(str(meta.pk.column))}"
+    table = quote(meta.db_table)
+    returning = "" if given else f" RETURNING {table}.{quote(str(meta.pk.column))}"  # as Django
     values = ", ".join([row] * rows)
     # the model's own table and columns, and a placeholder for every value
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}{returning}"  # noqa: S608
+    return f"INSERT INTO {table} ({columns}) VALUES {values}{returning}"  # noqa: S608
 
 
 def _copy(model: type[models.Model], objs: Sequence[models.Model], given: bool) -> None:

@@ -16,15 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import MultipleObjectsReturned
 from django.db import connections, models
-from django.db.models.query import QuerySet, get_related_populators
+from django.db.models.query import MAX_GET_RESULTS, QuerySet, get_related_populators
 from django.db.transaction import TransactionManagementError
 
 #: The stand-in values the query is compiled with: integers inside the range of
 #: a 32-bit column (the ORM drops a lookup on a value out of its column's range),
 #: and unlikely to be a constant of the query itself (which is checked).
 _STAND_IN = 2_147_480_011
+
+#: The values an integer column can hold at most (a 64-bit one): a value outside
+#: them finds nothing, as the ORM decides before asking the database.
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class _Plan:
 class CompiledRead[M: models.Model]:
     """`build(**values).get()` for integer `values`, compiled once per database.
 
+    The SQL is the one `QuerySet.get()` sends (no ordering, a limit of
+    `MAX_GET_RESULTS` rows), with the values as bound parameters.
+
     `build` must give the same query for every value but the ones passed,
     and take each value as a bound parameter of a lookup (`pk=value`), not
     in the query's structure (a slice, a column choice).
@@ -66,7 +72,12 @@ class CompiledRead[M: models.Model]:
             )
         params = list(plan.params)
         for name, position in plan.slots:
-            params[position] = int(values[name])
+            value = int(values[name])
+            if not _INT64[0] <= value <= _INT64[1]:  # no integer column holds it
+                raise plan.model.DoesNotExist(  # type: ignore[attr-defined]
+                    f"{plan.model._meta.object_name} matching query does not exist."
+                )
+            params[position] = value
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchmany(2)
@@ -75,7 +86,7 @@ class CompiledRead[M: models.Model]:
                 f"{plan.model._meta.object_name} matching query does not exist."
             )
         if len(rows) > 1:
-            raise MultipleObjectsReturned(
+            raise plan.model.MultipleObjectsReturned(  # type: ignore[attr-defined]
                 f"get() returned more than one {plan.model._meta.object_name}"
             )
         row = rows[0]
@@ -91,6 +102,14 @@ class CompiledRead[M: models.Model]:
     def _compile(self, using: str) -> _Plan:
         stand_ins = {name: _STAND_IN + i for i, name in enumerate(self._names)}
         queryset = self._build(**stand_ins).using(using)
+        # the query QuerySet.get() sends: no ordering, at most MAX_GET_RESULTS rows
+        if queryset.query.can_filter() and not queryset.query.distinct_fields:
+            queryset = queryset.order_by()
+        if (
+            not queryset.query.select_for_update
+            or connections[using].features.supports_select_for_update_with_limit
+        ):
+            queryset.query.set_limits(high=MAX_GET_RESULTS)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = []

@@ -46,7 +46,9 @@ def _lock_read(related: tuple[str, ...], only: tuple[str, ...]) -> CompiledRead[
     """The locking read of `lock_order` for these related rows and columns, compiled once."""
 
     def build(pk: int) -> QuerySet[Order]:
-        locked = Order.objects.select_for_update(of=("self",)).select_related(*related)
+        locked = Order.objects.select_for_update(of=("self",))
+        if related:  # select_related() with no names would follow every relation
+            locked = locked.select_related(*related)
         return (locked.only(*only) if only else locked).filter(pk=pk)
 
     return CompiledRead(build, "pk")

@@ -1,0 +1,160 @@
+"""A read compiled once (core.compiled) gives what the queryset it stands for gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection, models, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from claimdesk.accounts.models import User
+from claimdesk.claims.cancel import SELLER_CANCEL_COLUMNS
+from claimdesk.core.compiled import CompiledRead
+from claimdesk.core.errors import NotFound
+from claimdesk.orders.access import (
+    access_order_for_buyer,
+    access_order_for_operator,
+    access_order_for_seller,
+)
+from claimdesk.orders.models import Order
+from claimdesk.orders.services import lock_order
+from tests.factories import BuyerFactory, OperatorFactory, SellerFactory, order_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _state(obj: models.Model | None) -> Any:
+    """The instance as the code sees it: loaded columns, deferred ones, related rows read with it."""
+    if obj is None:
+        return None
+    return (
+        type(obj),
+        obj.__dict__ | {"_state": None},
+        obj.get_deferred_fields(),
+        obj._state.adding,
+        obj._state.db,
+        {name: _state(rel) for name, rel in obj._state.fields_cache.items()},
+    )
+
+
+@pytest.mark.parametrize(
+    ("related", "only"),
+    [
+        (("cart", "shop", "buyer"), ()),
+        (("cart", "buyer"), SELLER_CANCEL_COLUMNS),
+        ((), ()),
+        (("cart",), ("order_no", "cart__paid_at")),
+    ],
+)
+def test_the_lock_reads_what_the_queryset_reads(
+    seller: User, buyer: User, related: tuple[str, ...], only: tuple[str, ...]
+) -> None:
+    order = order_in("new", seller=seller, buyer=buyer)
+    queryset = Order.objects.select_for_update(of=("self",))
+    queryset = queryset.select_related(*related) if related else queryset
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as orm:
+            expected = (queryset.only(*only) if only else queryset).get(pk=order.pk)
+        with CaptureQueriesContext(connection) as queries:
+            locked = lock_order(order, related=related, only=only)
+            again = lock_order(order, related=related, only=only)
+    assert _state(locked) == _state(expected)
+    assert _state(again) == _state(expected)
+    # one statement each, the related rows in it, the very one QuerySet.get() sends
+    assert [q["sql"] for q in queries] == [orm[0]["sql"]] * 2
+    if connection.features.has_select_for_update:
+        assert all(" FOR UPDATE" in q["sql"] for q in queries)
+
+
+@pytest.mark.django_db(transaction=True)  # outside the test's own transaction
+def test_the_lock_is_refused_outside_a_transaction_where_the_orm_refuses_it(
+    seller: User, buyer: User
+) -> None:
+    order = order_in("new", seller=seller, buyer=buyer)
+    queryset = Order.objects.select_for_update(of=("self",)).filter(pk=order.pk)
+    try:
+        list(queryset)
+    except TransactionManagementError:
+        with pytest.raises(TransactionManagementError):
+            lock_order(order)
+        assert connection.features.has_select_for_update  # PostgreSQL refuses
+    else:  # SQLite has no row locks and refuses nothing
+        assert lock_order(order).pk == order.pk
+        assert not connection.features.has_select_for_update
+
+
+def test_a_missing_row_is_the_models_does_not_exist(seller: User, buyer: User) -> None:
+    order = order_in("new", seller=seller, buyer=buyer)
+    with transaction.atomic(), pytest.raises(Order.DoesNotExist):
+        lock_order(Order(pk=order.pk + 1000))
+
+
+def test_a_value_must_be_one_bound_parameter() -> None:
+    twice = CompiledRead(lambda pk: Order.objects.filter(pk=pk, cart_id=pk), "pk")
+    with pytest.raises(ValueError, match="exactly one bound parameter"):
+        twice.get(pk=1)
+    missing = CompiledRead(lambda pk: Order.objects.all(), "pk")
+    with pytest.raises(ValueError, match="exactly one bound parameter"):
+        missing.get(pk=1)
+
+
+def test_the_access_reads_give_the_order_to_its_own_people_only(
+    seller: User, other_seller: User, buyer: User, other_buyer: User, operator: User
+) -> None:
+    order = order_in("new", seller=seller, buyer=buyer)
+    related = Order.objects.select_related("cart", "buyer", "shop")
+    assert _state(access_order_for_seller(seller, order.order_no)) == _state(
+        related.get(pk=order.pk)
+    )
+    assert _state(access_order_for_buyer(buyer, str(order.order_no))) == _state(
+        Order.objects.select_related("cart", "shop").get(pk=order.pk)
+    )
+    assert _state(access_order_for_operator(operator, order.order_no)) == _state(
+        related.get(pk=order.pk)
+    )
+    for stranger, read in (
+        (other_seller, access_order_for_seller),
+        (other_buyer, access_order_for_buyer),
+        (seller, access_order_for_buyer),
+        (buyer, access_order_for_seller),
+        (seller, access_order_for_operator),
+    ):
+        with pytest.raises(NotFound) as refused:
+            read(stranger, order.order_no)
+        assert refused.value.code == "order_not_found"
+
+
+class TestAnyOrderNumber(TestCase):
+    """Whatever number arrives, the compiled read finds the order or says it was not found."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.seller = SellerFactory()
+        cls.buyer = BuyerFactory()
+        cls.operator = OperatorFactory()
+        cls.order = order_in("new", seller=cls.seller, buyer=cls.buyer)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        number=st.one_of(
+            st.integers(),
+            st.integers(min_value=-(2**80), max_value=2**80),
+            st.sampled_from([0, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2_147_480_011]),
+        )
+    )
+    def test_any_number(self, number: int) -> None:
+        for user, read in (
+            (self.seller, access_order_for_seller),
+            (self.buyer, access_order_for_buyer),
+            (self.operator, access_order_for_operator),
+        ):
+            if number == self.order.order_no:
+                assert read(user, number).pk == self.order.pk
+                continue
+            with pytest.raises(NotFound):
+                read(user, number)
