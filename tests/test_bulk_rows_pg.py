@@ -154,3 +154,35 @@ def test_insert_rows_refuses_what_it_cannot_write_the_same_way(
     with pytest.raises(ValueError, match="give every row its id, or none"):
         insert_rows(OrderEvent, [_copy(event), _copy(event, id=10**9)])
     assert OrderEvent.objects.count() == before
+
+
+def test_update_row_changes_what_queryset_update_changes(
+    postgres: None, seller: User, buyer: User
+) -> None:
+    """update_row's UPDATE, built once per model and column list, is QuerySet.update's."""
+    from django.utils import timezone
+
+    from claimdesk.claims.models import Claim
+    from claimdesk.core.bulk import update_row
+    from tests.factories import order_in
+
+    first = order_in("new", seller=seller, buyer=buyer)
+    second = order_in("new", seller=seller, buyer=buyer)
+    now = timezone.now()
+    values = {"cancelled_at": now, "version": first.version + 1, "buyer_request": "急ぎ"}
+    assert update_row(Order, first.pk, values) == 1
+    assert Order.objects.filter(pk=second.pk).update(**values) == 1
+    changed = Order.objects.values(*values)
+    assert changed.get(pk=first.pk) == changed.get(pk=second.pk) == values
+    # a guard that no longer holds changes nothing; None clears a column
+    version = values["version"]
+    assert update_row(Order, first.pk, {"version": 99}, where={"version": version - 1}) == 0
+    assert update_row(Order, first.pk, {"cancelled_at": None}, where={"version": version}) == 1
+    assert Order.objects.get(pk=first.pk).cancelled_at is None
+    assert Order.objects.get(pk=first.pk).version == version
+    with pytest.raises(ValueError, match="plain values"):
+        update_row(Order, first.pk, {"version": 3}, where={"cancelled_at": None})
+    with pytest.raises(ValueError, match="plain values"):
+        update_row(Order, first.pk, {"version": models.F("version") + 1})
+    assert Order.objects.get(pk=first.pk).version == version
+    assert update_row(Claim, 10**9, {"status": 1}) == 0

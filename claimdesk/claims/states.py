@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from claimdesk.accounts.roles import role_of
+from claimdesk.core.bulk import update_row
 from claimdesk.core.errors import Conflict, DomainError, Forbidden
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders.history import record_event
@@ -130,9 +131,13 @@ def transition(
     old = claim.status
     is_open = to not in TERMINAL_STATUSES
     completed_at = timezone.now() if not is_open else None
-    updated = Claim.objects.filter(pk=claim.pk, status=old).update(
-        status=to, is_open=is_open, completed_at=completed_at, previous_status=old
-    )
+    changed = {
+        "status": to,
+        "is_open": is_open,
+        "completed_at": completed_at,
+        "previous_status": old,
+    }
+    updated = update_row(Claim, claim.pk, changed, where={"status": old})
     if updated != 1:
         raise Conflict(
             "claim_changed",

@@ -12,11 +12,11 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from claimdesk.accounts.models import ShopAddress
-from claimdesk.core.bulk import insert_row
+from claimdesk.core.bulk import insert_row, update_row
 from claimdesk.core.errors import DomainError, InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.money import Money
@@ -242,9 +242,10 @@ def _live_orders_left(order: Order) -> int:
 
 def _mark_order(order: Order, field: str, *, actor: User | None, claim: Claim) -> None:
     now = timezone.now()
+    if not update_row(Order, order.pk, {f"{field}_at": now, "version": order.version + 1}):
+        raise DatabaseError("Save with update_fields did not affect any rows.")  # as save()
     setattr(order, f"{field}_at", now)
     order.version += 1
-    order.save(update_fields=[f"{field}_at", "version"])
     record_event(
         order,
         actor=actor,

@@ -1,12 +1,14 @@
-"""Writing new rows of one model: `COPY` on PostgreSQL for many, one INSERT for a few.
+"""Writing rows: `COPY` on PostgreSQL for many new ones, one INSERT for a few, and
+the UPDATE of a few columns of one row.
 
 The services write a handful of rows per action (a claim, its refund, the
-buyer's mail, the history lines, the task rows), and with `Model.save()` or
-`bulk_create` Django builds each INSERT anew from the model's fields, which
-costs several times what sending it does. On PostgreSQL, `insert_rows` and
-`insert_row` build the INSERT of a model's columns once per model and row
-count and prepare each value as `bulk_create` does; elsewhere they are
-`bulk_create`.
+buyer's mail, the history lines, the task rows) and change a few columns of
+others (the order's cancelled time, the claim's status), and Django builds
+each INSERT and UPDATE anew from the model's fields, which costs several
+times what sending it does. On PostgreSQL, `insert_rows`, `insert_row` and
+`update_row` build their statement once per model and column list and
+prepare each value as Django does; elsewhere they are Django's own
+`bulk_create` and `QuerySet.update`.
 """
 
 from __future__ import annotations
@@ -111,6 +113,51 @@ def _insert_sql(model: type[models.Model], rows: int, given: bool) -> str:
     values = ", ".join([row] * rows)
     # the model's own table and columns, and a placeholder for every value
     return f"INSERT INTO {table} ({columns}) VALUES {values}{returning}"  # noqa: S608
+
+
+def update_row(
+    model: type[models.Model],
+    pk: Any,
+    values: dict[str, Any],
+    *,
+    where: dict[str, Any] | None = None,
+) -> int:
+    """Set `values` on the row `pk` of `model` if its columns match `where`; return the rows changed.
+
+    The same as `model.objects.filter(pk=pk, **where).update(**values)`: values
+    are prepared by their fields (`auto_now` is not applied), no signals are
+    sent, and the values and `where` take plain values (by field name), not
+    expressions; `where` takes no None.
+    """
+    where = where or {}
+    if connection.vendor != "postgresql":
+        return model._default_manager.filter(pk=pk, **where).update(**values)
+    meta = model._meta
+    params = []
+    for name, value in (*values.items(), *where.items()):
+        if hasattr(value, "resolve_expression") or (value is None and name in where):
+            raise ValueError(f"update_row({meta.label}, {name}) takes plain values")
+        params.append(meta.get_field(name).get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    params.append(pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(model, tuple(values), tuple(where)), params)
+        return cursor.rowcount
+
+
+@cache
+def _update_sql(model: type[models.Model], names: tuple[str, ...], where: tuple[str, ...]) -> str:
+    """Return the UPDATE of the columns of fields `names` of one row matching `where`."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
+
+    assignments = ", ".join(f"{column(n)} = %s" for n in names)
+    pk = quote(str(meta.pk.column))
+    conditions = " AND ".join([*(f"{column(n)} = %s" for n in where), f"{pk} = %s"])
+    # the model's own table and columns, and a placeholder for every value
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
 
 
 def _copy(model: type[models.Model], objs: Sequence[models.Model], given: bool) -> None:
