@@ -82,7 +82,7 @@ def insert_rows[M: models.Model](model: type[M], objs: Sequence[M]) -> Sequence[
 def _insert(model: type[models.Model], objs: Sequence[models.Model], given: bool) -> None:
     """Write a few rows in one INSERT; unless their ids are `given`, read back the database's."""
     meta = model._meta
-    values = _preparers(model) if given else _preparers(model)[1:]
+    values = _preparers(model, with_pk=given)
     params = []
     for obj in objs:
         row = [value(obj) for value in values]
@@ -105,7 +105,7 @@ def _insert_sql(model: type[models.Model], rows: int, given: bool) -> str:
     """
     meta = model._meta
     quote = connection.ops.quote_name
-    fields = meta.concrete_fields if given else meta.concrete_fields[1:]
+    fields = _fields(model, with_pk=given)
     columns = ", ".join(quote(str(f.column)) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = quote(meta.db_table)
@@ -216,9 +216,17 @@ def insert_values(
 
 
 @cache
-def _preparers(model: type[models.Model]) -> list[Callable[[models.Model], Any]]:
-    """Return, per concrete field of `model`, how to read an instance's column value."""
-    return [_preparer(field) for field in model._meta.concrete_fields]
+def _fields(model: type[models.Model], *, with_pk: bool) -> list[models.Field[Any, Any]]:
+    """Return the concrete fields of `model`, its primary key only if `with_pk`."""
+    return [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+
+
+@cache
+def _preparers(
+    model: type[models.Model], *, with_pk: bool = True
+) -> list[Callable[[models.Model], Any]]:
+    """Return, per field of `_fields(model)`, how to read an instance's column value."""
+    return [_preparer(field) for field in _fields(model, with_pk=with_pk)]
 
 
 def _preparer(field: models.Field[Any, Any]) -> Callable[[models.Model], Any]:
