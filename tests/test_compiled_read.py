@@ -158,3 +158,24 @@ class TestAnyOrderNumber(TestCase):
                 continue
             with pytest.raises(NotFound):
                 read(user, number)
+
+
+@pytest.mark.parametrize("number", ["0", "2147480011", "9223372036854775808", "9" * 40])
+def test_order_numbers_nobody_has_are_not_found_over_http(
+    client: Any, seller: User, buyer: User, operator: User, number: str
+) -> None:
+    """Any number in an order's address, however large, answers the portal's 404, changing nothing."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    pages = [
+        (seller, f"/seller/orders/{number}/", "get"),
+        (seller, f"/seller/orders/{number}/cancel/", "post"),
+        (buyer, f"/my/orders/{number}/", "get"),
+        (operator, f"/console/orders/{number}/", "get"),
+    ]
+    for user, url, method in pages:
+        client.force_login(user)
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, url
+        assert "<main" in response.content.decode(), url  # the portal's refusal page
+    order.refresh_from_db()
+    assert order.cancelled_at is None
