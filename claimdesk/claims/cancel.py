@@ -37,6 +37,7 @@ from .workflow import (
     _refuse_closed_or_claimed,
     _system_reason,
     _tell_buyer,
+    _tell_shop,
 )
 
 if TYPE_CHECKING:
@@ -127,13 +128,7 @@ def claim_request_cancel(*, actor: User, order: Order, reason: str, memo: str = 
             requested_by="buyer",
             buyer_memo=memo,
         )
-        notify(
-            shop=order.shop,
-            kind="cancel_requested",
-            order=order,
-            claim=claim,
-            context={"memo": memo},
-        )
+        _tell_shop(claim, kind="cancel_requested", memo=memo)
     return claim
 
 
@@ -306,13 +301,7 @@ def claim_withdraw(*, actor: User, claim: Claim, memo: str = "") -> Claim:
     with transaction.atomic():
         claim = _lock_claim(claim)
         transition(claim, "withdraw", S.WITHDRAWN, actor=actor, memo=memo)
-        notify(
-            shop=claim.order.shop,
-            kind="claim_withdrawn",
-            order=claim.order,
-            claim=claim,
-            context={"memo": memo},
-        )
+        _tell_shop(claim, kind="claim_withdrawn", memo=memo)
     return claim
 
 

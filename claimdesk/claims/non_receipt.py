@@ -10,7 +10,6 @@ from claimdesk.accounts.roles import require_party, require_role
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.core.validation import clean_memo
-from claimdesk.messaging.services import notify
 from claimdesk.orders.history import records_refusal
 from claimdesk.orders.models import Order
 from claimdesk.orders.services import lock_order
@@ -30,6 +29,7 @@ from .workflow import (
     _refuse_closed_or_claimed,
     _system_reason,
     _tell_buyer,
+    _tell_shop,
 )
 
 if TYPE_CHECKING:
@@ -84,13 +84,7 @@ def claim_report_non_receipt(
             non_receipt_duty=duty,
             missing_quantity=missing_quantity if duty == NonReceiptDuty.SL else None,
         )
-        notify(
-            shop=order.shop,
-            kind="non_receipt_reported",
-            order=order,
-            claim=claim,
-            context={"memo": memo},
-        )
+        _tell_shop(claim, kind="non_receipt_reported", memo=memo)
     return claim
 
 

@@ -33,6 +33,7 @@ from .workflow import (
     _reason,
     _refund_for,
     _tell_buyer,
+    _tell_shop,
 )
 
 if TYPE_CHECKING:
@@ -72,13 +73,7 @@ def claim_operator_withdraw(*, actor: User, claim: Claim, reason: str) -> Claim:
         transition(claim, "operator_withdraw", S.WITHDRAWN, actor=actor, memo=text)
         claim.operator_memo = text
         claim.save(update_fields=["operator_memo"])
-        notify(
-            shop=claim.order.shop,
-            kind="claim_withdrawn",
-            order=claim.order,
-            claim=claim,
-            context={"memo": text},
-        )
+        _tell_shop(claim, kind="claim_withdrawn", memo=text)
         notify(
             recipient=claim.order.buyer,
             kind="claim_withdrawn",
@@ -134,13 +129,7 @@ def claim_operator_cancel(*, actor: User, order: Order, reason: str, memo: str) 
         _mark_order(order, "cancelled", actor=actor, claim=claim)
         _refund_for(claim, actor=actor, include_shipping=True, grant_payment_fee=True)
         _tell_buyer(claim, kind="order_cancelled", memo=text)
-        notify(
-            shop=order.shop,
-            kind="claim_status_changed",
-            order=order,
-            claim=claim,
-            context={"memo": text},
-        )
+        _tell_shop(claim, kind="claim_status_changed", memo=text)
     return claim
 
 
@@ -203,11 +192,5 @@ def claim_operator_decide(*, actor: User, claim: Claim, decision: str, reason: s
             _mark_order(order, "returned", actor=actor, claim=claim)
             _refund_for(claim, actor=actor, include_shipping=claim.type == ClaimType.NON_RECEIPT)
         _tell_buyer(claim, memo=text)
-        notify(
-            shop=order.shop,
-            kind="claim_status_changed",
-            order=order,
-            claim=claim,
-            context={"memo": text},
-        )
+        _tell_shop(claim, kind="claim_status_changed", memo=text)
     return claim

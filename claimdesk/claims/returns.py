@@ -41,6 +41,7 @@ from .workflow import (
     _refund_for,
     _refuse_closed_or_claimed,
     _tell_buyer,
+    _tell_shop,
 )
 
 if TYPE_CHECKING:
@@ -102,13 +103,7 @@ def claim_request_return(
                 body=memo or str(why.label),
                 attachments=photos,
             )
-        notify(
-            shop=order.shop,
-            kind="exchange_requested" if exchange else "return_requested",
-            order=order,
-            claim=claim,
-            context={"memo": memo},
-        )
+        _tell_shop(claim, kind="exchange_requested" if exchange else "return_requested", memo=memo)
     return claim
 
 

@@ -354,3 +354,14 @@ def _tell_buyer(claim: Claim, *, kind: str = "claim_status_changed", **extra: An
         claim=claim,
         context={"memo": claim.seller_memo or claim.buyer_memo, **extra},
     )
+
+
+def _tell_shop(claim: Claim, *, kind: str, memo: str) -> None:
+    """Tell the shop's staff that `claim` changed (`kind`), with `memo`."""
+    notify(
+        shop=claim.order.shop,
+        kind=kind,
+        order=claim.order,
+        claim=claim,
+        context={"memo": memo},
+    )
