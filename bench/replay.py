@@ -1,10 +1,11 @@
 """The database's own share of a cancel: the service's statements replayed by pgbench.
 
 `bench.cancel` calls `replay()` after its service run. It records the exact
-statements one card cancel and one balance cancel send (through the
-service, on two orders of the generated data, with the values psycopg
-binds), turns them into a pgbench script in which the order, cart, buyer and
-every id a statement returns are variables, and runs that script with the
+statements one card cancel and one balance cancel send as its workers send
+them (the portal's read of the order, then the service, on two orders of the
+generated data, with the values psycopg binds), turns them into a pgbench
+script in which the order, its number, cart, buyer and every id a statement
+returns are variables, and runs that script with the
 same number of clients on a copy of the database (CREATE DATABASE …
 TEMPLATE, dropped afterwards, so the replayed rows never mix with the
 application's data). Each transaction takes the next paid, unshipped order
@@ -57,14 +58,18 @@ def seller_cancel(actor: Any, order: Any) -> None:
 
 
 def _record(order_id: int) -> list[str]:
-    """Cancel `order_id` through the service; return its statements as pgbench lines.
+    """Cancel `order_id` as bench.cancel's workers do; return the statements as pgbench lines.
+
+    What is recorded is what a worker's timed loop sends: the portal's read of
+    the order (`access_order_for_seller`), then the cancel through the service.
 
     Each statement is rendered with its values as literals (psycopg's
     ClientCursor.mogrify). A statement that returns one id stores it with
     pgbench's \\gset as `<table>_<n>_id`; the order, cart, buyer and shop, and
     those ids in the statements after the one that returned them, become
-    variables: where they are a bound value, or a number in one (the task
-    arguments' JSON), never a number of the SQL text itself (`LIMIT 21`).
+    variables, and so does the order's number: where they are a bound value,
+    or a number in one (the task arguments' and the mail's JSON), never a
+    number of the SQL text itself (`LIMIT 21`).
     Raises ValueError if two of those ids (or the seller's) are equal, as one
     could then not be told from the other.
     """
@@ -72,6 +77,7 @@ def _record(order_id: int) -> list[str]:
     from django.db import connection
 
     from claimdesk.accounts.models import User
+    from claimdesk.orders.access import access_order_for_seller
     from claimdesk.orders.models import Order
 
     order = Order.objects.get(pk=order_id)
@@ -96,13 +102,19 @@ def _record(order_id: int) -> list[str]:
         recorded.append((render.mogrify(sql, marked), prefix))
         return result
 
-    given = {order.pk: "oid", order.cart_id: "cid", order.buyer_id: "bid", order.shop_id: "sid"}
+    given = {
+        order.pk: "oid",
+        order.order_no: "ono",
+        order.cart_id: "cid",
+        order.buyer_id: "bid",
+        order.shop_id: "sid",
+    }
 
     def variables_before(index: int) -> dict[int, str]:
         return {**given, **{value: name for at, value, name in returned if at < index}}
 
     with connection.execute_wrapper(wrapper):
-        seller_cancel(actor, order)
+        seller_cancel(actor, access_order_for_seller(actor, order.order_no))
     # The seller's id is not replayed (the history keeps the recorded seller), so it must not
     # be taken for one that is, unless it is the shop's own (the generated shops' one seller
     # has the shop's id, and the candidate's seller then has the candidate's shop id too).
@@ -158,7 +170,7 @@ def _marked(value: Any, marks: dict[int, int]) -> Any:
 ONE_CALL = "SELECT bench_replay_cancel(nextval('bench_replay_next'));\n"
 
 #: pgbench's variables in a script of `build_script` (a ":word" in a value stays as it is).
-_VARIABLE = re.compile(r"(?<![:\w]):(k|oid|cid|bid|sid|balance|[a-z_]+_\d+_id)(?!\w)")
+_VARIABLE = re.compile(r"(?<![:\w]):(k|oid|ono|cid|bid|sid|balance|[a-z_]+_\d+_id)(?!\w)")
 _LITERAL = re.compile(r"(E'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')")
 
 
@@ -186,8 +198,8 @@ def as_function(script: str) -> str:
             continue
         if line.startswith("SELECT order_id AS oid"):
             line = (
-                "SELECT order_id, cart_id, buyer_id, shop_id, balance "
-                "INTO v_oid, v_cid, v_bid, v_sid, v_balance "
+                "SELECT order_id, order_no, cart_id, buyer_id, shop_id, balance "
+                "INTO v_oid, v_ono, v_cid, v_bid, v_sid, v_balance "
                 "FROM bench_replay_candidate WHERE k = p_k;"
             )
         elif line == "\\if :balance":
@@ -240,7 +252,8 @@ def build_script(card: list[str], balance: list[str]) -> str:
     return "\n".join(
         [
             "SELECT nextval('bench_replay_next') AS k \\gset",
-            "SELECT order_id AS oid, cart_id AS cid, buyer_id AS bid, shop_id AS sid, balance "
+            "SELECT order_id AS oid, order_no AS ono, cart_id AS cid, buyer_id AS bid, "
+            "shop_id AS sid, balance "
             "FROM bench_replay_candidate WHERE k = :k \\gset",
             "BEGIN;",
             "\\if :balance",
@@ -264,7 +277,7 @@ def _load_candidates(order_ids: list[int]) -> int:
         row
         for at in range(0, len(order_ids), 10_000)
         for row in Order.objects.filter(pk__in=order_ids[at : at + 10_000]).values_list(
-            "pk", "cart_id", "buyer_id", "shop_id", "cart__payment_method"
+            "pk", "order_no", "cart_id", "buyer_id", "shop_id", "cart__payment_method"
         )
     ]
     with transaction.atomic(), connection.cursor() as cur:
@@ -273,14 +286,15 @@ def _load_candidates(order_ids: list[int]) -> int:
         cur.execute("CREATE SEQUENCE bench_replay_next")
         cur.execute(
             "CREATE TABLE bench_replay_candidate (k integer PRIMARY KEY, order_id bigint, "
-            "cart_id bigint, buyer_id bigint, shop_id bigint, balance integer)"
+            "order_no bigint, cart_id bigint, buyer_id bigint, shop_id bigint, balance integer)"
         )
         with cur.cursor.copy(
-            "COPY bench_replay_candidate (k, order_id, cart_id, buyer_id, shop_id, balance) "
-            "FROM STDIN"
+            "COPY bench_replay_candidate "
+            "(k, order_id, order_no, cart_id, buyer_id, shop_id, balance) FROM STDIN"
         ) as copy:
-            for k, (pk, cart, buyer, shop, method) in enumerate(rows, start=1):
-                copy.write_row((k, pk, cart, buyer, shop, int(method != PaymentMethod.CARD)))
+            for k, (pk, number, cart, buyer, shop, method) in enumerate(rows, start=1):
+                balance = int(method != PaymentMethod.CARD)
+                copy.write_row((k, pk, number, cart, buyer, shop, balance))
     return len(rows)
 
 

@@ -122,9 +122,10 @@ def test_each_replayed_cancel_is_the_services_cancel_of_its_own_order(
         assert kinds["order.cancelled"] == 1 and kinds["claim.opened.cancel"] == 1
         # its own shop and buyer, not the recorded order's
         assert (claim.shop_id, refund.buyer_id) == (order.shop_id, order.buyer_id)
-        assert set(
-            Notification.objects.filter(order=order).values_list("recipient_id", flat=True)
-        ) == {order.buyer_id}
+        mails = Notification.objects.filter(order=order)
+        assert set(mails.values_list("recipient_id", flat=True)) == {order.buyer_id}
+        # the mail names its own order's number
+        assert {m.context["order_no"] for m in mails} == {order.order_no}
     for order in cards:
         refund = Refund.objects.get(order=order)
         assert refund.status == RefundStatus.PENDING
@@ -223,3 +224,16 @@ def test_a_number_of_the_sql_that_equals_an_id_stays_a_number(distinct_ids: None
     script = "\n".join(lines)
     assert "LIMIT 21" in script and "LIMIT :sid" not in script
     assert '"shop_id" = :sid' in script or "shop_id = :sid" in script
+
+
+def test_the_replay_reads_the_order_as_the_portal_does_first(distinct_ids: None) -> None:
+    """bench.cancel times the portal's order read with each cancel: the replay sends it too."""
+    # given
+    (template,) = _orders("card", 1)
+    # when
+    first, *rest = record([template.pk])[0]
+    # then: the seller's read by the order's number in the shop, with all it joins
+    assert first.startswith("SELECT") and "FOR UPDATE" not in first
+    assert '"orders_order"."order_no" = :ono' in first and '"orders_order"."shop_id" = :sid' in first
+    assert '"accounts_shop"' in first and '"orders_cart"' in first
+    assert str(template.order_no) not in "\n".join([first, *rest])
