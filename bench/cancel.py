@@ -149,12 +149,13 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
 
     from claimdesk.accounts.models import User
     from claimdesk.core.errors import DomainError
-    from claimdesk.orders.access import access_order_for_seller
+    from claimdesk.orders.access import FOR_ACTION, access_order_for_seller
     from claimdesk.orders.models import Order
 
     # Who cancels which order, looked up before the clock starts: in the portal the
     # seller comes with the session. The order itself is read in the timed loop, by
-    # the read the portal's cancel panel and the REST API make (access_order_for_seller).
+    # the read the portal's cancel panel and the REST API make (access_order_for_seller, the
+    # order row alone, as for every action: the service reads it again under its lock).
     numbers = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "order_no"))
     shops = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "shop_id"))
     sellers: dict[int, User] = {}
@@ -172,7 +173,7 @@ def _worker(order_ids: list[int], seconds: float, start_at: float, queue: mp.Que
             break
         began = time.perf_counter()
         actor = sellers[shops[order_id]]
-        order = access_order_for_seller(actor, numbers[order_id])
+        order = access_order_for_seller(actor, numbers[order_id], related=FOR_ACTION)
         try:
             seller_cancel(actor, order)
             done += 1

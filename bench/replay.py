@@ -77,7 +77,7 @@ def _record(order_id: int) -> list[str]:
     from django.db import connection
 
     from claimdesk.accounts.models import User
-    from claimdesk.orders.access import access_order_for_seller
+    from claimdesk.orders.access import FOR_ACTION, access_order_for_seller
     from claimdesk.orders.models import Order
 
     order = Order.objects.get(pk=order_id)
@@ -114,7 +114,7 @@ def _record(order_id: int) -> list[str]:
         return {**given, **{value: name for at, value, name in returned if at < index}}
 
     with connection.execute_wrapper(wrapper):
-        seller_cancel(actor, access_order_for_seller(actor, order.order_no))
+        seller_cancel(actor, access_order_for_seller(actor, order.order_no, related=FOR_ACTION))
     # The seller's id is not replayed (the history keeps the recorded seller), so it must not
     # be taken for one that is, unless it is the shop's own (the generated shops' one seller
     # has the shop's id, and the candidate's seller then has the candidate's shop id too).

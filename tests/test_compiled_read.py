@@ -17,6 +17,7 @@ from claimdesk.claims.cancel import SELLER_CANCEL_COLUMNS
 from claimdesk.core.compiled import CompiledRead
 from claimdesk.core.errors import NotFound
 from claimdesk.orders.access import (
+    FOR_ACTION,
     access_order_for_buyer,
     access_order_for_operator,
     access_order_for_seller,
@@ -127,6 +128,73 @@ def test_the_access_reads_give_the_order_to_its_own_people_only(
         with pytest.raises(NotFound) as refused:
             read(stranger, order.order_no)
         assert refused.value.code == "order_not_found"
+
+
+def test_an_actions_read_is_the_order_row_alone_and_only_for_its_shop(
+    seller: User, other_seller: User, buyer: User
+) -> None:
+    """An action's service reads the order again under its lock: the caller reads the row only."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    with CaptureQueriesContext(connection) as read:
+        found = access_order_for_seller(seller, order.order_no, related=FOR_ACTION)
+    assert _state(found) == _state(Order.objects.get(pk=order.pk))
+    assert len(read) == 1 and "JOIN" not in read[0]["sql"]
+    # a related row the caller touches after all is read then, and is the same
+    cart, shop = order.cart, order.shop
+    with CaptureQueriesContext(connection) as touched:
+        assert (found.cart, found.shop) == (cart, shop)
+    assert len(touched) == 2
+    for stranger in (other_seller, buyer):
+        with pytest.raises(NotFound) as refused:
+            access_order_for_seller(stranger, order.order_no, related=FOR_ACTION)
+        assert refused.value.code == "order_not_found"
+
+
+def _order_reads(queries: CaptureQueriesContext, order: Order) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "orders_order"."id"')
+        and f'"orders_order"."order_no" = {order.order_no}' in q["sql"]
+    ]
+
+
+def test_the_cancel_over_http_reads_the_order_row_then_locks_it(
+    client: Any, seller: User, other_seller: User, buyer: User
+) -> None:
+    """The portal's and the REST API's cancel read the order row, then the service its lock."""
+    from tests.test_api_rest import api_for
+
+    by_portal, by_api, foreign = (
+        order_in("new", seller=seller, buyer=buyer),
+        order_in("new", seller=seller, buyer=buyer),
+        order_in("new", seller=other_seller, buyer=buyer),
+    )
+    client.force_login(seller)
+    form = {"mode": "cancel", "reason": "OUT_OF_STOCK", "confirm_without_notice": "on"}
+    with CaptureQueriesContext(connection) as portal:
+        response = client.post(f"/seller/orders/{by_portal.order_no}/cancel/", form)
+    assert response.status_code in (200, 302)
+    with CaptureQueriesContext(connection) as api:
+        answer = api_for(seller).post(
+            f"/orders/{by_api.order_no}/cancel",
+            {"reason": "OUT_OF_STOCK", "confirm_without_notice": True},
+        )
+    assert answer.status_code == 200, answer.content
+    for queries, order in ((portal, by_portal), (api, by_api)):
+        (read,) = _order_reads(queries, order)
+        assert "JOIN" not in read and "FOR UPDATE" not in read
+        order.refresh_from_db()
+        assert order.cancelled_at is not None
+    # another shop's order is still the same 404, and stays as it was
+    assert client.post(f"/seller/orders/{foreign.order_no}/cancel/", form).status_code == 404
+    refused = api_for(seller).post(
+        f"/orders/{foreign.order_no}/cancel",
+        {"reason": "OUT_OF_STOCK", "confirm_without_notice": True},
+    )
+    assert refused.status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.cancelled_at is None
 
 
 class TestAnyOrderNumber(TestCase):

@@ -33,7 +33,7 @@ from claimdesk.accounts.models import ApiIdempotencyKey, ApiToken, ApiTokenKind,
 from claimdesk.accounts.tokens import api_token_lookup, api_token_touch, api_token_usable
 from claimdesk.core.errors import Forbidden
 from claimdesk.core.i18n import lazy_text as _
-from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.access import FOR_PAGE, access_order_for_seller
 from claimdesk.orders.models import Order
 
 from .problems import problem
@@ -122,9 +122,16 @@ def actor_of(request: HttpRequest) -> User:
     return token.user
 
 
-def seller_order(request: HttpRequest, order_no: int) -> Order:
-    """Return the token shop's order `order_no`, or raise the same NotFound as for a stranger's."""
-    return access_order_for_seller(actor_of(request), order_no if 0 < order_no <= BIG else 0)
+def seller_order(
+    request: HttpRequest, order_no: int, *, related: tuple[str, ...] = FOR_PAGE
+) -> Order:
+    """Return the token shop's order `order_no`, or raise the same NotFound as for a stranger's.
+
+    `related` as for `access_order_for_seller`: `FOR_ACTION` where the order only
+    goes to an action's service.
+    """
+    number = order_no if 0 < order_no <= BIG else 0
+    return access_order_for_seller(actor_of(request), number, related=related)
 
 
 def _rate_limited(token: ApiToken) -> HttpResponse | None:

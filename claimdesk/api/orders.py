@@ -16,6 +16,7 @@ from claimdesk.claims.selectors import MAX_PERIOD_DAYS, clean_period
 from claimdesk.core.errors import InvalidInput
 from claimdesk.core.i18n import lazy_text as _
 from claimdesk.orders import services as order_services
+from claimdesk.orders.access import FOR_ACTION
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
 from claimdesk.orders.models import Order
 from claimdesk.orders.selectors import order_with_cart, shop_orders_matching
@@ -139,7 +140,7 @@ def _fresh(order: Order) -> dict[str, Any]:
 @router.post("/orders/{order_no}/confirm", response={200: OrderOut, **ERRORS}, auth=write_auth)
 def confirm_order(request: HttpRequest, order_no: int, body: ConfirmIn) -> Any:
     """Confirm a new order and set its estimated ship date (2 → 3)."""
-    order = seller_order(request, order_no)
+    order = seller_order(request, order_no, related=FOR_ACTION)
     order_services.order_confirm(
         actor=actor_of(request), order=order, est_ship_date=body.est_ship_date
     )
@@ -149,7 +150,7 @@ def confirm_order(request: HttpRequest, order_no: int, body: ConfirmIn) -> Any:
 @router.post("/orders/{order_no}/delay", response={200: OrderOut, **ERRORS}, auth=write_auth)
 def delay_order(request: HttpRequest, order_no: int, body: DelayIn) -> Any:
     """Register a shipping delay: new date, type 1-4 and memo."""
-    order = seller_order(request, order_no)
+    order = seller_order(request, order_no, related=FOR_ACTION)
     order_services.order_register_delay(
         actor=actor_of(request),
         order=order,
@@ -163,7 +164,7 @@ def delay_order(request: HttpRequest, order_no: int, body: DelayIn) -> Any:
 @router.post("/orders/{order_no}/ship", response={200: OrderOut, **ERRORS}, auth=write_auth)
 def ship_order(request: HttpRequest, order_no: int, body: ShipIn) -> Any:
     """Ship with carrier and tracking number (declines a buyer's open cancel request)."""
-    order = seller_order(request, order_no)
+    order = seller_order(request, order_no, related=FOR_ACTION)
     order_services.order_ship(
         actor=actor_of(request), order=order, carrier=body.carrier, tracking_no=body.tracking_no
     )
@@ -178,7 +179,7 @@ def cancel_order(request: HttpRequest, order_no: int, body: SellerCancelIn) -> A
     `notice_not_sent` unless `confirm_without_notice` is true. CUSTOMER_REQUEST
     approves the buyer's own cancel request.
     """
-    order = seller_order(request, order_no)
+    order = seller_order(request, order_no, related=FOR_ACTION)
     claim = claim_seller_cancel(
         actor=actor_of(request),
         order=order,
@@ -196,7 +197,7 @@ def cancel_order(request: HttpRequest, order_no: int, body: SellerCancelIn) -> A
 def start_return(request: HttpRequest, order_no: int, body: StartReturnIn) -> Any:
     """Start a return (or, with `exchange`, an exchange) of a shipped order, seller-fault reasons only."""
     actor = actor_of(request)
-    order = seller_order(request, order_no)
+    order = seller_order(request, order_no, related=FOR_ACTION)
     claim = claim_seller_start_return(
         actor=actor,
         order=order,

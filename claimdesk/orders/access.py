@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
 
 from claimdesk.core.compiled import CompiledRead
 from claimdesk.core.errors import NotFound
@@ -32,14 +35,24 @@ def _not_found(order_no: int) -> NotFound:
     )
 
 
+#: What an order page shows besides the order: its cart, buyer and shop.
+FOR_PAGE = ("cart", "buyer", "shop")
+#: What an action needs of the caller's read: the order row alone. Its service reads
+#: the order again under its lock, with what it uses; a related row the caller does
+#: touch is read when touched.
+FOR_ACTION: tuple[str, ...] = ()
+
+
 #: The reads below run for every order page and action: compiled once (core.compiled).
-_SELLER_READ = CompiledRead(
-    lambda order_no, shop_id: Order.objects.select_related("cart", "buyer", "shop").filter(
-        order_no=order_no, shop_id=shop_id
-    ),
-    "order_no",
-    "shop_id",
-)
+@functools.cache
+def _seller_read(related: tuple[str, ...]) -> CompiledRead[Order]:
+    def build(order_no: int, shop_id: int) -> QuerySet[Order]:
+        orders = Order.objects.select_related(*related) if related else Order.objects.all()
+        return orders.filter(order_no=order_no, shop_id=shop_id)
+
+    return CompiledRead(build, "order_no", "shop_id")
+
+
 _BUYER_READ = CompiledRead(
     lambda order_no, buyer_id: Order.objects.select_related("cart", "shop").filter(
         order_no=order_no, buyer_id=buyer_id
@@ -55,13 +68,19 @@ _OPERATOR_READ = CompiledRead(
 )
 
 
-def access_order_for_seller(user: User, order_no: object) -> Order:
-    """Return the order `order_no` of the user's shop, or raise NotFound."""
+def access_order_for_seller(
+    user: User, order_no: object, *, related: tuple[str, ...] = FOR_PAGE
+) -> Order:
+    """Return the order `order_no` of the user's shop, or raise NotFound.
+
+    `related`: the rows read with it, `FOR_PAGE` (cart, buyer and shop) unless
+    the caller only hands the order to an action's service (`FOR_ACTION`).
+    """
     number = _order_no(order_no)
     if not user.is_authenticated or not user.is_seller or user.shop_id is None:
         raise _not_found(number)
     try:
-        return _SELLER_READ.get(order_no=number, shop_id=user.shop_id)
+        return _seller_read(related).get(order_no=number, shop_id=user.shop_id)
     except Order.DoesNotExist:
         raise _not_found(number) from None
 

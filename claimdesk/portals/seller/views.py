@@ -53,7 +53,7 @@ from claimdesk.core.validation import parse_whole, posted_id
 from claimdesk.inquiries.selectors import shop_inquiry_counts
 from claimdesk.messaging.selectors import seller_unread_notes
 from claimdesk.orders import services as order_services
-from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.access import FOR_ACTION, access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS, ShipRow, orders_ship_bulk
 from claimdesk.orders.models import DelayType, Order, ShippingStatus
 from claimdesk.orders.selectors import (
@@ -239,7 +239,7 @@ def order_panel(request: HttpRequest, order_no: int) -> HttpResponseBase:
 @seller_required
 @require_POST
 def order_confirm(request: HttpRequest, order_no: int) -> HttpResponseBase:
-    order = access_order_for_seller(_user(request), order_no)
+    order = access_order_for_seller(_user(request), order_no, related=FOR_ACTION)
     form = forms.ConfirmForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
@@ -252,7 +252,7 @@ def order_confirm(request: HttpRequest, order_no: int) -> HttpResponseBase:
 @seller_required
 @require_POST
 def order_delay(request: HttpRequest, order_no: int) -> HttpResponseBase:
-    order = access_order_for_seller(_user(request), order_no)
+    order = access_order_for_seller(_user(request), order_no, related=FOR_ACTION)
     form = forms.DelayForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
@@ -268,7 +268,7 @@ def order_delay(request: HttpRequest, order_no: int) -> HttpResponseBase:
 @seller_required
 @require_POST
 def order_ship(request: HttpRequest, order_no: int) -> HttpResponseBase:
-    order = access_order_for_seller(_user(request), order_no)
+    order = access_order_for_seller(_user(request), order_no, related=FOR_ACTION)
     form = forms.ShipForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
@@ -281,7 +281,7 @@ def order_ship(request: HttpRequest, order_no: int) -> HttpResponseBase:
 def order_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """The 发货不可/取消处理 panel's 确认: cancel for a seller reason, or handle as a return."""
     user = _user(request)
-    order = access_order_for_seller(user, order_no)
+    order = access_order_for_seller(user, order_no, related=FOR_ACTION)
     form = forms.CancelPanelForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
@@ -604,7 +604,7 @@ def claim_approve_cancel(request: HttpRequest, order_no: int) -> HttpResponseBas
 def claim_start_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
     """退货 / 交换 on a shipped order, for a seller-fault reason."""
     user = _user(request)
-    order = access_order_for_seller(user, order_no)
+    order = access_order_for_seller(user, order_no, related=FOR_ACTION)
     form = forms.StartReturnForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
