@@ -197,6 +197,29 @@ def test_the_cancel_over_http_reads_the_order_row_then_locks_it(
     assert foreign.cancelled_at is None
 
 
+def test_the_buyers_cancel_over_http_reads_the_order_row_then_locks_it(
+    client: Any, seller: User, buyer: User, other_buyer: User
+) -> None:
+    """My page's instant cancel reads the buyer's own order row; another buyer gets the 404."""
+    order = order_in("new", seller=seller, buyer=buyer)
+    assert _state(access_order_for_buyer(buyer, order.order_no, related=FOR_ACTION)) == _state(
+        Order.objects.get(pk=order.pk)
+    )
+    client.force_login(other_buyer)
+    form = {"reason": "EDIT_ORDER"}
+    assert client.post(f"/my/orders/{order.order_no}/cancel/", form).status_code == 404
+    order.refresh_from_db()
+    assert order.cancelled_at is None
+    client.force_login(buyer)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/my/orders/{order.order_no}/cancel/", form)
+    assert response.status_code in (200, 302)
+    (read,) = _order_reads(queries, order)
+    assert "JOIN" not in read and "FOR UPDATE" not in read
+    order.refresh_from_db()
+    assert order.cancelled_at is not None
+
+
 class TestAnyOrderNumber(TestCase):
     """Whatever number arrives, the compiled read finds the order or says it was not found."""
 

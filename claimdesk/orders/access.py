@@ -35,8 +35,10 @@ def _not_found(order_no: int) -> NotFound:
     )
 
 
-#: What an order page shows besides the order: its cart, buyer and shop.
+#: What a seller's order page shows besides the order: its cart, buyer and shop.
 FOR_PAGE = ("cart", "buyer", "shop")
+#: What the buyer's order page shows besides the order: its cart and shop.
+FOR_BUYER_PAGE = ("cart", "shop")
 #: What an action needs of the caller's read: the order row alone. Its service reads
 #: the order again under its lock, with what it uses; a related row the caller does
 #: touch is read when touched.
@@ -53,13 +55,15 @@ def _seller_read(related: tuple[str, ...]) -> CompiledRead[Order]:
     return CompiledRead(build, "order_no", "shop_id")
 
 
-_BUYER_READ = CompiledRead(
-    lambda order_no, buyer_id: Order.objects.select_related("cart", "shop").filter(
-        order_no=order_no, buyer_id=buyer_id
-    ),
-    "order_no",
-    "buyer_id",
-)
+@functools.cache
+def _buyer_read(related: tuple[str, ...]) -> CompiledRead[Order]:
+    def build(order_no: int, buyer_id: int) -> QuerySet[Order]:
+        orders = Order.objects.select_related(*related) if related else Order.objects.all()
+        return orders.filter(order_no=order_no, buyer_id=buyer_id)
+
+    return CompiledRead(build, "order_no", "buyer_id")
+
+
 _OPERATOR_READ = CompiledRead(
     lambda order_no: Order.objects.select_related("cart", "buyer", "shop").filter(
         order_no=order_no
@@ -85,13 +89,19 @@ def access_order_for_seller(
         raise _not_found(number) from None
 
 
-def access_order_for_buyer(user: User, order_no: object) -> Order:
-    """Return the buyer's own order `order_no`, or raise NotFound."""
+def access_order_for_buyer(
+    user: User, order_no: object, *, related: tuple[str, ...] = FOR_BUYER_PAGE
+) -> Order:
+    """Return the buyer's own order `order_no`, or raise NotFound.
+
+    `related`: the rows read with it, `FOR_BUYER_PAGE` (cart and shop) unless the
+    caller only hands the order to an action's service (`FOR_ACTION`).
+    """
     number = _order_no(order_no)
     if not user.is_authenticated or not user.is_buyer:
         raise _not_found(number)
     try:
-        return _BUYER_READ.get(order_no=number, buyer_id=user.pk)
+        return _buyer_read(related).get(order_no=number, buyer_id=user.pk)
     except Order.DoesNotExist:
         raise _not_found(number) from None
 

@@ -27,7 +27,7 @@ from claimdesk.claims.selectors import (
 )
 from claimdesk.core.conf import setting
 from claimdesk.orders import services as order_services
-from claimdesk.orders.access import access_order_for_buyer
+from claimdesk.orders.access import FOR_ACTION, access_order_for_buyer
 from claimdesk.orders.models import ShippingStatus
 from claimdesk.payments.selectors import (
     buyer_balance_lines,
@@ -118,7 +118,7 @@ def cancel_now(request: HttpRequest, order_no: int) -> HttpResponseBase:
     form = forms.ReasonForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    current = access_order_for_buyer(user, order_no)
+    current = access_order_for_buyer(user, order_no, related=FOR_ACTION)
     claim_cancel_instantly(actor=user, order=current, **form.cleaned_data)
     return _done(
         request,
@@ -134,7 +134,7 @@ def request_cancel(request: HttpRequest, order_no: int) -> HttpResponseBase:
     form = forms.ReasonForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    current = access_order_for_buyer(user, order_no)
+    current = access_order_for_buyer(user, order_no, related=FOR_ACTION)
     claim_request_cancel(actor=user, order=current, **form.cleaned_data)
     return _done(
         request, _("Your cancellation request was sent to the shop.") % {"no": order_no}, order_no
@@ -148,7 +148,7 @@ def request_return(request: HttpRequest, order_no: int) -> HttpResponseBase:
     form = forms.ReturnForm(request.POST, request.FILES)
     if not form.is_valid():
         raise _form_error(form)
-    current = access_order_for_buyer(user, order_no)
+    current = access_order_for_buyer(user, order_no, related=FOR_ACTION)
     data = form.cleaned_data
     claim_request_return(
         actor=user,
@@ -168,7 +168,7 @@ def report_non_receipt(request: HttpRequest, order_no: int) -> HttpResponseBase:
     form = forms.NonReceiptForm(request.POST)
     if not form.is_valid():
         raise _form_error(form)
-    current = access_order_for_buyer(user, order_no)
+    current = access_order_for_buyer(user, order_no, related=FOR_ACTION)
     claim_report_non_receipt(actor=user, order=current, **form.cleaned_data)
     return _done(request, _("Your report was sent to the shop."), order_no)
 
