@@ -220,6 +220,43 @@ def test_the_buyers_cancel_over_http_reads_the_order_row_then_locks_it(
     assert order.cancelled_at is not None
 
 
+def test_qapis_cancel_and_ship_read_the_order_row_then_lock_it(
+    seller: User, other_seller: User, buyer: User
+) -> None:
+    """Claim.SetCancelProcess and ShippingBasic.SetSendingInfo as a Qoo10 client sends them."""
+    from tests.test_qapi import call, qapi_key
+
+    to_cancel, to_ship, foreign = (
+        order_in("new", seller=seller, buyer=buyer),
+        order_in("confirmed", seller=seller, buyer=buyer),
+        order_in("new", seller=other_seller, buyer=buyer),
+    )
+    key = qapi_key(seller)
+    cancel = {"CancelReason": "3", "ConfirmWithoutNotice": "Y"}
+    with CaptureQueriesContext(connection) as cancelling:
+        done = call("Claim.SetCancelProcess", key, ContrNo=str(to_cancel.order_no), **cancel)
+    with CaptureQueriesContext(connection) as shipping:
+        sent = call(
+            "ShippingBasic.SetSendingInfo",
+            key,
+            OrderNo=str(to_ship.order_no),
+            ShippingCorp="ヤマト運輸",
+            TrackingNo="1234-5678",
+        )
+    assert done["ResultCode"] == 0 and sent["ResultCode"] == 0
+    for queries, order in ((cancelling, to_cancel), (shipping, to_ship)):
+        (read,) = _order_reads(queries, order)
+        assert "JOIN" not in read and "FOR UPDATE" not in read
+    to_cancel.refresh_from_db()
+    to_ship.refresh_from_db()
+    assert to_cancel.cancelled_at is not None and to_ship.tracking_no == "1234-5678"
+    # another shop's order is refused and stays as it was
+    refused = call("Claim.SetCancelProcess", key, ContrNo=str(foreign.order_no), **cancel)
+    assert refused["ResultCode"] != 0
+    foreign.refresh_from_db()
+    assert foreign.cancelled_at is None
+
+
 class TestAnyOrderNumber(TestCase):
     """Whatever number arrives, the compiled read finds the order or says it was not found."""
 

@@ -24,7 +24,7 @@ from claimdesk.claims.returns import (
 from claimdesk.claims.selectors import order_latest_claims, shop_claims_in_period
 from claimdesk.core.errors import DomainError
 from claimdesk.orders import services as order_services
-from claimdesk.orders.access import access_order_for_seller
+from claimdesk.orders.access import FOR_ACTION, FOR_PAGE, access_order_for_seller
 from claimdesk.orders.bulk import MAX_BULK_ROWS
 from claimdesk.orders.models import Order, ShippingStatus
 from claimdesk.orders.selectors import shop_orders_in_period
@@ -90,9 +90,13 @@ def ascii_number(text: str) -> int | None:
     return int(digits)
 
 
-def _order(ctx: Context, order_no: str) -> Order:
-    """Return the shop's order; a malformed or unknown number is the services' NotFound."""
-    return access_order_for_seller(ctx.actor, ascii_number(order_no) or 0)
+def _order(ctx: Context, order_no: str, *, related: tuple[str, ...] = FOR_PAGE) -> Order:
+    """Return the shop's order; a malformed or unknown number is the services' NotFound.
+
+    `related` as for `access_order_for_seller`: `FOR_ACTION` where the order goes
+    to an action's service, which reads it again under its lock.
+    """
+    return access_order_for_seller(ctx.actor, ascii_number(order_no) or 0, related=related)
 
 
 # --- CertificationAPI --------------------------------------------------------------------------------
@@ -223,7 +227,7 @@ def get_claim_info_v3(ctx: Context, p: Params) -> Result:
 
 
 def _check_yn(ctx: Context, order_no: str, est: str, delay_type: str, memo: str) -> None:
-    order = _order(ctx, order_no)
+    order = _order(ctx, order_no, related=FOR_ACTION)
     if not est:
         raise refused("check", -10016)
     try:
@@ -306,7 +310,7 @@ def set_seller_check_yn_bulk(ctx: Context, p: Params) -> Result:
 
 
 def _send(ctx: Context, order_no: str, carrier: str, tracking_no: str) -> None:
-    order = _order(ctx, order_no)
+    order = _order(ctx, order_no, related=FOR_ACTION)
     if not carrier.strip() or not tracking_no.strip():
         raise refused("order", -10002, message="ShippingCorp and TrackingNo are required.")
     if (
@@ -375,7 +379,7 @@ def set_cancel_process(ctx: Context, p: Params) -> Result:
     CUSTOMER_REQUEST. Without a cancel note sent to the buyer first, the service
     asks for confirmation, given here by claimdesk's `ConfirmWithoutNotice=Y`.
     """
-    order = _order(ctx, p.get("ContrNo", "OrderNo"))
+    order = _order(ctx, p.get("ContrNo", "OrderNo"), related=FOR_ACTION)
     reason = CANCEL_REASON_OF.get(p.get("CancelReason"))
     if reason is None:
         raise refused("claim", -10001, message="CancelReason is empty, 1, 2 or 3.")
