@@ -47,21 +47,14 @@ FOR_ACTION: tuple[str, ...] = ()
 
 #: The reads below run for every order page and action: compiled once (core.compiled).
 @functools.cache
-def _seller_read(related: tuple[str, ...]) -> CompiledRead[Order]:
-    def build(order_no: int, shop_id: int) -> QuerySet[Order]:
+def _scoped_read(owner: str, related: tuple[str, ...]) -> CompiledRead[Order]:
+    """The order by its number, if its `owner` column (shop_id, buyer_id) holds the value."""
+
+    def build(order_no: int, owner_id: int) -> QuerySet[Order]:
         orders = Order.objects.select_related(*related) if related else Order.objects.all()
-        return orders.filter(order_no=order_no, shop_id=shop_id)
+        return orders.filter(order_no=order_no, **{owner: owner_id})
 
-    return CompiledRead(build, "order_no", "shop_id")
-
-
-@functools.cache
-def _buyer_read(related: tuple[str, ...]) -> CompiledRead[Order]:
-    def build(order_no: int, buyer_id: int) -> QuerySet[Order]:
-        orders = Order.objects.select_related(*related) if related else Order.objects.all()
-        return orders.filter(order_no=order_no, buyer_id=buyer_id)
-
-    return CompiledRead(build, "order_no", "buyer_id")
+    return CompiledRead(build, "order_no", "owner_id")
 
 
 _OPERATOR_READ = CompiledRead(
@@ -84,7 +77,7 @@ def access_order_for_seller(
     if not user.is_authenticated or not user.is_seller or user.shop_id is None:
         raise _not_found(number)
     try:
-        return _seller_read(related).get(order_no=number, shop_id=user.shop_id)
+        return _scoped_read("shop_id", related).get(order_no=number, owner_id=user.shop_id)
     except Order.DoesNotExist:
         raise _not_found(number) from None
 
@@ -101,7 +94,7 @@ def access_order_for_buyer(
     if not user.is_authenticated or not user.is_buyer:
         raise _not_found(number)
     try:
-        return _buyer_read(related).get(order_no=number, buyer_id=user.pk)
+        return _scoped_read("buyer_id", related).get(order_no=number, owner_id=user.pk)
     except Order.DoesNotExist:
         raise _not_found(number) from None
 
