@@ -58,9 +58,7 @@ def _scoped_read(owner: str, related: tuple[str, ...]) -> CompiledRead[Order]:
 
 
 _OPERATOR_READ = CompiledRead(
-    lambda order_no: Order.objects.select_related("cart", "buyer", "shop").filter(
-        order_no=order_no
-    ),
+    lambda order_no: Order.objects.select_related(*FOR_PAGE).filter(order_no=order_no),
     "order_no",
 )
 
